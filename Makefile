@@ -1,0 +1,64 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is installed on demand.
+SHELL := /bin/bash
+PY311 ?= $(shell command -v python3.11 || command -v python3)
+PY310 ?= $(shell pyenv prefix 3.10 2>/dev/null || pyenv prefix 3.10.13 2>/dev/null)/bin/python
+APP := .venv/bin
+ENGINE := .venv-engine/bin
+RASA_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) $(wildcard data/*.yml)
+export OMP_NUM_THREADS ?= 1
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test install model index validate test-rasa test-py bench chromium clean
+
+run: install model index
+	$(APP)/govbot run
+
+install: .venv/.installed .venv-engine/.installed
+
+# The app: torch's CPU build first (from the pinned lock), or pip would pull a multi-GB CUDA build.
+.venv/.installed: pyproject.toml requirements/app.lock
+	test -x $(APP)/python || $(PY311) -m venv .venv
+	$(APP)/pip install -q --upgrade pip
+	$(APP)/pip install -q torch==2.13.0
+	$(APP)/pip install -q -c requirements/app.lock -e '.[test,bench]'
+	touch $@
+
+# The engine: Rasa Open Source 3.6 needs Python 3.10.
+.venv-engine/.installed: requirements/engine.lock
+	test -x $(ENGINE)/python || $(PY310) -m venv .venv-engine
+	$(ENGINE)/pip install -q --upgrade pip
+	$(ENGINE)/pip install -q -r requirements/engine.lock
+	touch $@
+
+# Retrained only when the dialogue inputs change.
+model: models/govbot.tar.gz
+models/govbot.tar.gz: .venv-engine/.installed $(RASA_INPUTS)
+	$(ENGINE)/rasa train --fixed-model-name govbot --out models --quiet
+
+# Rebuilt only when the knowledge base or the models change (the index manifest decides).
+index: .venv/.installed
+	$(APP)/govbot kb validate
+	$(APP)/govbot kb index
+
+validate: install
+	$(ENGINE)/rasa data validate --fail-on-warnings --quiet
+	$(APP)/govbot kb validate
+
+test-rasa: model
+	$(ENGINE)/rasa test core --stories tests/test_conversations.yml --model models/govbot.tar.gz \
+		--out var/rasa-results --fail-on-prediction-errors --quiet
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
+
+test-py: install model index chromium
+	$(APP)/python -m pytest
+
+test: validate test-rasa test-py
+
+bench: install model index
+	$(APP)/python -m bench
+
+clean:
+	rm -rf var models .venv .venv-engine

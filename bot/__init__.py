@@ -1,0 +1,1 @@
+"""govbot: a multichannel government FAQ assistant (app package)."""

@@ -1,0 +1,118 @@
+"""The FastAPI app: web chat, the mounted action server, health, and the demo page."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from actions import services as action_services
+from bot import actions_endpoint
+from bot.engine.client import DialogueEngine, RasaEngine
+from bot.inbox.hub import LiveHub
+from bot.inbox.store import Inbox
+from bot.inbox.worker import ConversationWorker
+from bot.knowledge.bank import FaqBank
+from bot.knowledge.decision import Thresholds
+from bot.knowledge.service import KnowledgeBase
+from bot.language import LanguageDetector
+from bot.runtime import Runtime, RuntimeDep
+from bot.settings import Settings, get_settings
+from bot.storage.db import Database
+from connectors import webchat
+
+log = logging.getLogger(__name__)
+WEB = Path(__file__).resolve().parent / "web"
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _thresholds(settings: Settings) -> Thresholds:
+    default = Thresholds()
+    return Thresholds(
+        answer_score=settings.answer_threshold if settings.answer_threshold is not None else default.answer_score,
+        answer_margin=default.answer_margin,
+        clarify_score=settings.clarify_threshold if settings.clarify_threshold is not None else default.clarify_score,
+    )
+
+
+async def _load_knowledge(runtime: Runtime) -> None:
+    settings = runtime.settings
+    bank = FaqBank.load(settings.faq_dir)
+    knowledge = await asyncio.to_thread(KnowledgeBase.open, bank, settings.index_dir, _thresholds(settings))
+    await asyncio.to_thread(knowledge.ask, "warm up", "en")  # load both models before the first citizen
+    action_services.configure(knowledge, runtime.detector)
+    runtime.knowledge = knowledge
+    log.info("knowledge ready: %d FAQs", len(bank.faqs))
+
+
+def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
+    """Build the app; `engine` replaces the Rasa client (benchmarks and tests of failure paths)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        db.create_schema()
+        detector = LanguageDetector()
+        hub = LiveHub()
+        inbox = Inbox(db)
+        dialogue = engine or RasaEngine(settings.engine_url, settings.engine_timeout_s)
+        runtime = Runtime(settings, db, inbox, hub, dialogue, detector, ConversationWorker(inbox, dialogue, hub, detector))
+        app.state.runtime = runtime
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(_load_knowledge(runtime)),
+            asyncio.create_task(runtime.worker.run_retry_loop(settings.retry_interval_s, stop)),
+        ]
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(dialogue, RasaEngine):
+                await dialogue.close()
+            db.engine.dispose()
+
+    app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()][:5]
+        return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
+
+    @app.get("/healthz")
+    async def healthz(runtime: RuntimeDep) -> JSONResponse:
+        """200 when the app, the engine and the index are ready; 503 with what is missing otherwise."""
+        checks = {"app": True, "index": runtime.knowledge is not None, "engine": await runtime.engine.ready()}
+        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/", include_in_schema=False)
+    async def demo_page() -> Response:
+        return FileResponse(WEB / "pages" / "demo.html", media_type="text/html")
+
+    @app.get("/webchat/widget.js", include_in_schema=False)
+    async def widget() -> Response:
+        return FileResponse(WEB / "static" / "widget.js", media_type="text/javascript")
+
+    @app.get("/webchat/widget.css", include_in_schema=False)
+    async def widget_css() -> Response:
+        return FileResponse(WEB / "static" / "widget.css", media_type="text/css")
+
+    app.include_router(webchat.router)
+    app.include_router(actions_endpoint.router)
+    return app

@@ -1,0 +1,135 @@
+"""The `govbot` command line: knowledge-base checks and imports, evaluation, serving the app."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from bot.knowledge.faq import KnowledgeError
+from bot.settings import ROOT, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Government FAQ assistant.")
+kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
+app.add_typer(kb_app, name="kb")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+@kb_app.command("validate")
+def kb_validate(directory: Path = typer.Option(None, "--dir", help="FAQ folder (default: FAQ_DIR)")) -> None:
+    """Check every agency file: ids unique, languages known, answers present, dates valid."""
+    from bot.knowledge.bank import FaqBank
+
+    try:
+        bank = FaqBank.load(directory or get_settings().faq_dir)
+    except KnowledgeError as exc:
+        _fail(str(exc))
+    languages = sorted({f.language for f in bank.faqs})
+    typer.echo(f"ok: {len(bank.faqs)} FAQs, {len(bank.agencies)} agencies, languages {', '.join(languages)}")
+
+
+@kb_app.command("import")
+def kb_import(
+    file: Path,
+    agency: str = typer.Option("", help="Agency id for records that do not name one"),
+    directory: Path = typer.Option(None, "--dir", help="FAQ folder (default: FAQ_DIR)"),
+) -> None:
+    """Import FAQs from a CSV or JSONL file; a bad file changes nothing."""
+    from bot.knowledge.importer import import_faqs
+
+    try:
+        counts = import_faqs(file, directory or get_settings().faq_dir, agency)
+    except KnowledgeError as exc:
+        _fail(str(exc))
+    for agency_id, count in counts.items():
+        typer.echo(f"imported {count} FAQs into {agency_id}")
+
+
+@kb_app.command("index")
+def kb_index() -> None:
+    """Build the FAQ index now if the knowledge base or the models changed."""
+    from bot.knowledge.bank import FaqBank
+    from bot.knowledge.service import KnowledgeBase
+
+    settings = get_settings()
+    try:
+        bank = FaqBank.load(settings.faq_dir)
+    except KnowledgeError as exc:
+        _fail(str(exc))
+    started = time.perf_counter()
+    KnowledgeBase.open(bank, settings.index_dir)
+    typer.echo(f"index ready: {len(bank.faqs)} FAQs in {time.perf_counter() - started:.1f} s")
+
+
+@app.command("eval")
+def eval_command(
+    faqs: Path = typer.Option(..., help="FAQ file (JSONL or CSV) to index"),
+    queries: Path = typer.Option(..., help="Labelled queries (JSONL)"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    calibrate_thresholds: bool = typer.Option(
+        False, "--calibrate", help="Also report the thresholds reaching 0.95 answered precision"
+    ),
+) -> None:
+    """Score retrieval and the answer decision on labelled queries, with the live bot's code."""
+    from bot.knowledge.bank import FaqBank
+    from bot.knowledge.evaluation import calibrate, evaluate, rank_all, read_queries
+    from bot.knowledge.importer import read_faq_file
+    from bot.knowledge.service import KnowledgeBase
+
+    try:
+        bank = FaqBank.from_faqs(read_faq_file(faqs))
+        labelled = read_queries(queries)
+    except KnowledgeError as exc:
+        _fail(str(exc))
+    kb = KnowledgeBase.open(bank, ROOT / "var" / "cache" / f"eval-{bank.content_hash()}")
+    result = evaluate(kb, labelled)
+    if calibrate_thresholds:
+        thresholds, metrics = calibrate(labelled, rank_all(kb, labelled))
+        result["calibrated"] = {"thresholds": dataclasses.asdict(thresholds), **metrics}
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option(None, help="Listen address (default: HOST)"),
+    port: int = typer.Option(None, help="Listen port (default: PORT)"),
+) -> None:
+    """Run the app (web chat, channels, actions) with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("bot.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+@app.command("run")
+def run_stack() -> None:
+    """Start engine and app together on the embedded default; Ctrl-C stops both."""
+    from bot import stack
+
+    try:
+        code = stack.run(get_settings())
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code=code)
+
+
+def main() -> None:
+    """Entry point for `python -m bot.cli`."""
+    app(prog_name="govbot")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

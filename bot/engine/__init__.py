@@ -1,0 +1,1 @@
+"""The client of the dialogue engine (the Rasa server)."""

@@ -1,0 +1,79 @@
+"""Talking to the Rasa server over its REST channel; one seam (`DialogueEngine`) for tests and benches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+
+class EngineUnavailable(Exception):
+    """The engine could not be reached or failed; the message must be retried later, not dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """One message the engine wants sent to the citizen."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+class DialogueEngine(Protocol):
+    """Takes one citizen message of a conversation and returns the bot's replies."""
+
+    async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]: ...
+
+    async def ready(self) -> bool: ...
+
+
+def _buttons(raw: Any) -> list[dict[str, str]]:
+    if not isinstance(raw, list):
+        return []
+    return [
+        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+        for b in raw
+        if isinstance(b, dict) and b.get("payload")
+    ]
+
+
+class RasaEngine:
+    """The Rasa server's REST channel (`/webhooks/rest/webhook`)."""
+
+    def __init__(self, base_url: str, timeout_s: float = 15.0, transport: httpx.AsyncBaseTransport | None = None):
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]:
+        """Send one message; raise EngineUnavailable on any transport error or non-200 answer."""
+        try:
+            response = await self._client.post(
+                "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text, "metadata": metadata}
+            )
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(f"engine answered {response.status_code}")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise EngineUnavailable("engine answered with invalid JSON") from exc
+        messages = []
+        for item in payload if isinstance(payload, list) else []:
+            text_out = item.get("text") if isinstance(item, dict) else None
+            buttons = _buttons(item.get("buttons")) if isinstance(item, dict) else []
+            if text_out or buttons:
+                messages.append(BotMessage(str(text_out or ""), buttons))
+        return messages
+
+    async def ready(self) -> bool:
+        """True when the server answers (it loads its model before it starts listening)."""
+        try:
+            response = await self._client.get("/", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()

@@ -1,0 +1,1 @@
+"""The durable inbox of citizen messages, the outbox of replies, and the worker between them."""

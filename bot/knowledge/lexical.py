@@ -1,0 +1,48 @@
+"""BM25 over FAQ texts, one ranker per language, with stemming and stop words."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import bm25s
+import numpy as np
+import Stemmer
+
+_STEMMERS = {"en": "english", "fr": "french"}
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so 'éligibilité' and 'eligibilite' match."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class LexicalRanker:
+    """BM25 scores of one query against every document of one language."""
+
+    __slots__ = ("_language", "_stemmer", "_bm25", "_size")
+
+    def __init__(self, language: str, documents: list[str]) -> None:
+        self._language = language
+        self._stemmer = Stemmer.Stemmer(_STEMMERS.get(language, "english"))
+        self._size = len(documents)
+        self._bm25 = bm25s.BM25()
+        tokens = bm25s.tokenize(
+            [fold(d) for d in documents], stopwords=self._stopwords, stemmer=self._stemmer,
+            show_progress=False,
+        )
+        self._bm25.index(tokens, show_progress=False)
+
+    @property
+    def _stopwords(self) -> str:
+        return self._language if self._language in _STEMMERS else "en"
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for `query` (zeros when no query term is known)."""
+        tokens = bm25s.tokenize(
+            [fold(query)], stopwords=self._stopwords, stemmer=self._stemmer,
+            show_progress=False, return_ids=False,
+        )
+        if not tokens or not tokens[0]:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens[0]), dtype=np.float32)

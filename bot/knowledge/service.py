@@ -1,0 +1,69 @@
+"""The knowledge service the bot's actions call: FAQ bank + index + answer decision, in one object."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.knowledge.bank import FaqBank
+from bot.knowledge.decision import Decision, Thresholds, decide
+from bot.knowledge.embedders import E5Embedder, Embedder, MiniLmEmbedder
+from bot.knowledge.faq import Agency, Faq
+from bot.knowledge.index import FaqIndex
+
+log = logging.getLogger(__name__)
+
+
+def default_embedders() -> list[Embedder]:
+    """The shipped dense models: multilingual e5 first (its cosine drives calibration), then MiniLM."""
+    return [E5Embedder(), MiniLmEmbedder()]
+
+
+@dataclass
+class KnowledgeBase:
+    """Answers questions from one FAQ bank; the live bot and `govbot eval` share this code path."""
+
+    bank: FaqBank
+    index: FaqIndex
+    thresholds: Thresholds
+
+    @classmethod
+    def open(
+        cls,
+        bank: FaqBank,
+        index_dir: Path,
+        thresholds: Thresholds | None = None,
+        embedders: list[Embedder] | None = None,
+    ) -> "KnowledgeBase":
+        """Open (or build) the persisted index of `bank` under `index_dir`."""
+        index = FaqIndex.open(index_dir, list(bank.faqs), bank.content_hash(), embedders or default_embedders())
+        return cls(bank, index, thresholds or Thresholds())
+
+    def __post_init__(self) -> None:
+        self._faqs = self.bank.by_id()
+        self._lock = threading.Lock()
+
+    def ask(self, question: str, language: str | None = None) -> Decision:
+        """Rank the FAQs for `question` in `language` and decide what the bot does."""
+        with self._lock:  # the encoders are not re-entrant; one query at a time is ~20 ms
+            hits = self.index.search(question, language, k=10)
+        return decide(hits, self.thresholds)
+
+    def faq(self, faq_id: str) -> Faq | None:
+        """The FAQ with this id, if any."""
+        return self._faqs.get(faq_id)
+
+    def agency(self, agency_id: str) -> Agency | None:
+        """The agency with this id, if any."""
+        return self.bank.agencies.get(agency_id)
+
+    def translation(self, faq: Faq, language: str) -> Faq:
+        """The parallel version of `faq` in `language`, or `faq` itself when there is none."""
+        if faq.language == language or not faq.parallel_id:
+            return faq
+        for other in self.bank.faqs:
+            if other.parallel_id == faq.parallel_id and other.language == language:
+                return other
+        return faq

@@ -1,0 +1,120 @@
+"""Starting the whole stack (engine + app) as one command, and stopping every process on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bot.settings import ROOT, Settings
+
+ENGINE_PYTHON = ROOT / ".venv-engine" / "bin" / "python"
+MODEL = ROOT / "models" / "govbot.tar.gz"
+
+
+def endpoints(settings: Settings) -> dict[str, object]:
+    """Rasa's endpoints for these settings: actions in the app, tracker store next to the app's data."""
+    app_url = f"http://{settings.host}:{settings.port}"
+    doc: dict[str, object] = {"action_endpoint": {"url": f"{app_url}/actions/webhook"}}
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        doc["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(ROOT / "var" / "rasa-tracker.db")}
+    else:
+        parsed = httpx.URL(url.replace("+psycopg", "").replace("+psycopg2", ""))
+        doc["tracker_store"] = {
+            "type": "SQL", "dialect": "postgresql", "url": parsed.host, "port": parsed.port or 5432,
+            "db": parsed.path.lstrip("/"), "username": parsed.username or "", "password": parsed.password or "",
+        }
+    if settings.redis_url:
+        redis = httpx.URL(settings.redis_url)
+        doc["lock_store"] = {"type": "redis", "url": redis.host, "port": redis.port or 6379,
+                             "db": int(redis.path.lstrip("/") or 0)}
+    return doc
+
+
+def engine_command(settings: Settings, endpoints_file: Path) -> list[str]:
+    """The command line of the Rasa server."""
+    return [
+        str(ENGINE_PYTHON), "-m", "rasa", "run", "--model", str(MODEL), "--endpoints", str(endpoints_file),
+        "--credentials", str(ROOT / "credentials.yml"), "--interface", "127.0.0.1",
+        "--port", str(settings.engine_port), "--quiet",
+    ]
+
+
+def app_command(settings: Settings) -> list[str]:
+    """The command line of the app."""
+    return [sys.executable, "-m", "bot.cli", "serve", "--host", settings.host, "--port", str(settings.port)]
+
+
+def wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout_s: float) -> bool:
+    """Poll `url` until it answers 200, a process dies, or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            return False
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1.0)
+    return False
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate every process, then kill what has not exited after 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def start(settings: Settings, env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
+    """Start engine and app (the app hosts the custom actions); return both processes."""
+    if not MODEL.exists():
+        raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    endpoints_file = var / "endpoints.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
+    environment = {**os.environ, **(env or {}), "ENGINE_URL": f"http://127.0.0.1:{settings.engine_port}"}
+    environment.setdefault("OMP_NUM_THREADS", "1")
+    engine = subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment)
+    app = subprocess.Popen(app_command(settings), cwd=ROOT, env=environment)
+    return [engine, app]
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run(settings: Settings) -> int:
+    """Start the stack, print where it is, and stop everything on Ctrl-C or when a process dies."""
+    processes = start(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    try:
+        if not wait_ready(f"{base}/healthz", processes, timeout_s=600):
+            print("the stack did not become ready; stopping", file=sys.stderr)
+            return 1
+        print(f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n  health: {base}/healthz\n"
+              f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n  Ctrl-C stops everything.\n", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        print("a process exited; stopping the stack", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(processes)

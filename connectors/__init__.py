@@ -1,0 +1,1 @@
+"""Channel adapters: each verifies, parses and acknowledges inbound messages and sends replies."""
