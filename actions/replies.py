@@ -15,7 +15,8 @@ def send_answer(dispatcher: CollectingDispatcher, faq: Faq) -> None:
     """The FAQ's answer, then its official source."""
     text = faq.answer
     if faq.source_url:
-        text += "\n\n" + say("source", faq.language, url=faq.source_url)
+        # One newline: Rasa splits a text on blank lines into separate messages.
+        text += "\n" + say("source", faq.language, url=faq.source_url)
     dispatcher.utter_message(text=text)
 
 

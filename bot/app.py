@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from actions import services as action_services
@@ -19,8 +20,7 @@ from bot.inbox.hub import LiveHub
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
 from bot.knowledge.bank import FaqBank
-from bot.knowledge.decision import Thresholds
-from bot.knowledge.service import KnowledgeBase
+from bot.knowledge.service import KnowledgeBase, thresholds_from
 from bot.language import LanguageDetector
 from bot.runtime import Runtime, RuntimeDep
 from bot.settings import Settings, get_settings
@@ -32,19 +32,10 @@ WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 64 * 1024
 
 
-def _thresholds(settings: Settings) -> Thresholds:
-    default = Thresholds()
-    return Thresholds(
-        answer_score=settings.answer_threshold if settings.answer_threshold is not None else default.answer_score,
-        answer_margin=default.answer_margin,
-        clarify_score=settings.clarify_threshold if settings.clarify_threshold is not None else default.clarify_score,
-    )
-
-
 async def _load_knowledge(runtime: Runtime) -> None:
     settings = runtime.settings
     bank = FaqBank.load(settings.faq_dir)
-    knowledge = await asyncio.to_thread(KnowledgeBase.open, bank, settings.index_dir, _thresholds(settings))
+    knowledge = await asyncio.to_thread(KnowledgeBase.open, bank, settings.index_dir, thresholds_from(settings))
     await asyncio.to_thread(knowledge.ask, "warm up", "en")  # load both models before the first citizen
     action_services.configure(knowledge, runtime.detector)
     runtime.knowledge = knowledge
@@ -82,6 +73,11 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             db.engine.dispose()
 
     app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The widget is embedded on agency sites of other origins; it sends no credentials.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.webchat_allowed_origins, allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"], allow_credentials=False,
+    )
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -108,10 +104,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
     @app.get("/webchat/widget.js", include_in_schema=False)
     async def widget() -> Response:
         return FileResponse(WEB / "static" / "widget.js", media_type="text/javascript")
-
-    @app.get("/webchat/widget.css", include_in_schema=False)
-    async def widget_css() -> Response:
-        return FileResponse(WEB / "static" / "widget.css", media_type="text/css")
 
     app.include_router(webchat.router)
     app.include_router(actions_endpoint.router)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from bot.knowledge.faq import KnowledgeError
-from bot.settings import ROOT, get_settings
+from bot.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Government FAQ assistant.")
 kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
@@ -82,14 +82,15 @@ def eval_command(
     from bot.knowledge.bank import FaqBank
     from bot.knowledge.evaluation import calibrate, evaluate, rank_all, read_queries
     from bot.knowledge.importer import read_faq_file
-    from bot.knowledge.service import KnowledgeBase
+    from bot.knowledge.service import KnowledgeBase, thresholds_from
 
     try:
         bank = FaqBank.from_faqs(read_faq_file(faqs))
         labelled = read_queries(queries)
     except KnowledgeError as exc:
         _fail(str(exc))
-    kb = KnowledgeBase.open(bank, ROOT / "var" / "cache" / f"eval-{bank.content_hash()}")
+    settings = get_settings()
+    kb = KnowledgeBase.open(bank, settings.var_dir / "cache" / f"eval-{bank.content_hash()}", thresholds_from(settings))
     result = evaluate(kb, labelled)
     if calibrate_thresholds:
         thresholds, metrics = calibrate(labelled, rank_all(kb, labelled))

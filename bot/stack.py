@@ -24,7 +24,7 @@ def endpoints(settings: Settings) -> dict[str, object]:
     doc: dict[str, object] = {"action_endpoint": {"url": f"{app_url}/actions/webhook"}}
     url = settings.database_url
     if url.startswith("sqlite"):
-        doc["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(ROOT / "var" / "rasa-tracker.db")}
+        doc["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "rasa-tracker.db")}
     else:
         parsed = httpx.URL(url.replace("+psycopg", "").replace("+psycopg2", ""))
         doc["tracker_store"] = {
@@ -80,16 +80,30 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
-def start(settings: Settings, env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
-    """Start engine and app (the app hosts the custom actions); return both processes."""
+def app_environment(settings: Settings, engine_url: str | None = None) -> dict[str, str]:
+    """The environment that gives the app process these settings."""
+    return {
+        **os.environ,
+        "HOST": settings.host, "PORT": str(settings.port), "DATABASE_URL": settings.database_url,
+        "ENGINE_URL": engine_url or f"http://127.0.0.1:{settings.engine_port}",
+        "INDEX_DIR": str(settings.index_dir), "FAQ_DIR": str(settings.faq_dir), "VAR_DIR": str(settings.var_dir),
+        "RETRY_INTERVAL_S": str(settings.retry_interval_s),
+        # One thread per encoder: on a shared 2-core machine, more threads only spin against each other.
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+    }
+
+
+def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.Popen[bytes]]:
+    """Start engine and app (the app hosts the custom actions); return both processes.
+
+    `engine_url` lets the app reach the engine through something else (tests put a switchable proxy there).
+    """
     if not MODEL.exists():
         raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
-    var = ROOT / "var"
-    var.mkdir(exist_ok=True)
-    endpoints_file = var / "endpoints.yml"
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    endpoints_file = settings.var_dir / "endpoints.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
-    environment = {**os.environ, **(env or {}), "ENGINE_URL": f"http://127.0.0.1:{settings.engine_port}"}
-    environment.setdefault("OMP_NUM_THREADS", "1")
+    environment = app_environment(settings, engine_url)
     engine = subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment)
     app = subprocess.Popen(app_command(settings), cwd=ROOT, env=environment)
     return [engine, app]

@@ -38,27 +38,35 @@ class IncomingMessage(BaseModel):
     session: str = Field(pattern=SESSION_PATTERN)
     text: str = Field(max_length=HARD_LIMIT)
     id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
+    title: str | None = Field(default=None, max_length=300)
+
+
+_REFUSALS = {"empty": "empty_message", "too_long": "too_long"}
 
 
 def _refusal(runtime: Runtime, problem: str, text: str) -> str:
-    language = runtime.detector.detect(text).language if text else None
-    return say(problem, language if language in ("en", "fr") else None, limit=runtime.settings.max_message_chars)
+    language = runtime.detector.detect(text[:500]).language if text else None
+    limit = runtime.settings.max_message_chars
+    return say(_REFUSALS[problem], language if language in ("en", "fr") else None, limit=limit)
 
 
-def _accept(runtime: Runtime, session: str, text: str, client_id: str | None) -> TranscriptEntry | str:
+def _accept(
+    runtime: Runtime, session: str, text: str, client_id: str | None, title: str | None = None
+) -> TranscriptEntry | str:
     """Clean and store one message: its transcript entry, or a polite refusal that changed nothing."""
     cleaned = clean(text, runtime.settings.max_message_chars)
     if cleaned.problem:
         return _refusal(runtime, cleaned.problem, cleaned.text)
     provider_id = client_id or uuid.uuid4().hex
-    received = runtime.inbox.receive(CHANNEL, session, provider_id, cleaned.text)
-    return TranscriptEntry(received.seq, "user", cleaned.text, [], received.inbound_id, provider_id)
+    shown = clean(title, 300).text or None if title else None
+    received = runtime.inbox.receive(CHANNEL, session, provider_id, cleaned.text, shown)
+    return TranscriptEntry(received.seq, "user", shown or cleaned.text, [], received.inbound_id, provider_id)
 
 
 @router.post("/messages")
 async def post_message(body: IncomingMessage, runtime: RuntimeDep) -> dict[str, Any]:
     """Store a message, run its turn, and return the replies (the HTTP fallback of the widget)."""
-    accepted = _accept(runtime, body.session, body.text, body.id)
+    accepted = _accept(runtime, body.session, body.text, body.id, body.title)
     if isinstance(accepted, str):
         return {"messages": [{"text": accepted, "buttons": []}]}
     await runtime.worker.drain(conversation_id(CHANNEL, body.session))
@@ -86,6 +94,11 @@ async def websocket_chat(websocket: WebSocket) -> None:
     if not _SESSION.match(session):
         await websocket.close(code=1008, reason="bad session id")
         return
+    allowed = runtime.settings.webchat_allowed_origins
+    origin = websocket.headers.get("origin")
+    if origin and "*" not in allowed and origin not in allowed:
+        await websocket.close(code=1008, reason="origin not allowed")
+        return
     await websocket.accept()
     conv = conversation_id(CHANNEL, session)
     queue = runtime.hub.subscribe(conv)
@@ -108,7 +121,8 @@ async def websocket_chat(websocket: WebSocket) -> None:
                     await websocket.send_json({"type": "message", **entry.as_json()})
             elif kind == "message" and isinstance(frame.get("text"), str):
                 client_id = frame.get("id") if isinstance(frame.get("id"), str) and _CLIENT_ID.match(frame["id"]) else None
-                accepted = _accept(runtime, session, frame["text"], client_id)
+                title = frame.get("title") if isinstance(frame.get("title"), str) else None
+                accepted = _accept(runtime, session, frame["text"], client_id, title)
                 if client_id:
                     await websocket.send_json({"type": "ack", "id": client_id})
                 if isinstance(accepted, str):

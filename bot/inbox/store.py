@@ -63,7 +63,9 @@ class Inbox:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def receive(self, channel: str, address: str, provider_message_id: str, text: str) -> Received:
+    def receive(
+        self, channel: str, address: str, provider_message_id: str, text: str, title: str | None = None
+    ) -> Received:
         """Store a citizen message once; a replay of the same provider id returns the stored one."""
         conv_id = conversation_id(channel, address)
         with self._db.session() as session:
@@ -79,7 +81,7 @@ class Inbox:
             seq = _next_seq(session, conv_id)
             row = InboundMessage(
                 channel=channel, provider_message_id=provider_message_id, conversation_id=conv_id,
-                seq=seq, text=text,
+                seq=seq, text=text, title=title,
             )
             session.add(row)
             try:
@@ -179,10 +181,11 @@ class Inbox:
         """The transcript after `seq`: citizen messages and replies, in order."""
         with self._db.session() as session:
             inbound = session.execute(
-                select(InboundMessage.seq, InboundMessage.text, InboundMessage.id, InboundMessage.provider_message_id)
-                .where(InboundMessage.conversation_id == conv_id, InboundMessage.seq > after)
+                select(InboundMessage).where(InboundMessage.conversation_id == conv_id, InboundMessage.seq > after)
             )
-            entries = [TranscriptEntry(seq, "user", text, [], iid, pid) for seq, text, iid, pid in inbound]
+            entries = [
+                TranscriptEntry(m.seq, "user", m.title or m.text, [], m.id, m.provider_message_id) for m in inbound.scalars()
+            ]
             outbound = session.scalars(
                 select(OutboundMessage).where(OutboundMessage.conversation_id == conv_id, OutboundMessage.seq > after)
             )

@@ -22,6 +22,13 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
+# Dates stay text, so that an impossible date ("2026-02-31") is reported as such with its line.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _agency(raw: Any, file: str) -> Agency:
     if not isinstance(raw, dict) or not raw.get("id"):
         raise KnowledgeError(file, 1, "missing agency.id")

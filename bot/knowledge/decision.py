@@ -1,8 +1,10 @@
 """The answer decision: answer, offer the closest questions, or offer a person.
 
-A wrong answer is worse than "I am not sure", so the bot answers only when the top FAQ is both strong
-(fused score) and clearly ahead of the runner-up (margin). Thresholds are calibrated on labelled
-queries with `govbot eval --calibrate` (see docs/retrieval.md); the defaults below come from that.
+A wrong answer is worse than "I am not sure", so the bot answers only when the top FAQ is clearly ahead
+of the runner-up (margin of fused z-scores, which transfers across knowledge bases of any size) AND
+close in meaning to the question (raw e5 cosine, which rejects questions the bank does not cover at all:
+a margin alone still answers a third of off-topic questions). Below the answer bar it offers the closest
+questions when they are at least loosely related, else a person. Calibration: docs/retrieval.md.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ class Outcome(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Calibrated cut-offs on the fused score and on the top-1/top-2 margin."""
+    """Calibrated cut-offs: top-1/top-2 margin and top cosine to answer; cosine to offer choices."""
 
-    answer_score: float = 5.0
-    answer_margin: float = 0.8
-    clarify_score: float = 2.5
+    answer_margin: float = 0.52
+    answer_cosine: float = 0.88
+    clarify_cosine: float = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +50,14 @@ def confident(hits: list[Hit], thresholds: Thresholds) -> bool:
     """True when the top hit is strong enough and far enough ahead to answer outright."""
     if not hits:
         return False
-    margin = hits[0].score - hits[1].score if len(hits) > 1 else hits[0].score
-    return hits[0].score >= thresholds.answer_score and margin >= thresholds.answer_margin
+    margin = hits[0].score - hits[1].score if len(hits) > 1 else float("inf")
+    return margin >= thresholds.answer_margin and hits[0].cosine >= thresholds.answer_cosine
 
 
 def decide(hits: list[Hit], thresholds: Thresholds) -> Decision:
     """Turn a ranking into the bot's move."""
     if confident(hits, thresholds):
         return Decision(Outcome.ANSWER, hits[0].faq_id, tuple(hits))
-    if hits and hits[0].score >= thresholds.clarify_score:
+    if hits and hits[0].cosine >= thresholds.clarify_cosine:
         return Decision(Outcome.CLARIFY, None, tuple(hits))
     return Decision(Outcome.HANDOFF, None, tuple(hits))

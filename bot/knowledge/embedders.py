@@ -11,6 +11,8 @@ import numpy as np
 # Both models ship inside PyPI packages; nothing may be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# One thread per encoder: on a small shared machine, more threads spin against each other (10x slower).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 class Embedder(Protocol):

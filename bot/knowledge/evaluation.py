@@ -82,9 +82,9 @@ def calibrate(
 ) -> tuple[Thresholds, dict[str, float]]:
     """The answer thresholds that answer the most queries at `target_precision` or better."""
     best: tuple[Thresholds, dict[str, float]] | None = None
-    for score_cut in [x / 4 for x in range(0, 41)]:
-        for margin_cut in [x / 10 for x in range(0, 31)]:
-            thresholds = Thresholds(answer_score=score_cut, answer_margin=margin_cut, clarify_score=0.0)
+    for cosine_cut in [0.80 + x / 100 for x in range(0, 15)]:
+        for margin_cut in [x / 20 for x in range(0, 31)]:
+            thresholds = Thresholds(answer_margin=margin_cut, answer_cosine=cosine_cut, clarify_cosine=0.0)
             metrics = score(queries, rankings, thresholds)
             if metrics["answered_precision"] >= target_precision and (
                 best is None or metrics["answered_rate"] > best[1]["answered_rate"]

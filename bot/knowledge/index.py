@@ -1,8 +1,14 @@
-"""The FAQ index: dense vectors of every question, phrasing and answer, plus BM25, fused into one ranking.
+"""The FAQ index: dense and lexical signals over every FAQ, fused into one ranking.
 
-Built once and persisted with a manifest (models, knowledge-base hash); `FaqIndex.open` rebuilds it when
-either changed. Scores of each signal are standardised over the candidate FAQs of the query's language
-(z-scores), then summed with weights: a scale-free fusion that needs no per-collection tuning.
+Signals (measured on ../shared/eval, see docs/retrieval.md):
+- e5 (multilingual): the query against each question and alternative phrasing (best one counts), and
+  against the question plus the answer's first two sentences;
+- MiniLM (English only, so only for English queries): against question + answer, and question + opening;
+- BM25 over questions and alternative phrasings, accents folded.
+Dense scores get a hubness penalty (an FAQ similar to many others is discounted), every signal is
+standardised over the candidate FAQs of the query's language (z-scores), and the fused score is their
+weighted mean. The index is persisted with a manifest (models, knowledge-base hash) and rebuilt when
+either changes.
 """
 
 from __future__ import annotations
@@ -16,17 +22,39 @@ import numpy as np
 
 from bot.knowledge.embedders import Embedder
 from bot.knowledge.faq import Faq
+from bot.knowledge.fields import question_and_answer, question_and_opening
 from bot.knowledge.lexical import LexicalRanker
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 LEXICAL_WEIGHT = 0.2
+HUB_PENALTY = 0.3
+HUB_NEIGHBOURS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One dense signal: which embedder, which FAQ text, for which query languages (None: all)."""
+
+    key: str
+    embedder: int
+    field: str  # "q" (each phrasing, best counts) | "qa" | "qf2"
+    languages: tuple[str, ...] | None = None
+
+
+# Embedder 0 is multilingual e5, embedder 1 is MiniLM (English only).
+SIGNALS = (
+    Signal("e5.q", 0, "q"),
+    Signal("e5.qf2", 0, "qf2"),
+    Signal("mini.qa", 1, "qa", ("en",)),
+    Signal("mini.qf2", 1, "qf2", ("en",)),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One ranked FAQ: fused score, and the best raw cosine of the first embedder (for calibration)."""
+    """One ranked FAQ: fused score (weighted mean of z-scores) and the raw e5 cosine (for calibration)."""
 
     faq_id: str
     score: float
@@ -36,6 +64,13 @@ class Hit:
 def _zscore(values: np.ndarray) -> np.ndarray:
     spread = float(values.std())
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
+
+
+def _texts(faqs: list[Faq], field: str) -> list[str]:
+    if field == "q":
+        return [q for f in faqs for q in f.questions]
+    make = question_and_answer if field == "qa" else question_and_opening
+    return [make(f) for f in faqs]
 
 
 class FaqIndex:
@@ -52,25 +87,33 @@ class FaqIndex:
         for language in sorted({f.language for f in faqs}):
             members = np.array([i for i, f in enumerate(faqs) if f.language == language], dtype=np.int64)
             self._by_language[language] = members
-            self._lexical[language] = LexicalRanker(
-                language, [" ".join((*faqs[i].questions, faqs[i].answer)) for i in members]
-            )
+            self._lexical[language] = LexicalRanker(language, [" ".join(faqs[i].questions) for i in members])
 
     # -- building and persistence -------------------------------------------------------------
-    @staticmethod
-    def _passages(faqs: list[Faq]) -> tuple[list[str], list[str]]:
-        questions = [q for f in faqs for q in f.questions]
-        answers = [f"{f.question} {f.answer}" for f in faqs]
-        return questions, answers
-
     @classmethod
     def build(cls, faqs: list[Faq], embedders: list[Embedder]) -> "FaqIndex":
-        """Encode every FAQ text with every embedder."""
-        questions, answers = cls._passages(faqs)
+        """Encode every FAQ text each signal needs, and each FAQ's hubness."""
         vectors: dict[str, np.ndarray] = {}
-        for number, embedder in enumerate(embedders):
-            vectors[f"{number}.q"] = embedder.encode_passages(questions)
-            vectors[f"{number}.a"] = embedder.encode_passages(answers)
+        for signal in SIGNALS:
+            vectors[signal.key] = embedders[signal.embedder].encode_passages(_texts(faqs, signal.field))
+        as_queries = {n: e.encode_queries([f.question for f in faqs]) for n, e in enumerate(embedders)}
+        owner = np.array([i for i, f in enumerate(faqs) for _ in f.questions], dtype=np.int64)
+        languages = np.array([f.language for f in faqs])
+        for signal in SIGNALS:
+            similarity = as_queries[signal.embedder] @ vectors[signal.key].T
+            if signal.field == "q":  # best phrasing per FAQ
+                per_faq = np.full((len(faqs), len(faqs)), -1.0, dtype=np.float32)
+                for column, faq_index in enumerate(owner):
+                    np.maximum(per_faq[:, faq_index], similarity[:, column], out=per_faq[:, faq_index])
+                similarity = per_faq
+            # An FAQ's hubness: its mean similarity to the most similar other questions of its language.
+            similarity = np.where(languages[:, None] == languages[None, :], similarity, -np.inf)
+            np.fill_diagonal(similarity, -np.inf)
+            top = -np.sort(-similarity, axis=0)[:HUB_NEIGHBOURS]
+            finite = np.where(np.isfinite(top), top, np.nan)
+            with np.errstate(all="ignore"):
+                hub = np.nan_to_num(np.nanmean(finite, axis=0), nan=0.0)
+            vectors[f"{signal.key}.hub"] = hub.astype(np.float32)
         return cls(faqs, embedders, vectors)
 
     @staticmethod
@@ -104,30 +147,30 @@ class FaqIndex:
         return index
 
     # -- search ----------------------------------------------------------------------------
-    def languages(self) -> list[str]:
-        """Languages that have at least one FAQ."""
-        return list(self._by_language)
-
     def search(self, query: str, language: str | None = None, k: int = 10) -> list[Hit]:
-        """Rank the FAQs of `language` (all FAQs if it has none) for `query`; best first."""
+        """Rank the FAQs of `language` (the largest language if it has none) for `query`; best first."""
         if language not in self._by_language:
             language = max(self._by_language, key=lambda lang: len(self._by_language[lang]))
         members = self._by_language[language]
-        if len(members) == 0:
-            return []
         fused = LEXICAL_WEIGHT * _zscore(self._lexical[language].scores(query))
-        first_cosine = np.zeros(len(members), dtype=np.float32)
-        for number, embedder in enumerate(self.embedders):
-            vector = embedder.encode_queries([query])[0]
-            per_question = self._vectors[f"{number}.q"] @ vector
-            best_question = np.full(len(self.faqs), -1.0, dtype=np.float32)
-            np.maximum.at(best_question, self._question_owner, per_question)
-            answer = self._vectors[f"{number}.a"] @ vector
-            dense = best_question[members] + answer[members]
-            if number == 0:
-                first_cosine = best_question[members]
-            fused = fused + _zscore(dense)
+        total_weight = LEXICAL_WEIGHT
+        encoded: dict[int, np.ndarray] = {}
+        cosine = np.zeros(len(members), dtype=np.float32)
+        for signal in SIGNALS:
+            if signal.languages is not None and language not in signal.languages:
+                continue
+            if signal.embedder not in encoded:
+                encoded[signal.embedder] = self.embedders[signal.embedder].encode_queries([query])[0]
+            raw = self._vectors[signal.key] @ encoded[signal.embedder]
+            if signal.field == "q":
+                best = np.full(len(self.faqs), -1.0, dtype=np.float32)
+                np.maximum.at(best, self._question_owner, raw)
+                raw = best
+            raw = raw[members]
+            if signal.embedder == 0:
+                cosine = np.maximum(cosine, raw)
+            fused = fused + _zscore(raw - HUB_PENALTY * self._vectors[f"{signal.key}.hub"][members])
+            total_weight += 1.0
+        fused = fused / total_weight
         order = np.argsort(-fused)[:k]
-        return [
-            Hit(self.faqs[members[i]].id, float(fused[i]), float(first_cosine[i])) for i in order
-        ]
+        return [Hit(self.faqs[members[i]].id, float(fused[i]), float(cosine[i])) for i in order]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import unicodedata
 
 import bm25s
+import bm25s.stopwords
 import numpy as np
 import Stemmer
 
 _STEMMERS = {"en": "english", "fr": "french"}
+_STOPWORDS = {"en": bm25s.stopwords.STOPWORDS_EN, "fr": bm25s.stopwords.STOPWORDS_FRENCH}
 
 
 def fold(text: str) -> str:
@@ -34,8 +36,9 @@ class LexicalRanker:
         self._bm25.index(tokens, show_progress=False)
 
     @property
-    def _stopwords(self) -> str:
-        return self._language if self._language in _STEMMERS else "en"
+    def _stopwords(self) -> list[str]:
+        # Folded like the text, so "été" as a stop word still matches "ete".
+        return [fold(w) for w in _STOPWORDS.get(self._language, _STOPWORDS["en"])]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros when no query term is known)."""
@@ -43,6 +46,7 @@ class LexicalRanker:
             [fold(query)], stopwords=self._stopwords, stemmer=self._stemmer,
             show_progress=False, return_ids=False,
         )
-        if not tokens or not tokens[0]:
+        known = [t for t in (tokens[0] if tokens else []) if t in self._bm25.vocab_dict]
+        if not known:
             return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens[0]), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)

@@ -12,8 +12,14 @@ from bot.knowledge.decision import Decision, Thresholds, decide
 from bot.knowledge.embedders import E5Embedder, Embedder, MiniLmEmbedder
 from bot.knowledge.faq import Agency, Faq
 from bot.knowledge.index import FaqIndex
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def thresholds_from(settings: Settings) -> Thresholds:
+    """The answer decision's thresholds as configured."""
+    return Thresholds(settings.answer_margin, settings.answer_cosine, settings.clarify_cosine)
 
 
 def default_embedders() -> list[Embedder]:
@@ -38,7 +44,8 @@ class KnowledgeBase:
         embedders: list[Embedder] | None = None,
     ) -> "KnowledgeBase":
         """Open (or build) the persisted index of `bank` under `index_dir`."""
-        index = FaqIndex.open(index_dir, list(bank.faqs), bank.content_hash(), embedders or default_embedders())
+        embedders = embedders or default_embedders()
+        index = FaqIndex.open(index_dir, list(bank.faqs), bank.content_hash(), embedders)
         return cls(bank, index, thresholds or Thresholds())
 
     def __post_init__(self) -> None:

@@ -266,17 +266,21 @@ def test_input_limit_and_counter(page: Page, live_app_url: str):
 
 def test_french_chrome(page: Page, live_app_url: str):
     """data-lang="fr" switches every piece of chrome to French."""
-    url = live_app_url + "/__gbw_test_fr.html"
-    page.route(
-        url,
-        lambda route: route.fulfill(
-            content_type="text/html; charset=utf-8",
-            body='<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>fr</title></head>'
-            '<body><h1>Test</h1><script src="/webchat/widget.js" data-title="Services Northbridge" '
-            'data-lang="fr" defer></script></body></html>',
-        ),
+    # Serve the real demo page, but give its widget tag data-lang="fr" (and a French title)
+    # before the deferred script runs.
+    page.add_init_script(
+        """new MutationObserver((records, obs) => {
+            for (const r of records) for (const n of r.addedNodes) {
+                if (n.tagName === 'SCRIPT' && /widget\\.js/.test(n.src || '')) {
+                    n.setAttribute('data-lang', 'fr');
+                    n.setAttribute('data-title', 'Services Northbridge');
+                    obs.disconnect();
+                }
+            }
+        }).observe(document, {childList: true, subtree: true});"""
     )
-    page.goto(url)
+    page.goto(live_app_url + "/")
+    expect(page.locator(ROOT)).to_have_attribute("lang", "fr")
     expect(page.locator(LAUNCHER)).to_have_accessible_name("Poser une question")
     open_widget(page)
     expect(page.locator(INPUT)).to_have_attribute("placeholder", "Écrivez votre question…")

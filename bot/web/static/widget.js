@@ -226,7 +226,7 @@
 .gbw-link{color:#0b4a99;text-decoration:underline;text-underline-offset:2px}
 .gbw-link:hover{color:#06305f;text-decoration-thickness:2px}
 .gbw-qr-group{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}
-.gbw-qr{min-height:36px;padding:.35em .9em;border:2px solid #1a4f8b;border-radius:999px;background:#fff;color:#1a4f8b;font-size:.9rem;line-height:1.25;text-align:left;cursor:pointer}
+.gbw-qr{min-height:36px;padding:.35em .9em;border:2px solid #1a4f8b;border-radius:18px;background:#fff;color:#1a4f8b;font-size:.9rem;line-height:1.25;text-align:left;cursor:pointer}
 .gbw-qr:hover:not(:disabled){background:#e6eef8}
 .gbw-qr:disabled{border-color:#a3acb6;color:#5b6570;background:#f5f6f8;cursor:default}
 .gbw-qr.gbw-qr--chosen{border-color:#1a4f8b;background:#1a4f8b;color:#fff}
@@ -713,9 +713,11 @@
             body: JSON.stringify(body),
           });
         } catch {
+          setStatus(T.reconnecting);
           break; // network trouble: keep it queued, retry on the next poll
         }
-        if (res.status >= 500 || res.status === 408 || res.status === 429) break;
+        if (res.status >= 500 || res.status === 408 || res.status === 429) { setStatus(T.reconnecting); break; }
+        if (statusEl.textContent === T.reconnecting) setStatus('');
         if (!res.ok) { sendFailed(item.id); continue; }
         let data = null;
         try { data = await res.json(); } catch { /* no body */ }

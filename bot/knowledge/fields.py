@@ -1,0 +1,33 @@
+"""The texts of an FAQ that retrieval encodes: questions, question + answer, question + answer's opening."""
+
+from __future__ import annotations
+
+import re
+
+from bot.knowledge.faq import Faq
+
+_LINK = re.compile(r"(https?://\S+|www\.\S+|tel:\S+)")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÀ-Ý0-9«\"(\-•])|\n+")
+
+
+def clean_answer(text: str) -> str:
+    """The answer without links and phone URIs, which only add noise to its meaning."""
+    text = _LINK.sub(" ", text)
+    text = re.sub(r"\s+([,.;:])", r"\1", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """The answer split into sentences (good enough for FAQ prose in English and French)."""
+    return [part.strip(" -•\t") for part in _SENTENCE_END.split(text) if len(part.strip(" -•\t")) > 3]
+
+
+def question_and_answer(faq: Faq) -> str:
+    """The question followed by the whole (cleaned) answer."""
+    return f"{faq.question} {clean_answer(faq.answer)}"
+
+
+def question_and_opening(faq: Faq) -> str:
+    """The question followed by the first two sentences of its answer, where the gist usually is."""
+    answer = clean_answer(faq.answer)
+    return f"{faq.question} {' '.join((sentences(answer) or [answer])[:2])}"
