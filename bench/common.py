@@ -1,0 +1,56 @@
+"""What every benchmark shares: paths, the evaluation collections, progress output, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from pathlib import Path
+
+from bot.settings import ROOT
+
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+COLLECTIONS = ("qc_quebecca_en", "qc_msss_en", "qc_msss_fr")
+APP_BIN = ROOT / ".venv" / "bin"
+ENGINE_BIN = ROOT / ".venv-engine" / "bin"
+BENCH_DIR = Path(__file__).resolve().parent
+
+_STARTED = time.monotonic()
+
+
+def faq_file(collection: str) -> Path:
+    """The FAQ file of an evaluation collection."""
+    return EVAL_DIR / f"{collection}.faqs.jsonl"
+
+
+def query_file(collection: str) -> Path:
+    """The labelled development queries of an evaluation collection."""
+    return EVAL_DIR / f"{collection}.dev.jsonl"
+
+
+def say(message: str) -> None:
+    """Print a progress line, prefixed with the time since the benchmark started."""
+    elapsed = time.monotonic() - _STARTED
+    print(f"[{int(elapsed // 60):02d}:{elapsed % 60:04.1f}] {message}", flush=True)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine() -> str:
+    """CPU model, core count and memory of this machine, as `nproc` and /proc report them."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{model}, {len(os.sched_getaffinity(0))} cores (nproc), {memory_gib:.0f} GiB RAM, {platform.system()}"

@@ -1,0 +1,114 @@
+"""Rasa's native FAQ approach as a baseline: a ResponseSelector trained on each collection's FAQs.
+
+For each collection a minimal Rasa project is generated in a temporary folder (one retrieval intent
+`faq/<faq id>` per FAQ whose only training example is the FAQ's question, the answer as the response
+text), trained with `rasa train nlu` in the engine's environment, and every dev query is parsed by
+bench/rasa_parse.py in that environment; the rankings are scored here like the app's own methods.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.knowledge.evaluation import read_queries
+from bot.knowledge.index import Hit
+from bot.knowledge.importer import read_faq_file
+
+from bench.common import BENCH_DIR, ENGINE_BIN, faq_file, query_file, say
+from bench.retrieval import RetrievalResult, format_metrics, scored
+
+METHOD = "Rasa ResponseSelector"
+EPOCHS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Training:
+    """How one ResponseSelector model was trained."""
+
+    collection: str
+    faqs: int
+    seconds: float
+    model: Path
+
+
+def _config(language: str) -> dict[str, object]:
+    return {
+        "recipe": "default.v1",
+        "language": language,
+        "pipeline": [
+            {"name": "WhitespaceTokenizer"},
+            {"name": "CountVectorsFeaturizer"},
+            {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+            {"name": "ResponseSelector", "epochs": EPOCHS, "retrieval_intent": "faq", "random_seed": 42},
+        ],
+        "policies": [],
+    }
+
+
+def _example(text: str) -> str:
+    """One line of Rasa training data: whitespace collapsed, no brackets (Rasa's entity markup)."""
+    return re.sub(r"\s+", " ", text).translate(str.maketrans("[]{}", "()()")).strip()
+
+
+def _write_yaml(path: Path, doc: dict[str, object]) -> None:
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def write_project(collection: str, folder: Path) -> int:
+    """Write config, domain and NLU data for one collection; return the number of FAQs."""
+    faqs = read_faq_file(faq_file(collection))
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_yaml(folder / "config.yml", _config(faqs[0].language))
+    _write_yaml(folder / "domain.yml", {
+        "version": "3.1",
+        "intents": ["faq"],
+        "responses": {f"utter_faq/{f.id}": [{"text": f.answer}] for f in faqs},
+    })
+    _write_yaml(folder / "nlu.yml", {
+        "version": "3.1",
+        "nlu": [{"intent": f"faq/{f.id}", "examples": f"- {_example(f.question)}\n"} for f in faqs],
+    })
+    return len(faqs)
+
+
+def train(collection: str, folder: Path) -> Training:
+    """Train one collection's model with `rasa train nlu`; the time includes the CLI's start-up."""
+    count = write_project(collection, folder)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(ENGINE_BIN / "rasa"), "train", "nlu", "--config", "config.yml", "--domain", "domain.yml",
+         "--nlu", "nlu.yml", "--out", "models", "--fixed-model-name", "selector", "--quiet"],
+        cwd=folder, check=True, stdout=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - started
+    say(f"{collection:15s} ResponseSelector trained on {count} FAQs in {seconds:.0f} s ({EPOCHS} epochs)")
+    return Training(collection, count, seconds, folder / "models" / "selector.tar.gz")
+
+
+def evaluate(workdir: Path, collections: tuple[str, ...]) -> tuple[list[RetrievalResult], list[Training]]:
+    """Train a ResponseSelector per collection, parse every dev query with it, and score the rankings."""
+    trainings = [train(c, workdir / c) for c in collections]
+    queries = {c: read_queries(query_file(c)) for c in collections}
+    jobs = [{"model": str(t.model), "texts": [q.text for q in queries[t.collection]],
+             "out": str(workdir / f"{t.collection}.rankings.json")} for t in trainings]
+    jobs_file = workdir / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    subprocess.run([str(ENGINE_BIN / "python"), str(BENCH_DIR / "rasa_parse.py"), str(jobs_file)],
+                   check=True, stdout=subprocess.DEVNULL)
+    results = []
+    for job, training in zip(jobs, trainings):
+        parsed = json.loads(Path(job["out"]).read_text())
+        rankings = [[Hit(faq_id, confidence, confidence) for faq_id, confidence in ranking]
+                    for ranking in parsed["rankings"]]
+        result = scored(training.collection, METHOD, queries[training.collection], rankings, parsed["ms_per_query"])
+        say(f"{training.collection:15s} {METHOD:17s} {format_metrics(result.metrics)}  "
+            f"{parsed['ms_per_query']:.1f} ms/query")
+        results.append(result)
+    return results, trainings
