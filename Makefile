@@ -7,6 +7,7 @@ ENGINE := .venv-engine/bin
 RASA_INPUTS := config.yml domain.yml $(wildcard data/nlu/*.yml) $(wildcard data/*.yml)
 export OMP_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run test install model index validate test-rasa test-py bench chromium clean
 

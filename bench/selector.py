@@ -25,7 +25,7 @@ from bench.common import BENCH_DIR, ENGINE_BIN, faq_file, query_file, say
 from bench.retrieval import RetrievalResult, format_metrics, scored
 
 METHOD = "Rasa ResponseSelector"
-EPOCHS = 50
+EPOCHS = 300
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,7 @@ def app_environment(settings: Settings, engine_url: str | None = None) -> dict[s
         "ENGINE_URL": engine_url or f"http://127.0.0.1:{settings.engine_port}",
         "INDEX_DIR": str(settings.index_dir), "FAQ_DIR": str(settings.faq_dir), "VAR_DIR": str(settings.var_dir),
         "RETRY_INTERVAL_S": str(settings.retry_interval_s),
+        "RASA_TELEMETRY_ENABLED": "false",
         # One thread per encoder: on a shared 2-core machine, more threads only spin against each other.
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
     }
