@@ -9,14 +9,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from bench.common import faq_file, query_file, say
 from bot.knowledge.bank import FaqBank
 from bot.knowledge.evaluation import LabelledQuery, read_queries, score
-from bot.knowledge.index import Hit
 from bot.knowledge.importer import read_faq_file
+from bot.knowledge.index import Hit
 from bot.knowledge.service import KnowledgeBase, thresholds_from
 from bot.settings import get_settings
-
-from bench.common import faq_file, query_file, say
 
 HYBRID = "hybrid (shipped)"
 # method name -> (lexical, dense) switches of FaqIndex.search

@@ -17,15 +17,22 @@ from pathlib import Path
 
 import yaml
 
-from bot.knowledge.evaluation import read_queries
-from bot.knowledge.index import Hit
-from bot.knowledge.importer import read_faq_file
-
 from bench.common import BENCH_DIR, ENGINE_BIN, faq_file, query_file, say
 from bench.retrieval import RetrievalResult, format_metrics, scored
+from bot.knowledge.evaluation import read_queries
+from bot.knowledge.importer import read_faq_file
+from bot.knowledge.index import Hit
 
 METHOD = "Rasa ResponseSelector"
-EPOCHS = 300
+EPOCHS = 50
+SETUP = (
+    f"Rasa ResponseSelector (Rasa 3.6, the engine's native FAQ approach): one retrieval intent `faq/<FAQ id>` "
+    f"per FAQ, whose only training example is the FAQ's question (Rasa warns about a single example per "
+    f"intent but trains), the answer as the `utter_faq/<FAQ id>` response. Pipeline: WhitespaceTokenizer, "
+    f"CountVectorsFeaturizer (word), CountVectorsFeaturizer (char_wb 1-4), ResponseSelector "
+    f"(retrieval_intent faq, epochs {EPOCHS}, other settings default). Trained with `rasa train nlu` per "
+    f"collection; queries parsed with `Agent.parse_message`, ranking = `response_selector.faq.ranking`."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +85,22 @@ def write_project(collection: str, folder: Path) -> int:
     return len(faqs)
 
 
+def engine(argv: list[str], cwd: Path) -> None:
+    """Run a command of the engine's environment; its (verbose) output goes to `cwd`/engine.log."""
+    log = cwd / "engine.log"
+    with log.open("ab") as handle:
+        done = subprocess.run(argv, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, check=False)
+    if done.returncode:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}); end of {log}:\n{tail}")
+
+
 def train(collection: str, folder: Path) -> Training:
     """Train one collection's model with `rasa train nlu`; the time includes the CLI's start-up."""
     count = write_project(collection, folder)
     started = time.perf_counter()
-    subprocess.run(
-        [str(ENGINE_BIN / "rasa"), "train", "nlu", "--config", "config.yml", "--domain", "domain.yml",
-         "--nlu", "nlu.yml", "--out", "models", "--fixed-model-name", "selector", "--quiet"],
-        cwd=folder, check=True, stdout=subprocess.DEVNULL,
-    )
+    engine([str(ENGINE_BIN / "rasa"), "train", "nlu", "--config", "config.yml", "--domain", "domain.yml",
+            "--nlu", "nlu.yml", "--out", "models", "--fixed-model-name", "selector", "--quiet"], folder)
     seconds = time.perf_counter() - started
     say(f"{collection:15s} ResponseSelector trained on {count} FAQs in {seconds:.0f} s ({EPOCHS} epochs)")
     return Training(collection, count, seconds, folder / "models" / "selector.tar.gz")
@@ -96,15 +110,15 @@ def evaluate(workdir: Path, collections: tuple[str, ...]) -> tuple[list[Retrieva
     """Train a ResponseSelector per collection, parse every dev query with it, and score the rankings."""
     trainings = [train(c, workdir / c) for c in collections]
     queries = {c: read_queries(query_file(c)) for c in collections}
+    outputs = {t.collection: workdir / f"{t.collection}.rankings.json" for t in trainings}
     jobs = [{"model": str(t.model), "texts": [q.text for q in queries[t.collection]],
-             "out": str(workdir / f"{t.collection}.rankings.json")} for t in trainings]
+             "out": str(outputs[t.collection])} for t in trainings]
     jobs_file = workdir / "jobs.json"
     jobs_file.write_text(json.dumps(jobs))
-    subprocess.run([str(ENGINE_BIN / "python"), str(BENCH_DIR / "rasa_parse.py"), str(jobs_file)],
-                   check=True, stdout=subprocess.DEVNULL)
+    engine([str(ENGINE_BIN / "python"), str(BENCH_DIR / "rasa_parse.py"), str(jobs_file)], workdir)
     results = []
-    for job, training in zip(jobs, trainings):
-        parsed = json.loads(Path(job["out"]).read_text())
+    for training in trainings:
+        parsed = json.loads(outputs[training.collection].read_text())
         rankings = [[Hit(faq_id, confidence, confidence) for faq_id, confidence in ranking]
                     for ranking in parsed["rankings"]]
         result = scored(training.collection, METHOD, queries[training.collection], rankings, parsed["ms_per_query"])

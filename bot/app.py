@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,9 +15,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from actions import services as action_services
-from bot import actions_endpoint
+from bot import actions_endpoint, channels
+from bot.channels import build_adapters
 from bot.engine.client import DialogueEngine, RasaEngine
 from bot.inbox.hub import LiveHub
+from bot.inbox.outbox import Outbox
+from bot.inbox.policy import OptOuts
+from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
 from bot.knowledge.bank import FaqBank
@@ -42,6 +47,22 @@ async def _load_knowledge(runtime: Runtime) -> None:
     log.info("knowledge ready: %d FAQs", len(bank.faqs))
 
 
+def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | None) -> Runtime:
+    """Wire the services: inbox → worker → engine; outbox → sender → channel adapters."""
+    owner = uuid.uuid4().hex[:16]  # this replica, in leases and claims
+    detector, hub, inbox, opt_outs = LanguageDetector(), LiveHub(), Inbox(db), OptOuts(db)
+    dialogue = engine or RasaEngine(settings.engine_url, settings.engine_timeout_s)
+    adapters = build_adapters(settings)
+    outbox = Outbox(db, owner, settings.claim_s)
+    sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts)
+    worker = ConversationWorker(
+        inbox, dialogue, hub, detector, opt_outs, max_attempts=settings.inbox_max_attempts,
+        lease_s=settings.lease_s, service_name=settings.service_name, max_chars=settings.max_message_chars,
+        on_replies=sender.wake.set, owner=owner,
+    )
+    return Runtime(settings, db, inbox, hub, dialogue, detector, worker, outbox, opt_outs, sender, adapters)
+
+
 def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
     """Build the app; `engine` replaces the Rasa client (benchmarks and tests of failure paths)."""
     settings = settings or get_settings()
@@ -50,17 +71,16 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
         db.create_schema()
-        detector = LanguageDetector()
-        hub = LiveHub()
-        inbox = Inbox(db)
-        dialogue = engine or RasaEngine(settings.engine_url, settings.engine_timeout_s)
-        runtime = Runtime(settings, db, inbox, hub, dialogue, detector, ConversationWorker(inbox, dialogue, hub, detector))
+        runtime = _build_runtime(settings, db, engine)
         app.state.runtime = runtime
         stop = asyncio.Event()
         tasks = [
             asyncio.create_task(_load_knowledge(runtime)),
             asyncio.create_task(runtime.worker.run_retry_loop(settings.retry_interval_s, stop)),
+            asyncio.create_task(runtime.sender.run(stop)),
         ]
+        if settings.redis_url:
+            tasks.append(asyncio.create_task(runtime.hub.relay_through_redis(settings.redis_url, stop)))
         try:
             yield
         finally:
@@ -68,8 +88,8 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if isinstance(dialogue, RasaEngine):
-                await dialogue.close()
+            if isinstance(runtime.engine, RasaEngine):
+                await runtime.engine.close()
             db.engine.dispose()
 
     app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -106,5 +126,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         return FileResponse(WEB / "static" / "widget.js", media_type="text/javascript")
 
     app.include_router(webchat.router)
+    app.include_router(channels.router)
     app.include_router(actions_endpoint.router)
     return app

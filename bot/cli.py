@@ -16,6 +16,12 @@ from bot.settings import get_settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Government FAQ assistant.")
 kb_app = typer.Typer(no_args_is_help=True, help="The FAQ knowledge base.")
 app.add_typer(kb_app, name="kb")
+inbox_app = typer.Typer(no_args_is_help=True, help="Messages that failed for good (dead letters).")
+app.add_typer(inbox_app, name="inbox")
+channels_app = typer.Typer(no_args_is_help=True, help="Provider channels.")
+telegram_app = typer.Typer(no_args_is_help=True, help="Telegram.")
+channels_app.add_typer(telegram_app, name="telegram")
+app.add_typer(channels_app, name="channels")
 
 
 def _fail(message: str) -> None:
@@ -100,6 +106,52 @@ def eval_command(
         return
     for key, value in result.items():
         typer.echo(f"{key}: {value}")
+
+
+def _outbox():  # type: ignore[no-untyped-def]
+    from bot.inbox.outbox import Outbox
+    from bot.storage.db import Database
+
+    db = Database(get_settings().database_url)
+    db.create_schema()
+    return Outbox(db, owner="cli")
+
+
+@inbox_app.command("dead")
+def inbox_dead() -> None:
+    """List citizen messages (in-ID) and replies (out-ID) that failed for good."""
+    letters = _outbox().dead()
+    for letter in letters:
+        preview = letter.text.replace("\n", " ")[:60]
+        typer.echo(f"{letter.ref}\t{letter.conversation_id}\tattempts={letter.attempts}\t{letter.error or ''}\t{preview}")
+    if not letters:
+        typer.echo("no dead messages")
+
+
+@inbox_app.command("retry")
+def inbox_retry(ref: str = typer.Argument(..., help="in-ID or out-ID, as `govbot inbox dead` shows")) -> None:
+    """Put a dead message back in line; the running app picks it up."""
+    if not _outbox().retry(ref):
+        _fail(f"{ref} is not a dead message")
+    typer.echo(f"{ref} queued again")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    url: str = typer.Option(None, help="Public webhook URL (default: PUBLIC_BASE_URL/channels/telegram/webhook)"),
+) -> None:
+    """Register the app's webhook (with the secret token) at Telegram."""
+    import asyncio
+
+    from bot.channels import build_adapters
+
+    settings = get_settings()
+    adapter = build_adapters(settings).get("telegram")
+    if adapter is None:
+        _fail("Telegram is not configured: set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN")
+    target = url or f"{settings.public_base_url.rstrip('/')}/channels/telegram/webhook"
+    asyncio.run(adapter.set_webhook(target))  # type: ignore[union-attr]
+    typer.echo(f"webhook set: {target}")
 
 
 @app.command("serve")

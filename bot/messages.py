@@ -52,6 +52,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "Le service est momentanément indisponible. J'ai bien reçu votre message et j'y répondrai "
         "dès son retour.",
     },
+    "sms_stop": {
+        "en": "{service}: you will receive no more messages. Text START to resume.",
+        "fr": "{service} : vous ne recevrez plus de messages. Textez DEBUT pour reprendre.",
+    },
+    "sms_start": {
+        "en": "{service}: messages resumed. Ask your question any time. Text STOP to stop.",
+        "fr": "{service} : messages réactivés. Posez votre question quand vous voulez. Textez ARRET pour arrêter.",
+    },
+    "sms_help": {
+        "en": "{service}: automated answers from official FAQs. Text your question, or ask for a person. "
+        "Text STOP to stop. Msg & data rates may apply.",
+        "fr": "{service} : réponses automatisées tirées des FAQ officielles. Textez votre question ou demandez "
+        "une personne. Textez ARRET pour arrêter. Des frais de messagerie peuvent s'appliquer.",
+    },
     "yes": {"en": "Yes", "fr": "Oui"},
     "no": {"en": "No", "fr": "Non"},
     "none_of_these": {"en": "None of these", "fr": "Aucune de ces réponses"},

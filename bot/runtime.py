@@ -9,12 +9,16 @@ from fastapi import Depends, Request
 
 from bot.engine.client import DialogueEngine
 from bot.inbox.hub import LiveHub
+from bot.inbox.outbox import Outbox
+from bot.inbox.policy import OptOuts
+from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings
 from bot.storage.db import Database
+from connectors.base import ChannelAdapter
 
 
 @dataclass
@@ -28,6 +32,10 @@ class Runtime:
     engine: DialogueEngine
     detector: LanguageDetector
     worker: ConversationWorker
+    outbox: Outbox
+    opt_outs: OptOuts
+    sender: OutboxSender
+    adapters: dict[str, ChannelAdapter]
     knowledge: KnowledgeBase | None = None
     background: set[object] = field(default_factory=set)
 

@@ -32,6 +32,30 @@ class Settings(BaseSettings):
     webchat_allowed_origins: list[str] = ["*"]
     # How often pending messages are retried while the engine is down.
     retry_interval_s: float = 2.0
+    # Provider channels: a channel is on when its secrets are set. PUBLIC_BASE_URL is the URL providers
+    # call (Twilio signs it); X-Forwarded-* headers are trusted only with TRUST_FORWARDED_HEADERS.
+    service_name: str = "Northbridge Services"
+    public_base_url: str = "http://127.0.0.1:8000"
+    trust_forwarded_headers: bool = False
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    telegram_bot_token: str | None = None
+    telegram_secret_token: str | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    messenger_page_access_token: str | None = None
+    messenger_app_secret: str | None = None
+    messenger_verify_token: str | None = None
+    graph_api_base: str = "https://graph.facebook.com"
+    # Delivery: failed sends are retried with backoff, then dead-lettered (`govbot inbox dead`).
+    outbox_max_attempts: int = 8
+    inbox_max_attempts: int = 100
+    # A replica's hold on a conversation (turns) or on a reply being sent; expires if the replica dies.
+    lease_s: float = 60.0
+    claim_s: float = 30.0
+
     # The answer decision (bot/knowledge/decision.py); defaults calibrated in docs/retrieval.md.
     answer_margin: float = 0.52
     answer_cosine: float = 0.88

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -81,17 +82,33 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def app_environment(settings: Settings, engine_url: str | None = None) -> dict[str, str]:
-    """The environment that gives the app process these settings."""
+    """The environment that gives a child process exactly these settings."""
+    values = {
+        name.upper(): json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+        for name, value in settings.model_dump().items() if value is not None
+    }
+    values["ENGINE_URL"] = engine_url or f"http://127.0.0.1:{settings.engine_port}"
     return {
-        **os.environ,
-        "HOST": settings.host, "PORT": str(settings.port), "DATABASE_URL": settings.database_url,
-        "ENGINE_URL": engine_url or f"http://127.0.0.1:{settings.engine_port}",
-        "INDEX_DIR": str(settings.index_dir), "FAQ_DIR": str(settings.faq_dir), "VAR_DIR": str(settings.var_dir),
-        "RETRY_INTERVAL_S": str(settings.retry_interval_s),
-        "RASA_TELEMETRY_ENABLED": "false",
+        **os.environ, **values, "RASA_TELEMETRY_ENABLED": "false",
         # One thread per encoder: on a shared 2-core machine, more threads only spin against each other.
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
     }
+
+
+def start_engine(settings: Settings) -> subprocess.Popen[bytes]:
+    """Start the Rasa server, calling the custom actions in the app of `settings`."""
+    if not MODEL.exists():
+        raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
+    environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment)
+
+
+def start_app(settings: Settings, engine_url: str | None = None) -> subprocess.Popen[bytes]:
+    """Start one app process with `settings`; `engine_url` may point through something else (a proxy)."""
+    return subprocess.Popen(app_command(settings), cwd=ROOT, env=app_environment(settings, engine_url))
 
 
 def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.Popen[bytes]]:
@@ -99,15 +116,7 @@ def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.
 
     `engine_url` lets the app reach the engine through something else (tests put a switchable proxy there).
     """
-    if not MODEL.exists():
-        raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    endpoints_file = settings.var_dir / "endpoints.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
-    environment = app_environment(settings, engine_url)
-    engine = subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment)
-    app = subprocess.Popen(app_command(settings), cwd=ROOT, env=environment)
-    return [engine, app]
+    return [start_engine(settings), start_app(settings, engine_url)]
 
 
 def _interrupt(*_: object) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+import datetime as dt
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +50,11 @@ def conversation_id(channel: str, address: str) -> str:
     return f"{channel}:{address}"
 
 
+def pushes(channel: str) -> bool:
+    """True for channels whose replies the outbox sends through a provider (all but web chat)."""
+    return channel != "webchat"
+
+
 def _next_seq(session: Session, conv_id: str) -> int:
     session.execute(update(Conversation).where(Conversation.id == conv_id).values(last_seq=Conversation.last_seq + 1))
     return int(session.scalar(select(Conversation.last_seq).where(Conversation.id == conv_id)) or 0)
@@ -79,6 +86,7 @@ class Inbox:
                 except IntegrityError:
                     session.rollback()
             seq = _next_seq(session, conv_id)
+            session.execute(update(Conversation).where(Conversation.id == conv_id).values(last_inbound_at=utcnow()))
             row = InboundMessage(
                 channel=channel, provider_message_id=provider_message_id, conversation_id=conv_id,
                 seq=seq, text=text, title=title,
@@ -127,11 +135,12 @@ class Inbox:
             if inbound is None or inbound.status == "done":
                 return []
             rows = []
+            status = "pending" if pushes(inbound.channel) else "sent"
             for reply in replies:
                 seq = _next_seq(session, inbound.conversation_id)
                 row = OutboundMessage(
                     conversation_id=inbound.conversation_id, inbound_id=inbound_id, seq=seq,
-                    text=reply.text, buttons=reply.buttons,
+                    text=reply.text, buttons=reply.buttons, status=status, next_attempt_at=utcnow(),
                 )
                 session.add(row)
                 rows.append(row)
@@ -152,16 +161,55 @@ class Inbox:
             session.commit()
             return inbound.attempts
 
-    def add_notice(self, conv_id: str, inbound_id: int | None, text: str) -> TranscriptEntry:
-        """Store a service notice (not from the bot's dialogue) in the transcript."""
+    def add_notice(
+        self, conv_id: str, inbound_id: int | None, text: str, kind: str = "notice", done: bool = False
+    ) -> TranscriptEntry:
+        """Store a message that is not from the dialogue (a service notice, an SMS keyword reply).
+
+        With `done`, the inbound message it answers is marked processed in the same transaction.
+        """
         with self._db.session() as session:
+            conversation = session.get(Conversation, conv_id)
+            channel = conversation.channel if conversation else "webchat"
             row = OutboundMessage(
                 conversation_id=conv_id, inbound_id=inbound_id, seq=_next_seq(session, conv_id),
-                sender="bot", kind="notice", text=text, buttons=[],
+                sender="bot", kind=kind, text=text, buttons=[],
+                status="pending" if pushes(channel) else "sent", next_attempt_at=utcnow(),
             )
+            if done and inbound_id is not None:
+                inbound = session.get(InboundMessage, inbound_id)
+                if inbound is not None:
+                    inbound.status, inbound.processed_at = "done", utcnow()
             session.add(row)
             session.commit()
             return _outbound_entry(row)
+
+    # -- leases: one replica takes a conversation's turns at a time ---------------------------------
+    def acquire(self, conv_id: str, owner: str, ttl_s: float) -> bool:
+        """Take (or extend) the conversation's lease; False while another live replica holds it."""
+        now = utcnow()
+        with self._db.session() as session:
+            result = session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == conv_id,
+                    or_(Conversation.lease_owner.is_(None), Conversation.lease_owner == owner,
+                        Conversation.lease_until < now),
+                )
+                .values(lease_owner=owner, lease_until=now + dt.timedelta(seconds=ttl_s))
+            )
+            session.commit()
+            return bool(result.rowcount)
+
+    def release(self, conv_id: str, owner: str) -> None:
+        """Give the lease back (only if still ours)."""
+        with self._db.session() as session:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conv_id, Conversation.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+            session.commit()
 
     def replies_to(self, inbound_id: int) -> list[TranscriptEntry]:
         """Everything sent in answer to one inbound message, in order."""

@@ -1,20 +1,26 @@
 """The conversation worker: one turn at a time per conversation, in arrival order, never dropping a message.
 
-When the engine is down, the citizen is told once that the service is briefly unavailable; the message
-stays pending and the retry loop answers it as soon as the engine is back.
+Across replicas, a conversation's turns are taken by whoever holds its lease (a row-level compare-and-set
+on `conversations`, so SQLite and PostgreSQL behave alike); a crashed replica's lease expires and another
+picks its messages up. When the engine is down, the citizen is told once that the service is briefly
+unavailable; the message stays pending and a later pass answers it as soon as the engine is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 from bot.engine.client import DialogueEngine, EngineUnavailable
 from bot.inbox.hub import LiveHub
+from bot.inbox.policy import SMS_CHANNELS, OptOuts, keyword
 from bot.inbox.store import Inbox, TranscriptEntry
 from bot.language import LanguageDetector
 from bot.messages import say
+from bot.storage.models import InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -24,23 +30,69 @@ class ConversationWorker:
 
     def __init__(
         self, inbox: Inbox, engine: DialogueEngine, hub: LiveHub, detector: LanguageDetector,
-        max_attempts: int = 100,
+        opt_outs: OptOuts, max_attempts: int = 100, lease_s: float = 60.0, service_name: str = "",
+        max_chars: int = 2000,
+        on_replies: Callable[[], None] | None = None, owner: str | None = None,
     ) -> None:
         self._inbox = inbox
         self._engine = engine
         self._hub = hub
         self._detector = detector
+        self._opt_outs = opt_outs
         self._max_attempts = max_attempts
+        self._lease_s = lease_s
+        self._service_name = service_name
+        self._max_chars = max_chars
+        self._on_replies = on_replies or (lambda: None)
+        self.owner = owner or uuid.uuid4().hex[:16]
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def _publish(self, conversation_id: str, entries: list[TranscriptEntry]) -> None:
         for entry in entries:
             self._hub.publish(conversation_id, {"type": "message", **entry.as_json()})
+        if entries:
+            self._on_replies()
+
+    def _language(self, text: str) -> str | None:
+        language = self._detector.detect(text).language
+        return language if language in ("en", "fr") else None
+
+    def _answer_locally(self, conversation_id: str, message: InboundMessage) -> bool:
+        """Answer without the bot what must not reach it: SMS keywords (STOP, START, HELP), empty or
+        oversized messages from provider channels. True when answered."""
+        found = keyword(message.text) if message.channel in SMS_CHANNELS else None
+        if found is not None:
+            word, language = found
+            address = conversation_id.split(":", 1)[1]
+            if word in ("stop", "start"):
+                self._opt_outs.set(message.channel, address, word == "stop")
+            reply, kind = say(f"sms_{word}", language, service=self._service_name), "compliance"
+        elif not message.text.strip():
+            reply, kind = say("empty_message", None), "notice"
+        elif len(message.text) > self._max_chars:
+            reply, kind = say("too_long", self._language(message.text[:500]), limit=self._max_chars), "notice"
+        else:
+            return False
+        entry = self._inbox.add_notice(conversation_id, message.id, reply, kind=kind, done=True)
+        self._publish(conversation_id, [entry])
+        return True
 
     async def drain(self, conversation_id: str) -> bool:
         """Process every pending message of the conversation; False if the engine stopped us."""
         async with self._locks[conversation_id]:
-            for message in self._inbox.pending(conversation_id):
+            if not self._inbox.acquire(conversation_id, self.owner, self._lease_s):
+                return True  # another replica is taking this conversation's turns; it will see ours too
+            try:
+                return await self._drain_leased(conversation_id)
+            finally:
+                self._inbox.release(conversation_id, self.owner)
+
+    async def _drain_leased(self, conversation_id: str) -> bool:
+        while pending := self._inbox.pending(conversation_id):
+            for message in pending:
+                self._inbox.acquire(conversation_id, self.owner, self._lease_s)  # extend while we work
+                if self._answer_locally(conversation_id, message):
+                    continue
                 self._hub.publish(conversation_id, {"type": "typing", "on": True})
                 try:
                     replies = await self._engine.turn(conversation_id, message.text, {"message_id": message.id})
@@ -48,16 +100,15 @@ class ConversationWorker:
                     log.warning("engine unavailable for message %s: %s", message.id, exc)
                     attempts = self._inbox.fail(message.id, str(exc), self._max_attempts)
                     if attempts == 1:
-                        language = self._detector.detect(message.text).language
                         notice = self._inbox.add_notice(
-                            conversation_id, message.id, say("engine_unavailable", language if language != "other" else None)
+                            conversation_id, message.id, say("engine_unavailable", self._language(message.text))
                         )
                         self._publish(conversation_id, [notice])
-                    self._hub.publish(conversation_id, {"type": "typing", "on": False})
                     return False
+                finally:
+                    self._hub.publish(conversation_id, {"type": "typing", "on": False})
                 self._publish(conversation_id, self._inbox.complete(message.id, replies))
-                self._hub.publish(conversation_id, {"type": "typing", "on": False})
-            return True
+        return True
 
     async def retry_pending(self) -> int:
         """One pass over every conversation with waiting messages; returns how many were drained."""
@@ -69,7 +120,8 @@ class ConversationWorker:
         return drained
 
     async def run_retry_loop(self, interval_s: float, stop: asyncio.Event) -> None:
-        """Retry waiting messages every `interval_s` until `stop` is set."""
+        """Pick up waiting messages every `interval_s` (after an outage, a crash, or another replica's
+        lease) until `stop` is set."""
         while not stop.is_set():
             try:
                 await self.retry_pending()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -32,6 +32,11 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(160))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The citizen's last message: Messenger and WhatsApp only allow replies within a window after it.
+    last_inbound_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Which app replica is taking this conversation's turns, until when (one turn at a time, across replicas).
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -61,10 +66,18 @@ class InboundMessage(Base):
 
 
 class OutboundMessage(Base):
-    """A message to the citizen (bot reply or service notice), in transcript order."""
+    """A message to the citizen (bot reply or service notice), in transcript order, with its delivery.
+
+    Web chat delivers through the socket and the transcript, so its rows are born "sent"; provider
+    channels start "pending" and the outbox sender moves them to sent, suppressed (opted out),
+    refused (outside the channel's reply window) or dead (failed for good).
+    """
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_conversation_seq", "conversation_id", "seq"),)
+    __table_args__ = (
+        Index("ix_outbound_conversation_seq", "conversation_id", "seq"),
+        Index("ix_outbound_status_due", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
@@ -75,3 +88,22 @@ class OutboundMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # pending|sent|suppressed|refused|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OptOut(Base):
+    """A citizen who texted STOP on a channel: nothing more is sent there until they text START."""
+
+    __tablename__ = "opt_outs"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    address: Mapped[str] = mapped_column(String(160), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

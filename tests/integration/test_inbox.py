@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
-
-import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from bot.engine.client import BotMessage, EngineUnavailable
 from bot.inbox.hub import LiveHub
+from bot.inbox.policy import OptOuts
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
 from bot.language import LanguageDetector
 from bot.storage.db import Database
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    else:
-        schema = "t_" + uuid.uuid4().hex[:10]
-        database = Database(POSTGRES_URL)
-        try:
-            with database.engine.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-        except OperationalError as exc:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required in CI: {exc}")
-            pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-        database.engine.dispose()
-        database = Database(POSTGRES_URL + f"?options=-csearch_path%3D{schema}")
-    database.create_schema()
-    yield database
-    if request.param == "postgresql":
-        with database.engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    database.engine.dispose()
 
 
 def test_a_replayed_message_is_stored_once(db: Database) -> None:
@@ -96,7 +63,7 @@ class FlakyEngine:
 
 def test_worker_keeps_messages_while_the_engine_is_down_and_answers_in_order(db: Database) -> None:
     inbox, engine = Inbox(db), FlakyEngine()
-    worker = ConversationWorker(inbox, engine, LiveHub(), LanguageDetector())
+    worker = ConversationWorker(inbox, engine, LiveHub(), LanguageDetector(), OptOuts(db))
     one = inbox.receive("webchat", "s-down", "1", "How do I renew my licence?")
     inbox.receive("webchat", "s-down", "2", "and my passport?")
 

@@ -133,10 +133,13 @@ def test_jsonl_in_the_evaluation_format_is_read_with_line_numbers(tmp_path: Path
 def test_cli_import_of_eval_jsonl_creates_an_agency_file(tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
     source = tmp_path / "few.jsonl"
-    lines = (ROOT.parent / "shared" / "eval" / "qc_msss_fr.faqs.jsonl").read_text(encoding="utf-8").splitlines()[:3]
-    if not lines:
-        pytest.skip("evaluation data not present")
-    source.write_text("\n".join(lines), encoding="utf-8")
+    # The format of ../shared/eval: `source` names the agency, `url` may be null.
+    records = [
+        {"id": f"msssfr-00{i}", "question": f"Question {i}?", "answer": f"Réponse {i}.", "language": "fr",
+         "source": "Ministère de la Santé (MSSS)", "url": None, "category": "Écoles", "parallel_id": f"p{i}"}
+        for i in range(1, 4)
+    ]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
     result = CliRunner().invoke(app, ["kb", "import", str(source), "--dir", str(folder)])
     assert result.exit_code == 0, result.output
     bank = FaqBank.load(folder)

@@ -1,0 +1,157 @@
+"""Writing the benchmark's results: bench/RESULTS.md (markdown tables) and bench/results.png (chart)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.cli_eval import EvalTiming
+from bench.retrieval import RetrievalResult
+from bench.selector import Training
+
+METRICS = (("p_at_1", "P@1"), ("recall_at_5", "Recall@5"), ("mrr_at_10", "MRR@10"),
+           ("answered_rate", "answered rate"), ("answered_precision", "answered precision"))
+
+
+@dataclass
+class Results:
+    """Everything one benchmark run measured, filled in as it goes."""
+
+    date: str
+    machine: str
+    commands: list[str]
+    retrieval: list[RetrievalResult] = field(default_factory=list)
+    trainings: list[Training] = field(default_factory=list)
+    selector_setup: str = ""
+    sequential: dict[str, dict[str, float]] = field(default_factory=dict)
+    concurrent: dict[str, dict[str, float]] = field(default_factory=dict)
+    load_setup: str = ""
+    memory_mib: dict[str, float] = field(default_factory=dict)
+    evals: dict[str, list[EvalTiming]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    total_s: float = 0.0
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A markdown table; floats get 3 decimals (pre-format them as text for anything else)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows])
+
+
+def _rows(runs: dict[str, dict[str, float]], keys: list[str]) -> list[list[object]]:
+    return [[name, *(f"{runs[name][k]:.1f}" if k not in ("n", "errors") else int(runs[name][k]) for k in keys)]
+            for name in runs]
+
+
+def ratio(stack: float, bare: float) -> str:
+    """`stack / bare`, or n/a when bare is zero."""
+    return f"{stack / bare:.2f}" if bare else "n/a"
+
+
+def _retrieval(results: Results) -> str:
+    rows = [[r.collection, r.method, int(r.metrics["n"]), *(r.metrics.get(k, "—") for k, _ in METRICS),
+             f"{r.ms_per_query:.1f}" if r.ms_per_query is not None else "—"] for r in results.retrieval]
+    trainings = [[t.collection, t.faqs, f"{t.seconds:.0f}"] for t in results.trainings]
+    return "\n\n".join([
+        "## 1. Retrieval on the evaluation collections (dev split)",
+        table(["collection", "method", "queries", *(name for _, name in METRICS), "ms/query"], rows),
+        (
+            "answered rate / precision: the shipped answer decision (thresholds from bot/settings.py); they "
+            "only apply to the hybrid. ms/query: search time per query in-process (for the ResponseSelector: "
+            "`Agent.parse_message`, model loaded)."
+        ),
+        results.selector_setup,
+        table(["collection", "FAQs (= labels = training examples)", "`rasa train nlu` wall time, s"], trainings),
+    ])
+
+
+def _load(results: Results) -> str:
+    seq_keys = ["n", "p50", "p95", "p99", "mean", "errors"]
+    conc_keys = ["n", "throughput", "p50", "p95", "p99", "errors"]
+    stack, bare = "stack", "bare Rasa"
+    seq, conc = results.sequential, results.concurrent
+    ratios = [["p50 latency (sequential)", ratio(seq[stack]["p50"], seq[bare]["p50"])],
+              ["p95 latency (sequential)", ratio(seq[stack]["p95"], seq[bare]["p95"])],
+              ["throughput (concurrent)", ratio(conc[stack]["throughput"], conc[bare]["throughput"])]]
+    return "\n\n".join([
+        "## 2. End-to-end latency and throughput: whole stack vs bare Rasa REST channel",
+        results.load_setup,
+        "Sequential (one message at a time), latency in ms:",
+        table(["target", "messages", "p50", "p95", "p99", "mean", "errors"], _rows(seq, seq_keys)),
+        "Concurrent, throughput in messages/s, latency in ms:",
+        table(["target", "messages", "msg/s", "p50", "p95", "p99", "errors"], _rows(conc, conc_keys)),
+        "Ratios (stack / bare):",
+        table(["measure", "stack / bare"], ratios),
+    ])
+
+
+def _memory_and_eval(results: Results) -> str:
+    memory = [[name, f"{mib:.0f}"] for name, mib in results.memory_mib.items()]
+    evals = [[collection, t.index, t.queries, f"{t.seconds:.1f}", f"{t.per_1000_s:.0f}", t.p_at_1]
+             for collection, timings in results.evals.items() for t in timings]
+    return "\n\n".join([
+        "## 3. Peak memory during the stack run (RSS incl. child processes, sampled every 0.5 s)",
+        table(["process", "peak RSS, MiB"], memory),
+        (
+            "\"sum\" is the peak of the simultaneous sum (pages shared between processes are counted twice). "
+            "Target: < 2.5 GB (2,384 MiB) all together."
+        ),
+        "## 4. `govbot eval` wall time (command line, process start and model loading included)",
+        table(["collection", "index", "queries", "wall s", "s per 1,000 queries (linear)", "P@1"], evals),
+    ])
+
+
+def markdown(results: Results) -> str:
+    """The whole RESULTS.md."""
+    header = "\n".join([
+        "# Benchmark results", "",
+        f"- Date: {results.date}", f"- Machine: {results.machine}",
+        f"- Total benchmark time: {results.total_s / 60:.1f} min", "- Commands:", "",
+        *(f"      {c}" for c in results.commands),
+    ])
+    notes = "## Notes\n\n" + "\n".join(f"- {n}" for n in results.notes) if results.notes else ""
+    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), notes]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def chart(results: Results, path: Path) -> None:
+    """P@1 per method per collection, and the latency/throughput comparison, in one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, (quality, latency, throughput) = plt.subplots(1, 3, figsize=(17, 5.2),
+                                                         gridspec_kw={"width_ratios": [2.2, 1.3, 0.8]})
+    collections = list(dict.fromkeys(r.collection for r in results.retrieval))
+    methods = list(dict.fromkeys(r.method for r in results.retrieval))
+    width = 0.8 / len(methods)
+    for offset, method in enumerate(methods):
+        values = [next((r.metrics["p_at_1"] for r in results.retrieval
+                        if r.collection == c and r.method == method), 0.0) for c in collections]
+        bars = quality.bar(np.arange(len(collections)) + offset * width, values, width, label=method)
+        quality.bar_label(bars, fmt="%.2f", fontsize=7)
+    quality.set_xticks(np.arange(len(collections)) + width * (len(methods) - 1) / 2, collections)
+    quality.set(title="Retrieval P@1 (dev split)", ylabel="P@1", ylim=(0, 1))
+    quality.legend(fontsize=8, loc="upper right")
+    targets = list(results.sequential)
+    for offset, target in enumerate(targets):
+        values = [results.sequential[target][q] for q in ("p50", "p95", "p99")]
+        bars = latency.bar(np.arange(3) + offset * 0.4, values, 0.4, label=target)
+        latency.bar_label(bars, fmt="%.0f", fontsize=7)
+    latency.set_xticks(np.arange(3) + 0.2, ["p50", "p95", "p99"])
+    latency.set(title="Sequential latency per message", ylabel="ms")
+    latency.legend(fontsize=8)
+    values = [results.concurrent[t]["throughput"] for t in targets]
+    bars = throughput.bar(targets, values, color=["C0", "C1"][: len(targets)])
+    throughput.bar_label(bars, fmt="%.1f", fontsize=8)
+    throughput.set(title="Throughput (concurrent)", ylabel="messages / s")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

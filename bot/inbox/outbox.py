@@ -1,0 +1,170 @@
+"""The outbox of provider channels: claim what is due, record what happened, list and replay the dead.
+
+Rows of one conversation go out in transcript order: a row is due only when no earlier row of its
+conversation is still pending. A claim is a short lease on the row (`claimed_by`, `claimed_until`) taken
+with a conditional UPDATE, so two replicas never send the same row, and a crashed sender's claim
+expires and the row is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot.storage.db import Database
+from bot.storage.models import Conversation, InboundMessage, OutboundMessage, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One claimed outbound message and where it goes."""
+
+    id: int
+    channel: str
+    address: str
+    text: str
+    buttons: list[dict[str, str]]
+    sender: str
+    kind: str
+    attempts: int
+    last_inbound_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that failed for good: `in-<id>` (citizen message) or `out-<id>` (reply)."""
+
+    ref: str
+    conversation_id: str
+    text: str
+    attempts: int
+    error: str | None
+
+
+def backoff_s(attempts: int, base_s: float = 1.0, cap_s: float = 300.0) -> float:
+    """Exponential backoff with jitter: about 1, 2, 4 ... seconds, at most `cap_s`."""
+    return min(cap_s, base_s * 2 ** max(attempts - 1, 0)) * random.uniform(0.8, 1.2)
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; everything stored here is UTC.
+    return value.replace(tzinfo=dt.timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+class Outbox:
+    """Delivery state of provider-channel replies."""
+
+    def __init__(self, db: Database, owner: str, claim_s: float = 60.0) -> None:
+        self._db = db
+        self._owner = owner
+        self._claim_s = claim_s
+
+    def claim_due(self, limit: int = 50) -> list[Delivery]:
+        """Claim up to `limit` due rows, at most one per conversation (the earliest pending one)."""
+        now = utcnow()
+        earlier = aliased(OutboundMessage)
+        blocked = exists().where(
+            earlier.conversation_id == OutboundMessage.conversation_id,
+            earlier.status == "pending", earlier.seq < OutboundMessage.seq,
+        )
+        with self._db.session() as session:
+            candidates = session.execute(
+                select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.status == "pending",
+                    or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
+                    or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
+                    ~blocked,
+                )
+                .order_by(OutboundMessage.id).limit(limit)
+            ).scalars().all()
+            claimed: list[Delivery] = []
+            for row_id in candidates:
+                taken = session.execute(
+                    update(OutboundMessage)
+                    .where(
+                        OutboundMessage.id == row_id, OutboundMessage.status == "pending",
+                        or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
+                    )
+                    .values(claimed_by=self._owner, claimed_until=now + dt.timedelta(seconds=self._claim_s))
+                ).rowcount
+                session.commit()
+                if not taken:
+                    continue
+                row, conversation = session.execute(
+                    select(OutboundMessage, Conversation)
+                    .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
+                    .where(OutboundMessage.id == row_id)
+                ).one()
+                claimed.append(Delivery(
+                    row.id, conversation.channel, conversation.address, row.text, list(row.buttons or []),
+                    row.sender, row.kind, row.attempts, _as_utc(conversation.last_inbound_at),
+                ))
+            return claimed
+
+    def _finish(self, row_id: int, **values: object) -> None:
+        with self._db.session() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row_id, OutboundMessage.claimed_by == self._owner)
+                .values(claimed_by=None, claimed_until=None, **values)
+            )
+            session.commit()
+
+    def sent(self, row_id: int, provider_message_id: str) -> None:
+        """The provider accepted the message."""
+        self._finish(row_id, status="sent", provider_message_id=provider_message_id, sent_at=utcnow())
+
+    def withheld(self, row_id: int, status: str, reason: str) -> None:
+        """Not sent on purpose: `suppressed` (opted out) or `refused` (outside the reply window)."""
+        self._finish(row_id, status=status, last_error=reason)
+
+    def failed(self, row_id: int, error: str, retryable: bool, retry_after: float | None, max_attempts: int,
+               attempts: int) -> None:
+        """A failed attempt: retry later with backoff, or dead-letter it."""
+        attempts += 1
+        if not retryable or attempts >= max_attempts:
+            self._finish(row_id, status="dead", attempts=attempts, last_error=error[:500])
+            return
+        delay = max(backoff_s(attempts), retry_after or 0.0)
+        self._finish(row_id, attempts=attempts, last_error=error[:500],
+                     next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
+
+    def status_counts(self) -> dict[str, int]:
+        """How many outbound rows are in each delivery state."""
+        with self._db.session() as session:
+            rows = session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
+            return {status: int(count) for status, count in rows}
+
+    # -- dead letters ---------------------------------------------------------------------
+    def dead(self) -> list[DeadLetter]:
+        """Every dead citizen message and dead reply, oldest first."""
+        with self._db.session() as session:
+            inbound = session.scalars(select(InboundMessage).where(InboundMessage.status == "dead")
+                                      .order_by(InboundMessage.id))
+            letters = [DeadLetter(f"in-{m.id}", m.conversation_id, m.text, m.attempts, m.last_error) for m in inbound]
+            outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.status == "dead")
+                                       .order_by(OutboundMessage.id))
+            letters += [DeadLetter(f"out-{m.id}", m.conversation_id, m.text, m.attempts, m.last_error)
+                        for m in outbound]
+            return letters
+
+    def retry(self, ref: str) -> bool:
+        """Put a dead message back in line; False when `ref` names no dead message."""
+        kind, _, number = ref.partition("-")
+        if kind not in ("in", "out") or not number.isdigit():
+            return False
+        model = InboundMessage if kind == "in" else OutboundMessage
+        values: dict[str, object] = {"status": "pending", "attempts": 0}
+        if kind == "out":
+            values.update(next_attempt_at=utcnow(), claimed_by=None, claimed_until=None)
+        with self._db.session() as session:
+            result = session.execute(
+                update(model).where(and_(model.id == int(number), model.status == "dead")).values(**values)
+            )
+            session.commit()
+            return bool(result.rowcount)

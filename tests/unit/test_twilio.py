@@ -1,0 +1,219 @@
+"""Twilio: signed form webhooks through a real ASGI app, sends against a local fake Messages API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+from fastapi.testclient import TestClient
+
+from connectors.base import Outgoing, SendError
+from connectors.sms_text import segments
+from connectors.twilio import TwilioAdapter
+from tests.support.fakes import FakeTwilio, fixture, parsing_app, twilio_signature
+
+SID = "AC0123456789abcdef0123456789abcdef"
+TOKEN = "f3b2a1c0d9e8f7a6b5c4d3e2f1a0b9c8"
+PUBLIC = "https://govbot.example.gc.ca"
+PATH = "/channels/twilio/sms"
+
+
+def adapter(**overrides: object) -> TwilioAdapter:
+    options: dict[str, object] = {
+        "account_sid": SID,
+        "auth_token": TOKEN,
+        "from_number": "+15145550199",
+        "whatsapp_from": "+14155238886",
+        "public_base_url": PUBLIC,
+        **overrides,
+    }
+    return TwilioAdapter(**options)  # type: ignore[arg-type]
+
+
+def client(twilio: TwilioAdapter) -> TestClient:
+    return TestClient(parsing_app(twilio, PATH))
+
+
+def post(
+    http: TestClient,
+    params: dict[str, str],
+    signature: str | None,
+    path: str = PATH,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+    if signature is not None:
+        sent["X-Twilio-Signature"] = signature
+    return http.post(path, content=urlencode(params), headers=sent)
+
+
+def form(name: str) -> dict[str, str]:
+    return dict(parse_qsl(fixture(name).decode(), keep_blank_values=True))
+
+
+def test_a_signed_sms_is_parsed() -> None:
+    params = form("twilio_sms.txt")
+    response = post(client(adapter()), params, twilio_signature(TOKEN, PUBLIC + PATH, params))
+    assert response.status_code == 200, response.text
+    [message] = response.json()
+    assert message["channel"] == "sms"
+    assert message["address"] == "+15145550100"
+    assert message["provider_message_id"] == "SM2f1c6e0d4b8a4f0e9c3d7a1b5e6f8a90"
+    assert message["text"] == "Comment renouveler mon passeport? Il expire le 3 août."
+
+
+def test_a_signed_whatsapp_message_is_parsed_and_a_replay_has_the_same_id() -> None:
+    params = form("twilio_whatsapp.txt")
+    http, signature = client(adapter()), twilio_signature(TOKEN, PUBLIC + PATH, params)
+    first, replay = post(http, params, signature).json(), post(http, params, signature).json()
+    assert first == replay
+    assert first[0]["channel"] == "whatsapp" and first[0]["address"] == "whatsapp:+15145550100"
+
+
+def test_missing_wrong_or_tampered_signatures_are_refused() -> None:
+    params = form("twilio_sms.txt")
+    http = client(adapter())
+    assert post(http, params, None).status_code == 403
+    assert (
+        post(http, params, twilio_signature("not-the-token", PUBLIC + PATH, params)).status_code
+        == 403
+    )
+    signature = twilio_signature(TOKEN, PUBLIC + PATH, params)
+    assert post(http, {**params, "Body": "A different question"}, signature).status_code == 403
+    # Signed for another host: the URL is ours, not whatever the Host header says.
+    assert (
+        post(http, params, twilio_signature(TOKEN, "http://testserver" + PATH, params)).status_code
+        == 403
+    )
+
+
+def test_the_query_string_is_part_of_the_signed_url() -> None:
+    params = form("twilio_sms.txt")
+    signed = twilio_signature(TOKEN, PUBLIC + PATH + "?tenant=qc", params)
+    assert post(client(adapter()), params, signed, path=PATH + "?tenant=qc").status_code == 200
+    assert post(client(adapter()), params, signed, path=PATH + "?tenant=on").status_code == 403
+
+
+def test_forwarded_headers_count_only_when_trusted() -> None:
+    params = form("twilio_sms.txt")
+    proxied = "https://bot.internal.example"
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.internal.example"}
+    signature = twilio_signature(TOKEN, proxied + PATH, params)
+    assert (
+        post(client(adapter(trust_forwarded=True)), params, signature, headers=headers).status_code
+        == 200
+    )
+    assert post(client(adapter()), params, signature, headers=headers).status_code == 403
+
+
+def test_a_signed_request_without_from_or_sid_is_malformed() -> None:
+    params = {k: v for k, v in form("twilio_sms.txt").items() if k != "MessageSid"}
+    response = post(client(adapter()), params, twilio_signature(TOKEN, PUBLIC + PATH, params))
+    assert response.status_code == 400
+
+
+def test_media_only_gives_empty_text_and_huge_bodies_are_refused() -> None:
+    params = {
+        **form("twilio_whatsapp.txt"),
+        "Body": "",
+        "NumMedia": "1",
+        "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages/MM1/Media/ME1",
+        "MediaContentType0": "image/jpeg",
+    }
+    response = post(client(adapter()), params, twilio_signature(TOKEN, PUBLIC + PATH, params))
+    assert response.json()[0]["text"] == ""
+    big = {**params, "Body": "x" * 70_000}
+    assert (
+        post(client(adapter()), big, twilio_signature(TOKEN, PUBLIC + PATH, big)).status_code == 413
+    )
+
+
+def test_empty_twiml() -> None:
+    assert TwilioAdapter.empty_twiml() == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio(SID, TOKEN) as server:
+        yield server
+
+
+@pytest.mark.anyio
+async def test_send_sms_posts_the_form_with_basic_auth_and_numbered_choices(
+    fake: FakeTwilio,
+) -> None:
+    twilio = adapter(api_base=fake.base_url)
+    buttons = [
+        {"title": "Renew a passport", "payload": "/faq1"},
+        {"title": "Lost passport", "payload": "/faq2"},
+    ]
+    sid = await twilio.send("+15145550100", Outgoing("Did you mean:", buttons))
+    await twilio.aclose()
+    [request] = fake.requests
+    assert sid.startswith("SM") and len(sid) == 34
+    assert request.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
+    assert request.headers["authorization"].startswith("Basic ")
+    assert request.body == {
+        "From": "+15145550199",
+        "To": "+15145550100",
+        "Body": "Did you mean:\n\n1) Renew a passport\n2) Lost passport\nReply 1 or 2",
+    }
+
+
+@pytest.mark.anyio
+async def test_send_whatsapp_uses_the_whatsapp_sender_and_long_sms_is_kept_to_three_segments(
+    fake: FakeTwilio,
+) -> None:
+    twilio = adapter(api_base=fake.base_url)
+    await twilio.send("whatsapp:+15145550100", Outgoing("Bonjour"))
+    await twilio.send("+15145550100", Outgoing("This is a sentence that goes on. " * 40))
+    await twilio.aclose()
+    whatsapp, sms = fake.requests
+    assert whatsapp.body["From"] == "whatsapp:+14155238886"
+    assert segments(sms.body["Body"]) <= 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "headers", "retryable", "retry_after"),
+    [
+        (500, {}, True, None),
+        (503, {}, True, None),
+        (429, {"Retry-After": "7"}, True, 7.0),
+        (400, {}, False, None),
+        (401, {}, False, None),
+    ],
+)
+async def test_send_failures_are_classified(
+    fake: FakeTwilio,
+    status: int,
+    headers: dict[str, str],
+    retryable: bool,
+    retry_after: float | None,
+) -> None:
+    twilio = adapter(api_base=fake.base_url)
+    fake.fail_next(1, status, headers=headers)
+    with pytest.raises(SendError) as caught:
+        await twilio.send("+15145550100", Outgoing("Hello"))
+    await twilio.aclose()
+    assert caught.value.retryable is retryable
+    assert caught.value.retry_after == retry_after
+    if status == 400:
+        assert "21610" in str(caught.value)  # unsubscribed recipient: never retried
+
+
+@pytest.mark.anyio
+async def test_a_timeout_is_retryable_and_a_missing_sender_is_not() -> None:
+    with FakeTwilio(SID, TOKEN, delay_s=0.5) as slow:
+        twilio = adapter(api_base=slow.base_url, timeout_s=0.1)
+        with pytest.raises(SendError) as caught:
+            await twilio.send("+15145550100", Outgoing("Hello"))
+        await twilio.aclose()
+    assert caught.value.retryable
+    unconfigured = adapter(whatsapp_from="", api_base="http://127.0.0.1:9")
+    with pytest.raises(SendError) as refused:
+        await unconfigured.send("whatsapp:+15145550100", Outgoing("Hi"))
+    await unconfigured.aclose()
+    assert not refused.value.retryable
