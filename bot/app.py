@@ -66,6 +66,7 @@ def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | No
 def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
     """Build the app; `engine` replaces the Rasa client (benchmarks and tests of failure paths)."""
     settings = settings or get_settings()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry access tokens in URLs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             await asyncio.gather(*tasks, return_exceptions=True)
             if isinstance(runtime.engine, RasaEngine):
                 await runtime.engine.close()
+            for adapter in {id(a): a for a in runtime.adapters.values()}.values():
+                await adapter.aclose()  # type: ignore[attr-defined]
             db.engine.dispose()
 
     app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)

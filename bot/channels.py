@@ -31,7 +31,7 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
         twilio = TwilioAdapter(
             settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from_number or "",
             settings.twilio_whatsapp_from or "", settings.public_base_url, api_base=settings.twilio_api_base,
-            trust_forwarded=settings.trust_forwarded_headers,
+            trust_forwarded=settings.trust_forwarded_headers, max_segments=settings.sms_max_segments,
         )
         adapters["sms"] = adapters["whatsapp"] = twilio
     if settings.telegram_bot_token and settings.telegram_secret_token:
@@ -45,7 +45,7 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
 
         adapters["messenger"] = MessengerAdapter(
             settings.messenger_page_access_token, settings.messenger_app_secret, settings.messenger_verify_token,
-            graph_base=settings.graph_api_base,
+            graph_base=settings.graph_api_base, api_version=settings.graph_api_version,
         )
     return adapters
 
@@ -57,7 +57,7 @@ def _adapter(runtime: Runtime, channel: str) -> ChannelAdapter | JSONResponse:
     return adapter
 
 
-async def _ingest(runtime: Runtime, adapter: ChannelAdapter, request: Request) -> JSONResponse | None:
+async def _ingest(runtime: Runtime, adapter: ChannelAdapter, request: Request) -> JSONResponse | list[Incoming]:
     """Verify, parse, store and commit; schedule the turns. A JSONResponse means the webhook is refused."""
     try:
         messages: list[Incoming] = await adapter.parse(request)
@@ -74,7 +74,7 @@ async def _ingest(runtime: Runtime, adapter: ChannelAdapter, request: Request) -
         task = asyncio.create_task(runtime.worker.drain(conversation_id))
         runtime.background.add(task)
         task.add_done_callback(runtime.background.discard)
-    return None
+    return messages
 
 
 @router.post("/twilio/sms")
@@ -83,8 +83,10 @@ async def twilio_webhook(request: Request, runtime: RuntimeDep) -> Response:
     adapter = _adapter(runtime, "sms")
     if isinstance(adapter, JSONResponse):
         return adapter
-    refused = await _ingest(runtime, adapter, request)
-    return refused or Response(adapter.empty_twiml(), media_type="text/xml")  # type: ignore[attr-defined]
+    stored = await _ingest(runtime, adapter, request)
+    if isinstance(stored, JSONResponse):
+        return stored
+    return Response(adapter.empty_twiml(), media_type="text/xml")  # type: ignore[attr-defined]
 
 
 @router.post("/telegram/webhook")
@@ -93,7 +95,11 @@ async def telegram_webhook(request: Request, runtime: RuntimeDep) -> Response:
     adapter = _adapter(runtime, "telegram")
     if isinstance(adapter, JSONResponse):
         return adapter
-    return await _ingest(runtime, adapter, request) or JSONResponse({"ok": True})
+    stored = await _ingest(runtime, adapter, request)
+    if isinstance(stored, JSONResponse):
+        return stored
+    await adapter.acknowledge(stored)  # type: ignore[attr-defined]  # stops the button's spinner
+    return JSONResponse({"ok": True})
 
 
 @router.get("/messenger/webhook")
@@ -114,7 +120,8 @@ async def messenger_webhook(request: Request, runtime: RuntimeDep) -> Response:
     adapter = _adapter(runtime, "messenger")
     if isinstance(adapter, JSONResponse):
         return adapter
-    return await _ingest(runtime, adapter, request) or PlainTextResponse("EVENT_RECEIVED")
+    stored = await _ingest(runtime, adapter, request)
+    return stored if isinstance(stored, JSONResponse) else PlainTextResponse("EVENT_RECEIVED")
 
 
 @router.api_route("/{channel}/{rest:path}", methods=["GET", "POST"], include_in_schema=False)

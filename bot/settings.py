@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base: str = "https://api.twilio.com"
+    sms_max_segments: int = 3
     telegram_bot_token: str | None = None
     telegram_secret_token: str | None = None
     telegram_api_base: str = "https://api.telegram.org"
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     messenger_app_secret: str | None = None
     messenger_verify_token: str | None = None
     graph_api_base: str = "https://graph.facebook.com"
+    graph_api_version: str = "v19.0"
     # Delivery: failed sends are retried with backoff, then dead-lettered (`govbot inbox dead`).
     outbox_max_attempts: int = 8
     inbox_max_attempts: int = 100

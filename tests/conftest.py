@@ -13,6 +13,7 @@ import pytest
 
 from bot import stack as stack_module
 from bot.settings import ROOT, Settings
+from tests.support.fakes import FakeGraph, FakeTelegram, FakeTwilio
 from tests.support.proxy import SwitchableProxy
 
 IN_CI = os.environ.get("CI") == "true"
@@ -25,17 +26,53 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 32, "twilio-test-auth-token"
+TELEGRAM_TOKEN, TELEGRAM_SECRET = "123456:test-bot-token", "test-secret-token"
+GRAPH_TOKEN, GRAPH_SECRET, GRAPH_VERIFY = "test-page-token", "test-app-secret", "test-verify-token"
+
+
+@dataclass
+class Providers:
+    """The fake Twilio, Telegram and Graph API servers the stack sends to."""
+
+    twilio: FakeTwilio
+    telegram: FakeTelegram
+    graph: FakeGraph
+
+
 @dataclass
 class RunningStack:
-    """A started stack: where the app is, and the proxy that stands for the engine link."""
+    """A started stack: where the app is, the proxy that stands for the engine link, the fake providers."""
 
     base_url: str
     proxy: SwitchableProxy | None
     var_dir: Path | None
+    providers: Providers | None = None
+    settings: Settings | None = None
+
+
+def channel_settings(providers: Providers) -> dict[str, object]:
+    """Settings that turn every provider channel on, pointed at the fakes."""
+    return dict(
+        twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN, twilio_from_number="+15145550199",
+        twilio_whatsapp_from="whatsapp:+15145550199", twilio_api_base=providers.twilio.base_url,
+        telegram_bot_token=TELEGRAM_TOKEN, telegram_secret_token=TELEGRAM_SECRET,
+        telegram_api_base=providers.telegram.base_url, messenger_page_access_token=GRAPH_TOKEN,
+        messenger_app_secret=GRAPH_SECRET, messenger_verify_token=GRAPH_VERIFY,
+        graph_api_base=providers.graph.base_url,
+    )
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def providers() -> Iterator[Providers]:
+    """Local fake provider servers that record what the app sends."""
+    with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio, FakeTelegram(TELEGRAM_TOKEN) as telegram, \
+            FakeGraph(GRAPH_TOKEN) as graph:
+        yield Providers(twilio, telegram, graph)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Iterator[RunningStack]:
     """Engine + app, started once for the whole session."""
     external = os.environ.get("GOVBOT_TEST_URL")
     if external:
@@ -47,9 +84,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
             pytest.fail(message)
         pytest.skip(message)
     var_dir = tmp_path_factory.mktemp("stack")
+    port = free_port()
     settings = Settings(
-        port=free_port(), engine_port=free_port(), var_dir=var_dir,
+        port=port, engine_port=free_port(), var_dir=var_dir, public_base_url=f"http://127.0.0.1:{port}",
         database_url=f"sqlite:///{var_dir / 'app.db'}", index_dir=ROOT / "var" / "index", retry_interval_s=0.5,
+        **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)
     processes = stack_module.start(settings, engine_url=f"http://127.0.0.1:{proxy.port}")
@@ -57,7 +96,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     try:
         if not stack_module.wait_ready(f"{base_url}/healthz", processes, timeout_s=600):
             pytest.fail("the stack did not become ready")
-        yield RunningStack(base_url, proxy, var_dir)
+        yield RunningStack(base_url, proxy, var_dir, providers, settings)
     finally:
         stack_module.stop(processes)
         proxy.close()

@@ -30,6 +30,8 @@ class Thresholds:
     answer_margin: float = 0.52
     answer_cosine: float = 0.88
     clarify_cosine: float = 0.85
+    # One or two words ("permit", "lost card") name a topic, not a question: offer choices instead.
+    answer_min_words: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +48,17 @@ class Decision:
         return tuple(hit.faq_id for hit in self.candidates[:3])
 
 
-def confident(hits: list[Hit], thresholds: Thresholds) -> bool:
+def confident(hits: list[Hit], thresholds: Thresholds, words: int = 99) -> bool:
     """True when the top hit is strong enough and far enough ahead to answer outright."""
-    if not hits:
+    if not hits or words < thresholds.answer_min_words:
         return False
     margin = hits[0].score - hits[1].score if len(hits) > 1 else float("inf")
     return margin >= thresholds.answer_margin and hits[0].cosine >= thresholds.answer_cosine
 
 
-def decide(hits: list[Hit], thresholds: Thresholds) -> Decision:
-    """Turn a ranking into the bot's move."""
-    if confident(hits, thresholds):
+def decide(hits: list[Hit], thresholds: Thresholds, question: str = "") -> Decision:
+    """Turn a ranking for `question` into the bot's move."""
+    if confident(hits, thresholds, len(question.split()) if question else 99):
         return Decision(Outcome.ANSWER, hits[0].faq_id, tuple(hits))
     if hits and hits[0].cosine >= thresholds.clarify_cosine:
         return Decision(Outcome.CLARIFY, None, tuple(hits))

@@ -51,7 +51,7 @@ def score(queries: list[LabelledQuery], rankings: list[list[Hit]], thresholds: T
         p1 += bool(ids) and ids[0] in query.relevant
         r5 += any(i in query.relevant for i in ids[:5])
         mrr += next((1.0 / rank for rank, i in enumerate(ids[:10], 1) if i in query.relevant), 0.0)
-        decision = decide(hits, thresholds)
+        decision = decide(hits, thresholds, query.text)
         if decision.outcome is Outcome.ANSWER:
             answered += 1
             answered_right += decision.faq_id in query.relevant

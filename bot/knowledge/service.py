@@ -56,7 +56,7 @@ class KnowledgeBase:
         """Rank the FAQs for `question` in `language` and decide what the bot does."""
         with self._lock:  # the encoders are not re-entrant; one query at a time is ~20 ms
             hits = self.index.search(question, language, k=10)
-        return decide(hits, self.thresholds)
+        return decide(hits, self.thresholds, question)
 
     def faq(self, faq_id: str) -> Faq | None:
         """The FAQ with this id, if any."""

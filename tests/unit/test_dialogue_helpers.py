@@ -62,4 +62,6 @@ def test_decision_answers_only_when_clear_and_close() -> None:
     assert decide(hits((3.0, 0.86), (1.0, 0.80)), t).outcome is Outcome.CLARIFY  # not close enough in meaning
     assert decide(hits((3.0, 0.80), (1.0, 0.70)), t).outcome is Outcome.HANDOFF  # nothing related
     assert decide([], t).outcome is Outcome.HANDOFF
+    assert decide(hits((3.0, 0.92), (2.0, 0.90)), t, "permit").outcome is Outcome.CLARIFY  # a topic, not a question
+    assert decide(hits((3.0, 0.92), (2.0, 0.90)), t, "building permit fees").outcome is Outcome.ANSWER
     assert decide(hits((3.0, 0.86), (2.9, 0.85), (2.0, 0.8), (1.0, 0.7)), t).choices == ("faq-0", "faq-1", "faq-2")
