@@ -20,11 +20,14 @@ import yaml
 from bench.common import BENCH_DIR, ENGINE_BIN, faq_file, query_file, say
 from bench.retrieval import RetrievalResult, format_metrics, scored
 from bot.knowledge.evaluation import read_queries
+from bot.knowledge.faq import Faq
+from bot.knowledge.fields import clean_answer, sentences
 from bot.knowledge.importer import read_faq_file
 from bot.knowledge.index import Hit
 
 METHOD = "Rasa ResponseSelector"
 EPOCHS = 50
+ANSWER_SENTENCES = 2  # answer sentences added as training examples next to the question
 SETUP = (
     f"Rasa ResponseSelector (Rasa 3.6, the engine's native FAQ approach): one retrieval intent `faq/<FAQ id>` "
     f"per FAQ, whose only training example is the FAQ's question (Rasa warns about a single example per "
@@ -68,6 +71,12 @@ def _write_yaml(path: Path, doc: dict[str, object]) -> None:
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def examples(faq: Faq) -> list[str]:
+    """The training examples of one FAQ: its question, then the opening sentences of its answer."""
+    opening = sentences(clean_answer(faq.answer))[:ANSWER_SENTENCES]
+    return list(dict.fromkeys([faq.question, *opening]))
+
+
 def write_project(collection: str, folder: Path) -> int:
     """Write config, domain and NLU data for one collection; return the number of FAQs."""
     faqs = read_faq_file(faq_file(collection))
@@ -80,7 +89,8 @@ def write_project(collection: str, folder: Path) -> int:
     })
     _write_yaml(folder / "nlu.yml", {
         "version": "3.1",
-        "nlu": [{"intent": f"faq/{f.id}", "examples": f"- {_example(f.question)}\n"} for f in faqs],
+        "nlu": [{"intent": f"faq/{f.id}", "examples": "".join(f"- {_example(t)}\n" for t in examples(f))}
+                for f in faqs],
     })
     return len(faqs)
 

@@ -106,9 +106,12 @@ def start_engine(settings: Settings) -> subprocess.Popen[bytes]:
     return subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment)
 
 
-def start_app(settings: Settings, engine_url: str | None = None) -> subprocess.Popen[bytes]:
+def start_app(
+    settings: Settings, engine_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start one app process with `settings`; `engine_url` may point through something else (a proxy)."""
-    return subprocess.Popen(app_command(settings), cwd=ROOT, env=app_environment(settings, engine_url))
+    environment = {**app_environment(settings, engine_url), **(extra_env or {})}
+    return subprocess.Popen(app_command(settings), cwd=ROOT, env=environment)
 
 
 def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.Popen[bytes]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.failpoints import failpoint
 from bot.inbox.outbox import Delivery, Outbox
 from bot.inbox.policy import SMS_CHANNELS, OptOuts, window_refusal
 from connectors.base import ChannelAdapter, Outgoing, SendError
@@ -43,6 +44,7 @@ class OutboxSender:
             self._outbox.withheld(delivery.id, "refused", refusal)
             return
         message = Outgoing(delivery.text, delivery.buttons, f"out-{delivery.id}", delivery.sender == "agent")
+        await failpoint("before_send")
         try:
             provider_id = await adapter.send(delivery.address, message)
         except SendError as exc:

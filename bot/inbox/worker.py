@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from bot.engine.client import DialogueEngine, EngineUnavailable
+from bot.failpoints import failpoint
 from bot.inbox.hub import LiveHub
 from bot.inbox.policy import SMS_CHANNELS, OptOuts, keyword
 from bot.inbox.store import Inbox, TranscriptEntry
@@ -88,6 +89,7 @@ class ConversationWorker:
                 self._inbox.release(conversation_id, self.owner)
 
     async def _drain_leased(self, conversation_id: str) -> bool:
+        await failpoint("after_store")
         while pending := self._inbox.pending(conversation_id):
             for message in pending:
                 self._inbox.acquire(conversation_id, self.owner, self._lease_s)  # extend while we work
@@ -107,6 +109,7 @@ class ConversationWorker:
                     return False
                 finally:
                     self._hub.publish(conversation_id, {"type": "typing", "on": False})
+                await failpoint("after_engine")
                 self._publish(conversation_id, self._inbox.complete(message.id, replies))
         return True
 

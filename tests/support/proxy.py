@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 class SwitchableProxy:
     """Forwards 127.0.0.1:<port> to a target; while down, it drops every connection at once."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, response_delay_s: float = 0.0) -> None:
         self.target_port = target_port
         self.up = True
+        self.response_delay_s = response_delay_s  # holds every answer back: "the engine is mid-call"
+        self.engine_calls = 0  # requests to Rasa's REST channel seen going through
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._open: set[socket.socket] = set()
@@ -48,12 +51,16 @@ class SwitchableProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, is_response in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, is_response), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, is_response: bool) -> None:
         try:
             while data := source.recv(65536):
+                if data.startswith(b"POST /webhooks/rest/webhook"):
+                    self.engine_calls += 1
+                if is_response and self.response_delay_s:  # read now: kept-alive connections slow down too
+                    time.sleep(self.response_delay_s)
                 sink.sendall(data)
         except OSError:
             pass

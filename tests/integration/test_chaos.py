@@ -1,0 +1,130 @@
+"""Crash tests: kill -9 the app at each stage of a message's life, restart it, count the answers.
+
+The engine keeps running; the app is killed and restarted on the same port and database (SQLite, the
+embedded default). Stages: after the webhook was stored and acknowledged, while the engine is working
+on the message, after the engine answered but before the reply was stored, after the reply was claimed
+for sending, and while the provider is receiving it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from bot import stack as stack_module
+from bot.settings import ROOT, Settings
+from tests.conftest import IN_CI, TWILIO_SID, TWILIO_TOKEN, free_port
+from tests.support.fakes import FakeTwilio, twilio_signature
+from tests.support.proxy import SwitchableProxy
+
+pytestmark = pytest.mark.stack
+
+
+@dataclass
+class ChaosRig:
+    settings: Settings
+    proxy: SwitchableProxy
+    twilio: FakeTwilio
+    var_dir: Path
+
+    def start_app(self, failpoint: str | None = None) -> subprocess.Popen[bytes]:
+        for marker in self.var_dir.glob("failpoint-*"):
+            marker.unlink()
+        env = {"GOVBOT_FAILPOINT": failpoint} if failpoint else {}
+        app = stack_module.start_app(self.settings, f"http://127.0.0.1:{self.proxy.port}", env)
+        if not stack_module.wait_ready(f"http://127.0.0.1:{self.settings.port}/healthz", [app], timeout_s=300):
+            app.kill()
+            pytest.fail("the app did not become ready")
+        return app
+
+    def sms(self, number: str, body: str) -> None:
+        params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID, "From": number,
+                  "To": "+15145550199", "Body": body}
+        url = f"http://127.0.0.1:{self.settings.port}/channels/twilio/sms"
+        response = httpx.post(url, content=urlencode(params), headers={
+            "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, params),
+            "Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 200
+
+    def texts_to(self, number: str) -> list[str]:
+        return [r.body["Body"] for r in self.twilio.requests if r.body.get("To") == number]
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosRig]:
+    if not stack_module.MODEL.exists():
+        (pytest.fail if IN_CI else pytest.skip)("no trained Rasa model; `make test` trains it")
+    var_dir = tmp_path_factory.mktemp("chaos")
+    with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio:
+        port = free_port()
+        settings = Settings(
+            port=port, engine_port=free_port(), var_dir=var_dir, public_base_url=f"http://127.0.0.1:{port}",
+            database_url=f"sqlite:///{var_dir / 'app.db'}", index_dir=ROOT / "var" / "index",
+            retry_interval_s=0.5, lease_s=4, claim_s=4, twilio_account_sid=TWILIO_SID,
+            twilio_auth_token=TWILIO_TOKEN, twilio_from_number="+15145550199", twilio_api_base=twilio.base_url,
+        )
+        engine = stack_module.start_engine(settings)
+        proxy = SwitchableProxy(settings.engine_port)
+        try:
+            if not stack_module.wait_ready(f"http://127.0.0.1:{settings.engine_port}/", [engine], timeout_s=300):
+                pytest.fail("the engine did not become ready")
+            yield ChaosRig(settings, proxy, twilio, var_dir)
+        finally:
+            stack_module.stop([engine])
+            proxy.close()
+
+
+def wait_until(condition, timeout_s: float = 60) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("stage", ["after_store", "during_engine", "after_engine", "before_send", "during_send"])
+def test_a_crash_at_any_stage_loses_nothing(rig: ChaosRig, stage: str) -> None:
+    number = "+1438555" + str(uuid.uuid4().int)[:4]
+    app = rig.start_app(stage if stage in ("after_store", "after_engine", "before_send") else None)
+    calls_before = rig.proxy.engine_calls
+    # Slow links only once the app is up (its health check goes through the same proxy).
+    rig.proxy.response_delay_s = 30.0 if stage == "during_engine" else 0.0
+    rig.twilio.delay_s = 30.0 if stage == "during_send" else 0.0
+    try:
+        rig.sms(number, "How do I renew my driver's licence?")
+        reached = {
+            "during_engine": lambda: rig.proxy.engine_calls > calls_before,
+            "during_send": lambda: len(rig.texts_to(number)) >= 1,
+        }.get(stage, lambda: (rig.var_dir / f"failpoint-{stage}").exists())
+        assert wait_until(reached, 90), f"the app never reached {stage}"
+        time.sleep(0.5)
+    finally:
+        os.kill(app.pid, signal.SIGKILL)
+        app.wait()
+    rig.proxy.response_delay_s = 0.0
+    rig.twilio.delay_s = 0.0
+    restarted = rig.start_app()
+    try:
+        assert wait_until(lambda: len(rig.texts_to(number)) >= (2 if stage == "during_send" else 1), 90)
+        time.sleep(3)  # anything sent twice would show up by now
+    finally:
+        stack_module.stop([restarted])
+    texts = rig.texts_to(number)
+    assert all("renew" in t.lower() for t in texts)
+    if stage == "during_send":
+        # The provider had the request when the app died and no provider API takes an idempotency key:
+        # the reply is sent again after the claim expires (at least once, never lost).
+        assert len(texts) == 2
+    else:
+        assert len(texts) == 1, f"exactly one answer after a crash {stage.replace('_', ' ')}"
