@@ -27,6 +27,7 @@ SEQUENTIAL_BLOCK = 20  # messages per block (4 citizens), targets alternating
 CLIENTS = 8
 CONCURRENT_BLOCK_S = 15.0
 CONCURRENT_BLOCKS = 2  # per target: 2 x 15 s = 30 s each
+EVAL_COLLECTION = "qc_quebecca_en"
 
 
 def measure_retrieval(results: Results, workdir: Path) -> None:
@@ -39,31 +40,38 @@ def measure_retrieval(results: Results, workdir: Path) -> None:
     results.selector_setup = selector.SETUP
 
 
+def _summary(kind: str, tallies: dict[str, latency.Tally]) -> dict[str, dict[str, float]]:
+    """Each target's statistics, printed as they come."""
+    stats = {name: tally.stats() for name, tally in tallies.items()}
+    for name, figures in stats.items():
+        say(f"{kind} {name:9s} " + " ".join(f"{k}={v:.1f}" for k, v in figures.items()))
+    return stats
+
+
 def measure_stack(results: Results, workdir: Path) -> None:
     """Sections 2 and 3: latency and throughput, stack vs bare engine, under peak-RSS sampling."""
+    blocks = SEQUENTIAL_MESSAGES // SEQUENTIAL_BLOCK
     with running_stack(workdir / "stack") as running:
         targets = [latency.stack_target(running.app_url), latency.bare_target(running.engine_url)]
         with PeakRss(running.pids) as memory:
             latency.interleaved(targets, blocks=1, count=len(latency.MESSAGES))  # warm-up, not counted
-            say("warm-up done; sequential runs")
-            sequential = latency.interleaved(targets, SEQUENTIAL_MESSAGES // SEQUENTIAL_BLOCK, count=SEQUENTIAL_BLOCK)
-            results.sequential = {name: tally.stats() for name, tally in sequential.items()}
-            for name, stats in results.sequential.items():
-                say(f"sequential {name:9s} " + " ".join(f"{k}={v:.1f}" for k, v in stats.items()))
-            concurrent = latency.interleaved(targets, CONCURRENT_BLOCKS, clients=CLIENTS, seconds=CONCURRENT_BLOCK_S)
-            results.concurrent = {name: tally.stats() for name, tally in concurrent.items()}
-            for name, stats in results.concurrent.items():
-                say(f"concurrent {name:9s} " + " ".join(f"{k}={v:.1f}" for k, v in stats.items()))
-        results.memory_mib = {**memory.peaks_mib()}
-        results.memory_mib["sum"] = results.memory_mib.pop("total")
-        say("peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in results.memory_mib.items()))
+            say("warm-up done")
+            sequential = latency.interleaved(targets, blocks, count=SEQUENTIAL_BLOCK)
+            results.sequential = _summary("sequential", sequential)
+            concurrent = latency.interleaved(
+                targets, CONCURRENT_BLOCKS, clients=CLIENTS, seconds=CONCURRENT_BLOCK_S
+            )
+            results.concurrent = _summary("concurrent", concurrent)
+    results.memory_mib = memory.peaks_mib()
+    say("peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in results.memory_mib.items()))
     results.load_setup = (
-        f"Stack: `bot.stack.start` on free ports (temporary var folder, shipped index), `POST /webchat/messages`. "
-        f"Bare: `POST /webhooks/rest/webhook` on the same engine process (custom actions still run in the app). "
-        f"{len(latency.MESSAGES)} fixed messages: {len(latency.CONVERSATIONS)} EN/FR citizen conversations "
-        f"(greeting, question, \"2\", question, thanks), a new session per conversation. Warm-up: "
-        f"{len(latency.MESSAGES)} messages each. Sequential: {SEQUENTIAL_MESSAGES} messages per target in blocks "
-        f"of {SEQUENTIAL_BLOCK}, alternating. Concurrent: {CLIENTS} clients, {CONCURRENT_BLOCKS} blocks of "
+        "Stack: `bot.stack.start` on free ports (temporary var folder, the shipped index), "
+        "`POST /webchat/messages`. Bare: `POST /webhooks/rest/webhook` on the same engine process (the custom "
+        f"actions still run in the app). {len(latency.MESSAGES)} fixed messages: "
+        f"{len(latency.CONVERSATIONS)} EN/FR citizen conversations (greeting, question, \"2\", question, "
+        f"thanks), a new session per conversation. Warm-up: {len(latency.MESSAGES)} messages per target. "
+        f"Sequential: {SEQUENTIAL_MESSAGES} messages per target in blocks of {SEQUENTIAL_BLOCK}, "
+        f"alternating. Concurrent: {CLIENTS} clients, {CONCURRENT_BLOCKS} blocks of "
         f"{CONCURRENT_BLOCK_S:.0f} s per target, alternating. Stack start-up: {running.startup_s:.0f} s."
     )
 
@@ -71,21 +79,33 @@ def measure_stack(results: Results, workdir: Path) -> None:
 def main() -> None:
     """Run everything and write bench/RESULTS.md and bench/results.png."""
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     results = Results(
         date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), machine=machine(),
-        commands=["make bench    # = OMP_NUM_THREADS=1 .venv/bin/python -m bench",
-                  *(" ".join(cli_eval.command(c)) for c in ("qc_quebecca_en",))],
+        commands=[
+            "make bench    # = OMP_NUM_THREADS=1 .venv/bin/python -m bench, from the repository root",
+            f"VAR_DIR=<empty temporary folder> {' '.join(cli_eval.command(EVAL_COLLECTION))}    # twice",
+            f".venv-engine/bin/rasa {' '.join(selector.TRAIN_ARGS)}    # in each generated project",
+            ".venv-engine/bin/python bench/rasa_parse.py jobs.json    # ResponseSelector rankings",
+        ],
     )
     say(f"machine: {results.machine}")
     with tempfile.TemporaryDirectory(prefix="govbot-bench-") as temporary:
         workdir = Path(temporary)
         measure_retrieval(results, workdir)
-        results.evals["qc_quebecca_en"] = cli_eval.time_eval("qc_quebecca_en", workdir / "eval-var")
+        results.evals[EVAL_COLLECTION] = cli_eval.time_eval(EVAL_COLLECTION, workdir / "eval-var")
         measure_stack(results, workdir)
     results.total_s = time.monotonic() - started
+    results.notes += [
+        selector.EXPLORATION,
+        (
+            f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after it "
+            f"({os.cpu_count()} CPUs; the machine is shared, so other work may have run meanwhile)."
+        ),
+    ]
     (BENCH_DIR / "RESULTS.md").write_text(markdown(results), encoding="utf-8")
     chart(results, BENCH_DIR / "results.png")
-    say(f"done in {results.total_s / 60:.1f} min: wrote {BENCH_DIR / 'RESULTS.md'} and {BENCH_DIR / 'results.png'}")
+    say(f"done in {results.total_s / 60:.1f} min: wrote bench/RESULTS.md and bench/results.png")
 
 
 if __name__ == "__main__":

@@ -30,13 +30,13 @@ def tree_rss(pid: int) -> int:
 class PeakRss:
     """Samples the RSS of named process trees every `interval_s` while in a `with` block.
 
-    `peaks` holds each name's peak in bytes, and under "total" the peak of their simultaneous sum.
+    `peaks` holds each name's peak in bytes, and under "sum" the peak of their simultaneous sum.
     """
 
     def __init__(self, pids: dict[str, int], interval_s: float = 0.5) -> None:
         self.pids = pids
         self.interval_s = interval_s
-        self.peaks: dict[str, int] = {name: 0 for name in [*pids, "total"]}
+        self.peaks: dict[str, int] = {name: 0 for name in [*pids, "sum"]}
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
@@ -44,7 +44,7 @@ class PeakRss:
     def sample(self) -> None:
         """Take one sample now."""
         current = {name: tree_rss(pid) for name, pid in self.pids.items()}
-        current["total"] = sum(current.values())
+        current["sum"] = sum(current.values())
         for name, value in current.items():
             self.peaks[name] = max(self.peaks[name], value)
         self.samples += 1

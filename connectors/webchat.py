@@ -69,7 +69,9 @@ async def post_message(body: IncomingMessage, runtime: RuntimeDep) -> dict[str, 
     accepted = _accept(runtime, body.session, body.text, body.id, body.title)
     if isinstance(accepted, str):
         return {"messages": [{"text": accepted, "buttons": []}]}
-    await runtime.worker.drain(conversation_id(CHANNEL, body.session))
+    conv = conversation_id(CHANNEL, body.session)
+    runtime.hub.publish(conv, {"type": "message", **accepted.as_json()})  # other tabs of the session
+    await runtime.worker.drain(conv)
     replies = runtime.inbox.replies_to(accepted.inbound_id)  # type: ignore[arg-type]
     return {"messages": [{"text": r.text, "buttons": r.buttons} for r in replies]}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -49,6 +49,9 @@ class Database:
     def create_schema(self) -> None:
         """Bring the schema to the latest migration (creates it on a new database)."""
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas start together; one migrates, the others wait, then find nothing to do.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7318201)"))
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
