@@ -51,7 +51,7 @@ def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | No
     """Wire the services: inbox → worker → engine; outbox → sender → channel adapters."""
     owner = uuid.uuid4().hex[:16]  # this replica, in leases and claims
     detector, hub, inbox, opt_outs = LanguageDetector(), LiveHub(), Inbox(db), OptOuts(db)
-    dialogue = engine or RasaEngine(settings.engine_url, settings.engine_timeout_s)
+    dialogue = engine or RasaEngine(settings.engine_url, settings.engine_timeout_s, settings.engine_concurrency)
     adapters = build_adapters(settings)
     outbox = Outbox(db, owner, settings.claim_s)
     sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     engine_port: int = 5005
     redis_url: str | None = None
     engine_timeout_s: float = 15.0
+    engine_concurrency: int = 8  # turns in flight to the engine at once, per app replica
     faq_dir: Path = ROOT / "data" / "faqs"
     index_dir: Path = ROOT / "var" / "index"
     max_message_chars: int = Field(default=2000, ge=1)

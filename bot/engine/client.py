@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,15 +42,25 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
 class RasaEngine:
     """The Rasa server's REST channel (`/webhooks/rest/webhook`)."""
 
-    def __init__(self, base_url: str, timeout_s: float = 15.0, transport: httpx.AsyncBaseTransport | None = None):
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+    def __init__(
+        self, base_url: str, timeout_s: float = 15.0, concurrency: int = 8,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        # Turns beyond `concurrency` wait their turn here instead of piling onto the engine, which works
+        # through them one at a time anyway; a full connection pool is not an outage.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout_s, transport=transport,
+            limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2),
+        )
 
     async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]:
         """Send one message; raise EngineUnavailable on any transport error or non-200 answer."""
         try:
-            response = await self._client.post(
-                "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text, "metadata": metadata}
-            )
+            async with self._slots:
+                response = await self._client.post(
+                    "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text, "metadata": metadata}
+                )
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from exc
         if response.status_code != 200:
