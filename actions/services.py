@@ -10,29 +10,32 @@ import threading
 
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
+from bot.settings import Settings, get_settings
 
 _lock = threading.Lock()
 _knowledge: KnowledgeBase | None = None
 _detector: LanguageDetector | None = None
 
 
-def configure(knowledge: KnowledgeBase, detector: LanguageDetector | None = None) -> None:
-    """Hand the app's own instances to the actions, so one process holds one copy of each model."""
-    global _knowledge, _detector
-    _knowledge = knowledge
-    _detector = detector or _detector
+def use_detector(detector: LanguageDetector) -> None:
+    """Share the app's language detector with the actions."""
+    global _detector
+    _detector = detector
 
 
-def knowledge() -> KnowledgeBase:
-    """The knowledge base (opened from settings when the app did not configure one)."""
+def knowledge(settings: Settings | None = None) -> KnowledgeBase:
+    """The process's one knowledge base, opened on first use (by the app at start-up, or by the first
+    action call if that comes first: either way it is loaded once)."""
     global _knowledge
     with _lock:
         if _knowledge is None:
             from bot.knowledge.bank import FaqBank
-            from bot.settings import get_settings
+            from bot.knowledge.service import thresholds_from
 
-            settings = get_settings()
-            _knowledge = KnowledgeBase.open(FaqBank.load(settings.faq_dir), settings.index_dir)
+            settings = settings or get_settings()
+            _knowledge = KnowledgeBase.open(
+                FaqBank.load(settings.faq_dir), settings.index_dir, thresholds_from(settings)
+            )
         return _knowledge
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,9 @@ _executor.register_package(actions)
 @router.post("/webhook")
 async def run_action(request: Request) -> JSONResponse:
     """Rasa's action-server protocol: run one custom action, return its events and responses."""
+    expected = request.app.state.runtime.settings.actions_token
+    if expected and not hmac.compare_digest(request.query_params.get("token", ""), expected):
+        return JSONResponse({"error": "bad or missing action token"}, status_code=403)
     try:
         call: Any = await request.json()
     except ValueError:
@@ -35,8 +39,3 @@ async def run_action(request: Request) -> JSONResponse:
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=449)
     return JSONResponse(result.model_dump() if result else None)
 
-
-@router.get("")
-async def list_actions() -> list[dict[str, str]]:
-    """The registered actions."""
-    return [{"name": name} for name in _executor.actions]

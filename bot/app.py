@@ -24,8 +24,6 @@ from bot.inbox.policy import OptOuts
 from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
-from bot.knowledge.bank import FaqBank
-from bot.knowledge.service import KnowledgeBase, thresholds_from
 from bot.language import LanguageDetector
 from bot.runtime import Runtime, RuntimeDep
 from bot.settings import Settings, get_settings
@@ -38,13 +36,11 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 async def _load_knowledge(runtime: Runtime) -> None:
-    settings = runtime.settings
-    bank = FaqBank.load(settings.faq_dir)
-    knowledge = await asyncio.to_thread(KnowledgeBase.open, bank, settings.index_dir, thresholds_from(settings))
+    action_services.use_detector(runtime.detector)
+    knowledge = await asyncio.to_thread(action_services.knowledge, runtime.settings)
     await asyncio.to_thread(knowledge.ask, "warm up", "en")  # load both models before the first citizen
-    action_services.configure(knowledge, runtime.detector)
     runtime.knowledge = knowledge
-    log.info("knowledge ready: %d FAQs", len(bank.faqs))
+    log.info("knowledge ready: %d FAQs", len(knowledge.bank.faqs))
 
 
 def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | None) -> Runtime:
@@ -119,6 +115,16 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         """200 when the app, the engine and the index are ready; 503 with what is missing otherwise."""
         checks = {"app": True, "index": runtime.knowledge is not None, "engine": await runtime.engine.ready()}
         return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/livez")
+    async def livez(runtime: RuntimeDep) -> JSONResponse:
+        """200 while the app can take webhooks (its database answers), even with the engine down: use it as
+        the load balancer's readiness check, so messages keep being stored during an engine outage."""
+        try:
+            await asyncio.to_thread(runtime.db.ping)
+        except Exception:  # noqa: BLE001 - any database failure means "not live"
+            return JSONResponse({"live": False}, status_code=503)
+        return JSONResponse({"live": True})
 
     @app.get("/", include_in_schema=False)
     async def demo_page() -> Response:

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     engine_port: int = 5005
     redis_url: str | None = None
     engine_timeout_s: float = 15.0
-    engine_concurrency: int = 8  # turns in flight to the engine at once, per app replica
+    engine_concurrency: int = 8
+    # Shared secret the engine sends when it calls the custom actions (`govbot run` makes one per run).
+    actions_token: str | None = None  # turns in flight to the engine at once, per app replica
     faq_dir: Path = ROOT / "data" / "faqs"
     index_dir: Path = ROOT / "var" / "index"
     max_message_chars: int = Field(default=2000, ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,7 +23,10 @@ MODEL = ROOT / "models" / "govbot.tar.gz"
 def endpoints(settings: Settings) -> dict[str, object]:
     """Rasa's endpoints for these settings: actions in the app, tracker store next to the app's data."""
     app_url = f"http://{settings.host}:{settings.port}"
-    doc: dict[str, object] = {"action_endpoint": {"url": f"{app_url}/actions/webhook"}}
+    action_endpoint: dict[str, object] = {"url": f"{app_url}/actions/webhook"}
+    if settings.actions_token:
+        action_endpoint["token"] = settings.actions_token  # sent by Rasa as ?token=..., checked by the app
+    doc: dict[str, object] = {"action_endpoint": action_endpoint}
     url = settings.database_url
     if url.startswith("sqlite"):
         doc["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "rasa-tracker.db")}
@@ -31,11 +35,14 @@ def endpoints(settings: Settings) -> dict[str, object]:
         doc["tracker_store"] = {
             "type": "SQL", "dialect": "postgresql", "url": parsed.host, "port": parsed.port or 5432,
             "db": parsed.path.lstrip("/"), "username": parsed.username or "", "password": parsed.password or "",
+            # sslmode, options=-csearch_path=... and the like apply to Rasa's connection too
+            "query": dict(parsed.params),
         }
     if settings.redis_url:
         redis = httpx.URL(settings.redis_url)
         doc["lock_store"] = {"type": "redis", "url": redis.host, "port": redis.port or 6379,
-                             "db": int(redis.path.lstrip("/") or 0)}
+                             "db": int(redis.path.lstrip("/") or 0), "password": redis.password or None,
+                             "use_ssl": redis.scheme == "rediss"}
     return doc
 
 
@@ -118,7 +125,10 @@ def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.
     """Start engine and app (the app hosts the custom actions); return both processes.
 
     `engine_url` lets the app reach the engine through something else (tests put a switchable proxy there).
+    Without ACTIONS_TOKEN, a fresh one is made for this run, so only this engine may call the actions.
     """
+    if not settings.actions_token:
+        settings = settings.model_copy(update={"actions_token": secrets.token_urlsafe(24)})
     return [start_engine(settings), start_app(settings, engine_url)]
 
 

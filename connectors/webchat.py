@@ -71,8 +71,14 @@ async def post_message(body: IncomingMessage, runtime: RuntimeDep) -> dict[str, 
         return {"messages": [{"text": accepted, "buttons": []}]}
     conv = conversation_id(CHANNEL, body.session)
     runtime.hub.publish(conv, {"type": "message", **accepted.as_json()})  # other tabs of the session
+    inbound_id = accepted.inbound_id
+    assert inbound_id is not None
     await runtime.worker.drain(conv)
-    replies = runtime.inbox.replies_to(accepted.inbound_id)  # type: ignore[arg-type]
+    # Another replica may hold this conversation's lease: wait for it to answer (or for the notice).
+    deadline = asyncio.get_running_loop().time() + runtime.settings.engine_timeout_s
+    while not runtime.inbox.replies_to(inbound_id) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    replies = runtime.inbox.replies_to(inbound_id)
     return {"messages": [{"text": r.text, "buttons": r.buttons} for r in replies]}
 
 

@@ -56,11 +56,14 @@ class RasaEngine:
 
     async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]:
         """Send one message; raise EngineUnavailable on any transport error or non-200 answer."""
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
         try:
             async with self._slots:
-                response = await self._client.post(
-                    "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text, "metadata": metadata}
-                )
+                try:
+                    response = await self._client.post("/webhooks/rest/webhook", json=body)
+                except httpx.ConnectError:
+                    # Nothing was sent: behind a service, a new connection may reach a live engine replica.
+                    response = await self._client.post("/webhooks/rest/webhook", json=body)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from exc
         if response.status_code != 200:

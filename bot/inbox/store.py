@@ -219,12 +219,6 @@ class Inbox:
             )
             return [_outbound_entry(r) for r in rows]
 
-    def is_done(self, inbound_id: int) -> bool:
-        """True once the message has been answered."""
-        with self._db.session() as session:
-            row = session.get(InboundMessage, inbound_id)
-            return row is not None and row.status == "done"
-
     def history(self, conv_id: str, after: int = 0, limit: int = 500) -> list[TranscriptEntry]:
         """The transcript after `seq`: citizen messages and replies, in order."""
         with self._db.session() as session:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,11 +123,16 @@ class FaqIndex:
         return {"format": FORMAT, "kb_hash": kb_hash, "models": [e.name for e in embedders]}
 
     def save(self, directory: Path, kb_hash: str) -> None:
-        """Write vectors, then the manifest last, so a half-written index is never taken as valid."""
+        """Write each file under a temporary name and rename it, the manifest last: a half-written index
+        is never taken as valid, and processes building the same index at once do not mix files."""
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "vectors.npz", **self._vectors)
-        (directory / "faq_ids.json").write_text(json.dumps([f.id for f in self.faqs]))
-        (directory / "manifest.json").write_text(json.dumps(self.manifest(kb_hash, self.embedders)))
+        suffix = f".{os.getpid()}.tmp"
+        with open(directory / f"vectors.npz{suffix}", "wb") as handle:
+            np.savez(handle, **self._vectors)
+        (directory / f"faq_ids.json{suffix}").write_text(json.dumps([f.id for f in self.faqs]))
+        (directory / f"manifest.json{suffix}").write_text(json.dumps(self.manifest(kb_hash, self.embedders)))
+        for name in ("vectors.npz", "faq_ids.json", "manifest.json"):
+            os.replace(directory / f"{name}{suffix}", directory / name)
 
     @classmethod
     def open(cls, directory: Path, faqs: list[Faq], kb_hash: str, embedders: list[Embedder]) -> "FaqIndex":

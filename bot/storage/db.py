@@ -56,6 +56,11 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
     def session(self) -> Session:
         """A new session (use as a context manager)."""
         return self.sessions()

@@ -208,3 +208,23 @@ def test_engine_outage_delays_the_answer_but_loses_nothing(stack: RunningStack) 
         time.sleep(0.5)
     assert len(bot) >= 2, "the message was answered once the engine came back"
     assert "parking" in bot[-1]["text"].lower() or bot[-1]["buttons"]
+
+
+def test_the_action_server_refuses_calls_without_the_engines_token(stack: RunningStack) -> None:
+    if stack.proxy is None:
+        pytest.skip("needs the stack started by the tests (its token is made per run)")
+    call = {"next_action": "action_handoff", "sender_id": "x", "tracker": {}, "domain": {}, "version": "3.6.21"}
+    response = httpx.post(f"{stack.base_url}/actions/webhook", json=call)
+    assert response.status_code == 403
+    assert httpx.post(f"{stack.base_url}/actions/webhook", params={"token": "guess"}, json=call).status_code == 403
+
+
+def test_livez_stays_up_while_the_engine_is_down(stack: RunningStack) -> None:
+    if stack.proxy is None:
+        pytest.skip("needs the stack started by the tests")
+    stack.proxy.set_up(False)
+    try:
+        assert httpx.get(f"{stack.base_url}/livez").json() == {"live": True}
+        assert httpx.get(f"{stack.base_url}/healthz").status_code == 503
+    finally:
+        stack.proxy.set_up(True)
