@@ -22,11 +22,6 @@ class EvalTiming:
     queries: int
     p_at_1: float
 
-    @property
-    def per_1000_s(self) -> float:
-        """Linear extrapolation to 1,000 queries (start-up and index build scaled too: an upper bound)."""
-        return self.seconds * 1000 / self.queries
-
 
 def command(collection: str) -> list[str]:
     """The command line, run from the repository root (RESULTS.md shows it as is)."""
@@ -46,6 +41,6 @@ def time_eval(collection: str, var_dir: Path) -> list[EvalTiming]:
         result = json.loads(done.stdout)
         timing = EvalTiming(index, seconds, int(result["n"]), float(result["p_at_1"]))
         say(f"govbot eval {collection} ({index} index): {seconds:.1f} s for {timing.queries} queries "
-            f"(P@1 {timing.p_at_1}; {timing.per_1000_s:.0f} s per 1,000 queries extrapolated)")
+            f"(P@1 {timing.p_at_1})")
         timings.append(timing)
     return timings

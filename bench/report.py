@@ -81,6 +81,7 @@ def _load(results: Results) -> str:
     seq, conc = results.sequential, results.concurrent
     ratios = [["p50 latency (sequential)", ratio(seq[stack]["p50"], seq[bare]["p50"])],
               ["p95 latency (sequential)", ratio(seq[stack]["p95"], seq[bare]["p95"])],
+              ["p50 latency (concurrent)", ratio(conc[stack]["p50"], conc[bare]["p50"])],
               ["throughput (concurrent)", ratio(conc[stack]["throughput"], conc[bare]["throughput"])]]
     return "\n\n".join([
         "## 2. End-to-end latency and throughput: whole stack vs bare Rasa REST channel",
@@ -94,11 +95,20 @@ def _load(results: Results) -> str:
     ])
 
 
+def _eval_rows(collection: str, timings: list[EvalTiming]) -> list[list[object]]:
+    cached = next(t for t in timings if t.index == "cached")
+    rate = cached.seconds / cached.queries
+    rows: list[list[object]] = []
+    for t in timings:
+        estimate = t.seconds + (1000 - t.queries) * rate
+        rows.append([collection, t.index, t.queries, f"{t.seconds:.1f}", f"{estimate:.0f}",
+                     _verdict(estimate < 120), t.p_at_1])
+    return rows
+
+
 def _memory_and_eval(results: Results) -> str:
     memory = [[name, f"{mib:.0f}"] for name, mib in results.memory_mib.items()]
-    slowest = max((t.per_1000_s for ts in results.evals.values() for t in ts), default=0.0)
-    evals = [[collection, t.index, t.queries, f"{t.seconds:.1f}", f"{t.per_1000_s:.0f}", t.p_at_1]
-             for collection, timings in results.evals.items() for t in timings]
+    evals = [row for collection, timings in results.evals.items() for row in _eval_rows(collection, timings)]
     return "\n\n".join([
         "## 3. Peak memory during the stack run (RSS incl. child processes, sampled every 0.5 s)",
         table(["process", "peak RSS, MiB"], memory),
@@ -107,8 +117,12 @@ def _memory_and_eval(results: Results) -> str:
             f"Target: < 2.5 GB (2,384 MiB) all together: {_verdict(results.memory_mib.get('sum', 0) < 2384)}."
         ),
         "## 4. `govbot eval` wall time (command line, process start and model loading included)",
-        table(["collection", "index", "queries", "wall s", "s per 1,000 queries (linear)", "P@1"], evals),
-        f"Target: < 2 minutes for 1,000 queries: {_verdict(slowest < 120)} (worst case above, extrapolated).",
+        table(["collection", "index", "queries", "wall s", "est. s for 1,000 queries", "< 2 min", "P@1"], evals),
+        (
+            "Estimate for 1,000 queries: the run's wall time plus the missing queries at the cached run's "
+            "rate (start-up included in that rate, so an upper bound); the fresh run's extra time is the "
+            "one-off index build, which grows with the FAQs, not with the queries."
+        ),
     ])
 
 

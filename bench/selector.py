@@ -134,6 +134,7 @@ def evaluate(workdir: Path, collections: tuple[str, ...]) -> tuple[list[Retrieva
     results = []
     for training in trainings:
         parsed = json.loads(outputs[training.collection].read_text())
+        # The confidence stands in for the cosine too: the answered_* metrics are not reported for it.
         rankings = [[Hit(faq_id, confidence, confidence) for faq_id, confidence in ranking]
                     for ranking in parsed["rankings"]]
         result = scored(training.collection, METHOD, queries[training.collection], rankings, parsed["ms_per_query"])
