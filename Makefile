@@ -42,6 +42,7 @@ index: .venv/.installed
 	$(APP)/govbot kb index
 
 validate: install
+	$(APP)/ruff check bot actions connectors tests bench
 	$(ENGINE)/rasa data validate --fail-on-warnings --quiet
 	$(APP)/govbot kb validate
 

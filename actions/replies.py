@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rasa_sdk.executor import CollectingDispatcher
+
 from bot.knowledge.faq import Faq
 from bot.knowledge.service import KnowledgeBase
 from bot.messages import say
-from rasa_sdk.executor import CollectingDispatcher
 
 
 def send_answer(dispatcher: CollectingDispatcher, faq: Faq) -> None:

@@ -101,7 +101,7 @@ def _eval_rows(collection: str, timings: list[EvalTiming]) -> list[list[object]]
     rows: list[list[object]] = []
     for t in timings:
         estimate = t.seconds + (1000 - t.queries) * rate
-        rows.append([collection, t.index, t.queries, f"{t.seconds:.1f}", f"{estimate:.0f}",
+        rows.append([collection, t.index, t.queries, f"{t.seconds:.1f}", f"{estimate:.1f}",
                      _verdict(estimate < 120), t.p_at_1])
     return rows
 

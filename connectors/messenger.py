@@ -20,7 +20,13 @@ import httpx
 from fastapi import Request
 
 from connectors.base import (
-    Capabilities, Incoming, Outgoing, SendError, WebhookRejected, read_body, retry_after_seconds,
+    Capabilities,
+    Incoming,
+    Outgoing,
+    SendError,
+    WebhookRejected,
+    read_body,
+    retry_after_seconds,
 )
 from connectors.sms_text import fit_chars
 

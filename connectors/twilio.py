@@ -17,7 +17,13 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
 from connectors.base import (
-    Capabilities, Incoming, Outgoing, SendError, WebhookRejected, read_body, retry_after_seconds,
+    Capabilities,
+    Incoming,
+    Outgoing,
+    SendError,
+    WebhookRejected,
+    read_body,
+    retry_after_seconds,
 )
 from connectors.sms_text import render_sms, render_text
 

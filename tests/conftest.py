@@ -53,14 +53,14 @@ class RunningStack:
 
 def channel_settings(providers: Providers) -> dict[str, object]:
     """Settings that turn every provider channel on, pointed at the fakes."""
-    return dict(
-        twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN, twilio_from_number="+15145550199",
-        twilio_whatsapp_from="whatsapp:+15145550199", twilio_api_base=providers.twilio.base_url,
-        telegram_bot_token=TELEGRAM_TOKEN, telegram_secret_token=TELEGRAM_SECRET,
-        telegram_api_base=providers.telegram.base_url, messenger_page_access_token=GRAPH_TOKEN,
-        messenger_app_secret=GRAPH_SECRET, messenger_verify_token=GRAPH_VERIFY,
-        graph_api_base=providers.graph.base_url,
-    )
+    return {
+        "twilio_account_sid": TWILIO_SID, "twilio_auth_token": TWILIO_TOKEN,
+        "twilio_from_number": "+15145550199", "twilio_whatsapp_from": "whatsapp:+15145550199",
+        "twilio_api_base": providers.twilio.base_url, "telegram_bot_token": TELEGRAM_TOKEN,
+        "telegram_secret_token": TELEGRAM_SECRET, "telegram_api_base": providers.telegram.base_url,
+        "messenger_page_access_token": GRAPH_TOKEN, "messenger_app_secret": GRAPH_SECRET,
+        "messenger_verify_token": GRAPH_VERIFY, "graph_api_base": providers.graph.base_url,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def backoff_s(attempts: int, base_s: float = 1.0, cap_s: float = 300.0) -> float
 
 def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     # SQLite hands back naive datetimes; everything stored here is UTC.
-    return value.replace(tzinfo=dt.timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 class Outbox:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-
-import datetime as dt
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError

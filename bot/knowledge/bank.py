@@ -51,7 +51,7 @@ def read_agency_file(path: Path) -> tuple[Agency, list[tuple[Faq, str, int | Non
     """Parse one agency YAML file into its agency and (faq, file, line) triples."""
     file = str(path)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise KnowledgeError(file, mark.line + 1 if mark else None, f"not valid YAML: {exc}")
@@ -78,7 +78,7 @@ class FaqBank:
     faqs: tuple[Faq, ...]
 
     @classmethod
-    def load(cls, directory: Path) -> "FaqBank":
+    def load(cls, directory: Path) -> FaqBank:
         """Load and validate every `*.yml` file of `directory`; raise KnowledgeError on the first problem."""
         agencies: dict[str, Agency] = {}
         triples: list[tuple[Faq, str, int | None]] = []
@@ -92,7 +92,7 @@ class FaqBank:
         return cls(agencies, tuple(faq for faq, _, _ in triples))
 
     @classmethod
-    def from_faqs(cls, faqs: list[Faq]) -> "FaqBank":
+    def from_faqs(cls, faqs: list[Faq]) -> FaqBank:
         """A bank over bare FAQs (evaluation files), with agencies named after their ids."""
         agencies = {f.agency: Agency(id=f.agency, name={"en": f.agency}) for f in faqs}
         return cls(agencies, tuple(faqs))

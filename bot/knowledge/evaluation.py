@@ -82,8 +82,8 @@ def calibrate(
 ) -> tuple[Thresholds, dict[str, float]]:
     """The answer thresholds that answer the most queries at `target_precision` or better."""
     best: tuple[Thresholds, dict[str, float]] | None = None
-    for cosine_cut in [0.80 + x / 100 for x in range(0, 15)]:
-        for margin_cut in [x / 20 for x in range(0, 31)]:
+    for cosine_cut in [0.80 + x / 100 for x in range(15)]:
+        for margin_cut in [x / 20 for x in range(31)]:
             thresholds = Thresholds(answer_margin=margin_cut, answer_cosine=cosine_cut, clarify_cosine=0.0)
             metrics = score(queries, rankings, thresholds)
             if metrics["answered_precision"] >= target_precision and (

@@ -92,7 +92,7 @@ class FaqIndex:
 
     # -- building and persistence -------------------------------------------------------------
     @classmethod
-    def build(cls, faqs: list[Faq], embedders: list[Embedder]) -> "FaqIndex":
+    def build(cls, faqs: list[Faq], embedders: list[Embedder]) -> FaqIndex:
         """Encode every FAQ text each signal needs, and each FAQ's hubness."""
         vectors: dict[str, np.ndarray] = {}
         for signal in SIGNALS:
@@ -143,7 +143,7 @@ class FaqIndex:
             os.replace(directory / f"{name}{suffix}", directory / name)
 
     @classmethod
-    def open(cls, directory: Path, faqs: list[Faq], kb_hash: str, embedders: list[Embedder]) -> "FaqIndex":
+    def open(cls, directory: Path, faqs: list[Faq], kb_hash: str, embedders: list[Embedder]) -> FaqIndex:
         """Load the persisted index when its manifest matches, else build and persist a new one."""
         manifest_path = directory / "manifest.json"
         try:

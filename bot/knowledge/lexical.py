@@ -22,7 +22,7 @@ def fold(text: str) -> str:
 class LexicalRanker:
     """BM25 scores of one query against every document of one language."""
 
-    __slots__ = ("_language", "_stemmer", "_bm25", "_size")
+    __slots__ = ("_bm25", "_language", "_size", "_stemmer")
 
     def __init__(self, language: str, documents: list[str]) -> None:
         self._language = language

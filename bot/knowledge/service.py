@@ -42,7 +42,7 @@ class KnowledgeBase:
         index_dir: Path,
         thresholds: Thresholds | None = None,
         embedders: list[Embedder] | None = None,
-    ) -> "KnowledgeBase":
+    ) -> KnowledgeBase:
         """Open (or build) the persisted index of `bank` under `index_dir`."""
         embedders = embedders or default_embedders()
         index = FaqIndex.open(index_dir, list(bank.faqs), bank.content_hash(), embedders)

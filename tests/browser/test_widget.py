@@ -72,7 +72,7 @@ def watch_typing_indicator(page: Page) -> None:
 
 
 def wait_renew_answer(page: Page) -> None:
-    answer = page.locator(REPLIES).filter(has_text=re.compile("renew", re.I))
+    answer = page.locator(REPLIES).filter(has_text=re.compile("renew", re.IGNORECASE))
     expect(answer.first).to_be_visible(timeout=REPLY_TIMEOUT_MS)
 
 

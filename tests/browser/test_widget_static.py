@@ -13,7 +13,7 @@ DEMO = WEB / "pages" / "demo.html"
 
 def test_widget_never_parses_html():
     source = WIDGET.read_text(encoding="utf-8")
-    code = re.sub(r"/\*.*?\*/", "", source, flags=re.S)  # the header comment may name the APIs
+    code = re.sub(r"/\*.*?\*/", "", source, flags=re.DOTALL)  # the header comment may name the APIs
     for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                       "new Function", "DOMParser", "createContextualFragment", "srcdoc"):
         assert forbidden not in code, forbidden
@@ -24,7 +24,7 @@ def test_widget_has_no_external_dependencies():
     for token in ("import ", "require(", "//cdn", "googleapis", "@import"):
         assert token not in code, token
     # Only absolute URLs allowed: the SVG namespace.
-    assert set(re.findall(r"https?://[\w./-]+", re.sub(r"/\*.*?\*/", "", code, flags=re.S))) <= {
+    assert set(re.findall(r"https?://[\w./-]+", re.sub(r"/\*.*?\*/", "", code, flags=re.DOTALL))) <= {
         "http://www.w3.org/2000/svg",
     }
 

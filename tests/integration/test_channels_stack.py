@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from bot.storage.models import InboundMessage
-from tests.conftest import GRAPH_SECRET, GRAPH_VERIFY, TELEGRAM_SECRET, TWILIO_SID, TWILIO_TOKEN, RunningStack
+from tests.conftest import (
+    GRAPH_SECRET,
+    GRAPH_VERIFY,
+    TELEGRAM_SECRET,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    RunningStack,
+)
 from tests.support.fakes import Recorded, messenger_signature, twilio_signature
 
 pytestmark = pytest.mark.stack
