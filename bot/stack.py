@@ -110,7 +110,9 @@ def start_engine(settings: Settings) -> subprocess.Popen[bytes]:
     endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
     environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment)
+    # Own session: Ctrl-C reaches only `govbot run`, which then stops the children in order.
+    return subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment,
+                            start_new_session=True)
 
 
 def start_app(
@@ -118,7 +120,7 @@ def start_app(
 ) -> subprocess.Popen[bytes]:
     """Start one app process with `settings`; `engine_url` may point through something else (a proxy)."""
     environment = {**app_environment(settings, engine_url), **(extra_env or {})}
-    return subprocess.Popen(app_command(settings), cwd=ROOT, env=environment)
+    return subprocess.Popen(app_command(settings), cwd=ROOT, env=environment, start_new_session=True)
 
 
 def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.Popen[bytes]]:
@@ -138,6 +140,10 @@ def _interrupt(*_: object) -> None:
 
 def run(settings: Settings) -> int:
     """Start the stack, print where it is, and stop everything on Ctrl-C or when a process dies."""
+    # Explicit handlers: a process started in the background inherits SIGINT ignored, and Ctrl-C or
+    # SIGTERM must stop everything in any case.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     processes = start(settings)
     base = f"http://{settings.host}:{settings.port}"
     try:
@@ -146,7 +152,6 @@ def run(settings: Settings) -> int:
             return 1
         print(f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n  health: {base}/healthz\n"
               f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n  Ctrl-C stops everything.\n", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         print("a process exited; stopping the stack", file=sys.stderr)
