@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.channels import ACK_AIM_MS, ChannelResults
 from bench.cli_eval import EvalTiming
 from bench.retrieval import RetrievalResult
 from bench.selector import Training
@@ -29,6 +30,7 @@ class Results:
     load_setup: str = ""
     memory_mib: dict[str, float] = field(default_factory=dict)
     evals: dict[str, list[EvalTiming]] = field(default_factory=dict)
+    channels: ChannelResults | None = None
     notes: list[str] = field(default_factory=list)
     total_s: float = 0.0
 
@@ -126,6 +128,46 @@ def _memory_and_eval(results: Results) -> str:
     ])
 
 
+CHANNELS_HEADING = "## 5. Channels"
+
+
+def channels_section(channels: ChannelResults) -> str:
+    """Section 5: webhook acknowledgement latency and end-to-end throughput per provider channel."""
+    acks = [[a.database, a.engine, a.channel if a.channel != "webchat" else "webchat (HTTP POST, full turn)",
+             a.senders, a.n, f"{a.p50_ms:.1f}", f"{a.p99_ms:.1f}", f"{a.max_ms:.1f}", a.errors,
+             _verdict(a.p99_ms < ACK_AIM_MS) if a.channel != "webchat" else "—"] for a in channels.acks]
+    rates = [[t.database, t.workload, t.messages, t.conversations, t.replies, f"{t.seconds:.1f}",
+              f"{t.rate:.1f}", t.errors, "yes" if t.complete else "**no**"] for t in channels.throughput]
+    return "\n\n".join([
+        f"{CHANNELS_HEADING}: webhook acknowledgement latency and end-to-end throughput",
+        channels.setup,
+        (
+            f"Acknowledgement latency in ms (aim: p99 < {ACK_AIM_MS:.0f} ms for the provider webhooks, even "
+            "with the engine slowed):"
+        ),
+        table(["database", "engine", "channel", "senders", "requests", "p50", "p99", "max", "errors",
+               f"p99 < {ACK_AIM_MS:.0f} ms"], acks),
+        "End-to-end throughput (first webhook to the last reply recorded at the fake providers):",
+        table(["database", "workload", "messages", "conversations", "replies recorded", "s", "msg/s",
+               "errors", "all answered"], rates),
+        "\n".join(f"- {note}" for note in channels.notes),
+    ])
+
+
+def with_section(document: str, section: str, heading: str = CHANNELS_HEADING) -> str:
+    """`document` with its section under `heading` replaced by `section` (inserted before the notes,
+    or appended, when it has none)."""
+    lines = document.rstrip("\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is None:
+        start = next((i for i, line in enumerate(lines) if line.startswith("## Notes")), len(lines))
+        end = start
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    before, after = "\n".join(lines[:start]).rstrip("\n"), "\n".join(lines[end:])
+    return "\n\n".join(part for part in (before, section.strip("\n"), after) if part) + "\n"
+
+
 def markdown(results: Results) -> str:
     """The whole RESULTS.md."""
     header = "\n".join([
@@ -135,7 +177,8 @@ def markdown(results: Results) -> str:
         *(f"      {c}" for c in results.commands),
     ])
     notes = "## Notes\n\n" + "\n".join(f"- {n}" for n in results.notes) if results.notes else ""
-    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), notes]
+    channels = channels_section(results.channels) if results.channels else ""
+    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), channels, notes]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 

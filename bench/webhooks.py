@@ -23,8 +23,15 @@ from urllib.parse import urlencode
 import httpx
 
 from bench.latency import Tally
-from tests.conftest import GRAPH_SECRET, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_SID, TWILIO_TOKEN, Providers
-from tests.conftest import GRAPH_TOKEN as GRAPH_PAGE_TOKEN
+from tests.conftest import (
+    GRAPH_SECRET,
+    GRAPH_TOKEN,
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    Providers,
+)
 from tests.support.fakes import (
     Answer,
     FakeGraph,
@@ -160,7 +167,7 @@ class StampedGraph(_Stamped, FakeGraph):
 def fake_providers() -> Iterator[Providers]:
     """The three fake provider APIs with the test suite's credentials, each noting its last request."""
     with StampedTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio, StampedTelegram(TELEGRAM_TOKEN) as telegram, \
-            StampedGraph(GRAPH_PAGE_TOKEN) as graph:
+            StampedGraph(GRAPH_TOKEN) as graph:
         yield Providers(twilio, telegram, graph)
 
 
