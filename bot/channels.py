@@ -67,7 +67,9 @@ async def _ingest(runtime: Runtime, adapter: ChannelAdapter, request: Request) -
     for message in messages:
         text = clean(message.text, STORE_LIMIT).text
         title = clean(message.title, 300).text or None if message.title else None
-        received = runtime.inbox.receive(message.channel, message.address, message.provider_message_id, text, title)
+        received = await asyncio.to_thread(  # a blocking commit: off the event loop, other webhooks go on
+            runtime.inbox.receive, message.channel, message.address, message.provider_message_id, text, title
+        )
         if received.conversation_id not in conversations:
             conversations.append(received.conversation_id)
     for conversation_id in conversations:

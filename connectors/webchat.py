@@ -66,7 +66,7 @@ def _accept(
 @router.post("/messages")
 async def post_message(body: IncomingMessage, runtime: RuntimeDep) -> dict[str, Any]:
     """Store a message, run its turn, and return the replies (the HTTP fallback of the widget)."""
-    accepted = _accept(runtime, body.session, body.text, body.id, body.title)
+    accepted = await asyncio.to_thread(_accept, runtime, body.session, body.text, body.id, body.title)
     if isinstance(accepted, str):
         return {"messages": [{"text": accepted, "buttons": []}]}
     conv = conversation_id(CHANNEL, body.session)
@@ -130,7 +130,7 @@ async def websocket_chat(websocket: WebSocket) -> None:
             elif kind == "message" and isinstance(frame.get("text"), str):
                 client_id = frame.get("id") if isinstance(frame.get("id"), str) and _CLIENT_ID.match(frame["id"]) else None
                 title = frame.get("title") if isinstance(frame.get("title"), str) else None
-                accepted = _accept(runtime, session, frame["text"], client_id, title)
+                accepted = await asyncio.to_thread(_accept, runtime, session, frame["text"], client_id, title)
                 if client_id:
                     await websocket.send_json({"type": "ack", "id": client_id})
                 if isinstance(accepted, str):

@@ -28,20 +28,20 @@ class OutboxSender:
         self.wake = asyncio.Event()
 
     async def deliver(self, delivery: Delivery) -> None:
-        """Send one claimed reply, or record why it was not sent."""
+        """Send one claimed reply, or record why it was not sent (database calls in threads)."""
         adapter = self._adapters.get(delivery.channel)
         if adapter is None:
-            self._outbox.failed(delivery.id, f"channel {delivery.channel} is not configured", False, None,
-                                self._max_attempts, delivery.attempts)
+            await asyncio.to_thread(self._outbox.failed, delivery.id, f"channel {delivery.channel} is not configured",
+                                    False, None, self._max_attempts, delivery.attempts)
             return
         # Compliance replies (the STOP confirmation itself) go out even to an opted-out number.
         if (delivery.channel in SMS_CHANNELS and delivery.kind != "compliance"
-                and self._opt_outs.is_opted_out(delivery.channel, delivery.address)):
-            self._outbox.withheld(delivery.id, "suppressed", "recipient opted out (STOP)")
+                and await asyncio.to_thread(self._opt_outs.is_opted_out, delivery.channel, delivery.address)):
+            await asyncio.to_thread(self._outbox.withheld, delivery.id, "suppressed", "recipient opted out (STOP)")
             return
         refusal = window_refusal(delivery.channel, delivery.sender == "agent", delivery.last_inbound_at)
         if refusal:
-            self._outbox.withheld(delivery.id, "refused", refusal)
+            await asyncio.to_thread(self._outbox.withheld, delivery.id, "refused", refusal)
             return
         message = Outgoing(delivery.text, delivery.buttons, f"out-{delivery.id}", delivery.sender == "agent")
         await failpoint("before_send")
@@ -49,18 +49,19 @@ class OutboxSender:
             provider_id = await adapter.send(delivery.address, message)
         except SendError as exc:
             log.warning("send of out-%s failed (%s): %s", delivery.id, "retry" if exc.retryable else "final", exc)
-            self._outbox.failed(delivery.id, str(exc), exc.retryable, exc.retry_after, self._max_attempts,
-                                delivery.attempts)
+            await asyncio.to_thread(self._outbox.failed, delivery.id, str(exc), exc.retryable, exc.retry_after,
+                                    self._max_attempts, delivery.attempts)
             return
         except Exception as exc:  # an adapter bug must not stop the sender; retry, then dead-letter
             log.exception("send of out-%s crashed", delivery.id)
-            self._outbox.failed(delivery.id, repr(exc), True, None, self._max_attempts, delivery.attempts)
+            await asyncio.to_thread(self._outbox.failed, delivery.id, repr(exc), True, None, self._max_attempts,
+                                    delivery.attempts)
             return
-        self._outbox.sent(delivery.id, provider_id)
+        await asyncio.to_thread(self._outbox.sent, delivery.id, provider_id)
 
     async def run_once(self) -> int:
         """Claim what is due and send it (one message per conversation at a time); how many were handled."""
-        claimed = self._outbox.claim_due()
+        claimed = await asyncio.to_thread(self._outbox.claim_due)
         await asyncio.gather(*(self.deliver(d) for d in claimed))
         return len(claimed)
 

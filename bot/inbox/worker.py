@@ -58,9 +58,9 @@ class ConversationWorker:
         language = self._detector.detect(text).language
         return language if language in ("en", "fr") else None
 
-    def _answer_locally(self, conversation_id: str, message: InboundMessage) -> bool:
+    def _answer_locally(self, conversation_id: str, message: InboundMessage) -> TranscriptEntry | None:
         """Answer without the bot what must not reach it: SMS keywords (STOP, START, HELP), empty or
-        oversized messages from provider channels. True when answered."""
+        oversized messages from provider channels. The stored answer, or None. Blocking: run in a thread."""
         found = keyword(message.text) if message.channel in SMS_CHANNELS else None
         if found is not None:
             word, language = found
@@ -73,50 +73,52 @@ class ConversationWorker:
         elif len(message.text) > self._max_chars:
             reply, kind = say("too_long", self._language(message.text[:500]), limit=self._max_chars), "notice"
         else:
-            return False
-        entry = self._inbox.add_notice(conversation_id, message.id, reply, kind=kind, done=True)
-        self._publish(conversation_id, [entry])
-        return True
+            return None
+        return self._inbox.add_notice(conversation_id, message.id, reply, kind=kind, done=True)
 
     async def drain(self, conversation_id: str) -> bool:
         """Process every pending message of the conversation; False if the engine stopped us."""
         async with self._locks[conversation_id]:
-            if not self._inbox.acquire(conversation_id, self.owner, self._lease_s):
+            if not await asyncio.to_thread(self._inbox.acquire, conversation_id, self.owner, self._lease_s):
                 return True  # another replica is taking this conversation's turns; it will see ours too
             try:
                 return await self._drain_leased(conversation_id)
             finally:
-                self._inbox.release(conversation_id, self.owner)
+                await asyncio.to_thread(self._inbox.release, conversation_id, self.owner)
 
     async def _drain_leased(self, conversation_id: str) -> bool:
         await failpoint("after_store")
-        while pending := self._inbox.pending(conversation_id):
+        # Database calls run in threads: they block, and the loop also serves webhooks and sockets.
+        while pending := await asyncio.to_thread(self._inbox.pending, conversation_id):
             for message in pending:
-                self._inbox.acquire(conversation_id, self.owner, self._lease_s)  # extend while we work
-                if self._answer_locally(conversation_id, message):
+                await asyncio.to_thread(self._inbox.acquire, conversation_id, self.owner, self._lease_s)
+                local = await asyncio.to_thread(self._answer_locally, conversation_id, message)
+                if local is not None:
+                    self._publish(conversation_id, [local])
                     continue
                 self._hub.publish(conversation_id, {"type": "typing", "on": True})
                 try:
                     replies = await self._engine.turn(conversation_id, message.text, {"message_id": message.id})
                 except EngineUnavailable as exc:
                     log.warning("engine unavailable for message %s: %s", message.id, exc)
-                    attempts = self._inbox.fail(message.id, str(exc), self._max_attempts)
+                    attempts = await asyncio.to_thread(self._inbox.fail, message.id, str(exc), self._max_attempts)
                     if attempts == 1:
-                        notice = self._inbox.add_notice(
-                            conversation_id, message.id, say("engine_unavailable", self._language(message.text))
+                        notice = await asyncio.to_thread(
+                            self._inbox.add_notice, conversation_id, message.id,
+                            say("engine_unavailable", self._language(message.text)),
                         )
                         self._publish(conversation_id, [notice])
                     return False
                 finally:
                     self._hub.publish(conversation_id, {"type": "typing", "on": False})
                 await failpoint("after_engine")
-                self._publish(conversation_id, self._inbox.complete(message.id, replies))
+                self._publish(conversation_id, await asyncio.to_thread(self._inbox.complete, message.id, replies))
         return True
 
     async def retry_pending(self) -> int:
         """One pass over every conversation with waiting messages; returns how many were drained."""
         drained = 0
-        for conversation_id in self._inbox.conversations_with_pending():
+        for conversation_id in await asyncio.to_thread(self._inbox.conversations_with_pending):
             if not await self.drain(conversation_id):
                 break  # the engine is still down: try again next pass
             drained += 1
