@@ -8,6 +8,7 @@ delivers the replies. A provider's retry of the same message is a no-op.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -50,15 +51,12 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     return adapters
 
 
-def _adapter(runtime: Runtime, channel: str) -> ChannelAdapter | JSONResponse:
+async def _ingest(runtime: Runtime, channel: str, request: Request) -> JSONResponse | tuple[Any, list[Incoming]]:
+    """Verify, parse, store and commit; schedule the turns. Returns the channel's adapter and what was
+    stored, or the response refusing the webhook (404 unconfigured channel, 403, 400, 413)."""
     adapter = runtime.adapters.get(channel)
     if adapter is None:
         return JSONResponse({"error": f"channel {channel} is not configured"}, status_code=404)
-    return adapter
-
-
-async def _ingest(runtime: Runtime, adapter: ChannelAdapter, request: Request) -> JSONResponse | list[Incoming]:
-    """Verify, parse, store and commit; schedule the turns. A JSONResponse means the webhook is refused."""
     try:
         messages: list[Incoming] = await adapter.parse(request)
     except WebhookRejected as exc:
@@ -76,40 +74,35 @@ async def _ingest(runtime: Runtime, adapter: ChannelAdapter, request: Request) -
         task = asyncio.create_task(runtime.worker.drain(conversation_id))
         runtime.background.add(task)
         task.add_done_callback(runtime.background.discard)
-    return messages
+    return adapter, messages
 
 
 @router.post("/twilio/sms")
 async def twilio_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """Twilio's SMS and WhatsApp webhook: stored, then answered at once with empty TwiML."""
-    adapter = _adapter(runtime, "sms")
-    if isinstance(adapter, JSONResponse):
-        return adapter
-    stored = await _ingest(runtime, adapter, request)
+    stored = await _ingest(runtime, "sms", request)
     if isinstance(stored, JSONResponse):
         return stored
-    return Response(adapter.empty_twiml(), media_type="text/xml")  # type: ignore[attr-defined]
+    return Response(stored[0].empty_twiml(), media_type="text/xml")
 
 
 @router.post("/telegram/webhook")
 async def telegram_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """Telegram's webhook (secret token checked by the adapter)."""
-    adapter = _adapter(runtime, "telegram")
-    if isinstance(adapter, JSONResponse):
-        return adapter
-    stored = await _ingest(runtime, adapter, request)
+    stored = await _ingest(runtime, "telegram", request)
     if isinstance(stored, JSONResponse):
         return stored
-    await adapter.acknowledge(stored)  # type: ignore[attr-defined]  # stops the button's spinner
+    adapter, messages = stored
+    await adapter.acknowledge(messages)  # stops the pressed button's spinner
     return JSONResponse({"ok": True})
 
 
 @router.get("/messenger/webhook")
 async def messenger_subscribe(request: Request, runtime: RuntimeDep) -> Response:
     """Meta's subscription handshake: echo hub.challenge when hub.verify_token matches."""
-    adapter = _adapter(runtime, "messenger")
-    if isinstance(adapter, JSONResponse):
-        return adapter
+    adapter = runtime.adapters.get("messenger")
+    if adapter is None:
+        return JSONResponse({"error": "channel messenger is not configured"}, status_code=404)
     challenge = adapter.verify_subscription(request.query_params)  # type: ignore[attr-defined]
     if challenge is None:
         return JSONResponse({"error": "verify token does not match"}, status_code=403)
@@ -119,10 +112,7 @@ async def messenger_subscribe(request: Request, runtime: RuntimeDep) -> Response
 @router.post("/messenger/webhook")
 async def messenger_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """Messenger's webhook (X-Hub-Signature-256 checked by the adapter), batched entries included."""
-    adapter = _adapter(runtime, "messenger")
-    if isinstance(adapter, JSONResponse):
-        return adapter
-    stored = await _ingest(runtime, adapter, request)
+    stored = await _ingest(runtime, "messenger", request)
     return stored if isinstance(stored, JSONResponse) else PlainTextResponse("EVENT_RECEIVED")
 
 
