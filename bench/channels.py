@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bench.common import free_port, say
 from bench.latency import CONVERSATIONS, MESSAGES, Tally
-from bench.stackrun import _output_to
+from bench.stackrun import started
 from bench.webhooks import (
     PROVIDER_CHANNELS,
     Webhook,
@@ -39,7 +39,6 @@ from bench.webhooks import (
     send,
     webhook,
 )
-from bot import stack
 from bot.settings import ROOT, Settings
 from bot.storage.db import make_engine
 from bot.storage.models import InboundMessage, OutboundMessage
@@ -143,7 +142,6 @@ def postgres_schema(url: str = POSTGRES_URL) -> Iterator[str]:
 @contextmanager
 def channel_stack(var_dir: Path, database_url: str, providers: Providers) -> Iterator[ChannelStack]:
     """Engine + app on `database_url`, every provider channel pointed at the fakes, a proxy in between."""
-    var_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     settings = Settings(
         port=port, engine_port=free_port(), var_dir=var_dir, database_url=database_url,
@@ -151,19 +149,10 @@ def channel_stack(var_dir: Path, database_url: str, providers: Providers) -> Ite
         **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)
-    log = var_dir / "stack.log"
-    started = time.perf_counter()
-    with _output_to(log):
-        processes = stack.start(settings, engine_url=f"http://127.0.0.1:{proxy.port}")
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        if not stack.wait_ready(f"{base_url}/healthz", processes, timeout_s=600):
-            raise RuntimeError(f"the stack did not become ready; see {log}")
-        startup_s = time.perf_counter() - started
-        say(f"channel stack ready in {startup_s:.0f} s (app {base_url}; log {log})")
-        yield ChannelStack(base_url, proxy, database_url, startup_s)
+        with started(settings, engine_url=f"http://127.0.0.1:{proxy.port}") as running:
+            yield ChannelStack(running.app_url, proxy, database_url, running.startup_s)
     finally:
-        stack.stop(processes)
         proxy.close()
 
 

@@ -44,24 +44,34 @@ def _output_to(log: Path) -> Iterator[None]:
 
 
 @contextmanager
-def running_stack(var_dir: Path) -> Iterator[RunningStack]:
-    """Start engine and app as `govbot run` does (the shipped index, a fresh database); stop both after."""
-    var_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(
-        port=free_port(), engine_port=free_port(), var_dir=var_dir, database_url=f"sqlite:///{var_dir / 'app.db'}",
-        index_dir=ROOT / "var" / "index", retry_interval_s=0.5,
-    )
-    log = var_dir / "stack.log"
-    started = time.perf_counter()
+def started(settings: Settings, engine_url: str | None = None) -> Iterator[RunningStack]:
+    """Start engine and app with `settings` (output to `<var_dir>/stack.log`), wait until ready, stop after.
+
+    `engine_url` lets the app reach the engine through something else (the channels bench puts a proxy there).
+    """
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    log = settings.var_dir / "stack.log"
+    began = time.perf_counter()
     with _output_to(log):
-        processes = stack.start(settings)
+        processes = stack.start(settings, engine_url=engine_url)
     app_url = f"http://{settings.host}:{settings.port}"
     try:
         if not stack.wait_ready(f"{app_url}/healthz", processes, timeout_s=600):
             raise RuntimeError(f"the stack did not become ready; see {log}")
-        startup_s = time.perf_counter() - started
+        startup_s = time.perf_counter() - began
         say(f"stack ready in {startup_s:.0f} s (app {app_url}, engine port {settings.engine_port}; log {log})")
         yield RunningStack(app_url, f"http://127.0.0.1:{settings.engine_port}",
                            {"engine": processes[0].pid, "app": processes[1].pid}, startup_s)
     finally:
         stack.stop(processes)
+
+
+@contextmanager
+def running_stack(var_dir: Path) -> Iterator[RunningStack]:
+    """Start engine and app as `govbot run` does (the shipped index, a fresh database); stop both after."""
+    settings = Settings(
+        port=free_port(), engine_port=free_port(), var_dir=var_dir, database_url=f"sqlite:///{var_dir / 'app.db'}",
+        index_dir=ROOT / "var" / "index", retry_interval_s=0.5,
+    )
+    with started(settings) as running:
+        yield running

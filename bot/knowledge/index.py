@@ -67,6 +67,11 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
+def _question_owners(faqs: list[Faq]) -> np.ndarray:
+    """Row i of a "q" matrix (every phrasing of every FAQ, in order) belongs to FAQ owners[i]."""
+    return np.array([i for i, f in enumerate(faqs) for _ in f.questions], dtype=np.int64)
+
+
 def _texts(faqs: list[Faq], field: str) -> list[str]:
     if field == "q":
         return [q for f in faqs for q in f.questions]
@@ -81,8 +86,7 @@ class FaqIndex:
         self.faqs = faqs
         self.embedders = embedders
         self._vectors = vectors
-        # Row i of a "q" matrix belongs to FAQ _question_owner[i].
-        self._question_owner = np.array([i for i, f in enumerate(faqs) for _ in f.questions], dtype=np.int64)
+        self._question_owner = _question_owners(faqs)
         self._by_language: dict[str, np.ndarray] = {}
         self._lexical: dict[str, LexicalRanker] = {}
         for language in sorted({f.language for f in faqs}):
@@ -97,13 +101,14 @@ class FaqIndex:
         vectors: dict[str, np.ndarray] = {}
         for signal in SIGNALS:
             vectors[signal.key] = embedders[signal.embedder].encode_passages(_texts(faqs, signal.field))
-        owner = np.array([i for i, f in enumerate(faqs) for _ in f.questions], dtype=np.int64)
-        # Each FAQ's main question stands in as a query for the hubness estimate: its passage vector is
-        # already computed (the `q` rows), which halves the e5 work of a build against re-encoding it.
+        owner = _question_owners(faqs)
+        # Each FAQ's main question stands in as a query for the hubness estimate. Where an embedder already
+        # has the questions' passage vectors (its `q` rows), they are reused: re-encoding them as queries
+        # cost a sixth of a build for no gain (docs/retrieval.md).
         first_row = np.searchsorted(owner, np.arange(len(faqs)))
+        question_rows = {s.embedder: vectors[s.key][first_row] for s in SIGNALS if s.field == "q"}
         as_queries = {
-            number: vectors[next(s.key for s in SIGNALS if s.embedder == number and s.field == "q")][first_row]
-            if any(s.embedder == number and s.field == "q" for s in SIGNALS)
+            number: question_rows[number] if number in question_rows
             else embedder.encode_queries([f.question for f in faqs])
             for number, embedder in enumerate(embedders)
         }
