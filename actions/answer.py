@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.choices import pick
+from actions.handoff import ask_which_service, request_handoff
 from actions.replies import send_answer, send_choices, send_person_offer
 from bot.knowledge.decision import Outcome
 from bot.messages import say
@@ -104,7 +105,13 @@ class ActionNextCandidates(Action):
         helpless = float(tracker.get_slot("not_helpful_count") or 0) + 1
         shown = set(tracker.get_slot("offered_faq_ids") or []) | {tracker.get_slot("answered_faq_id")}
         remaining = [i for i in tracker.get_slot("candidate_faq_ids") or [] if i not in shown]
-        if helpless >= 2 or not remaining:
+        if helpless >= 2:
+            # Said twice that it did not help: straight to a person.
+            dispatcher.utter_message(text=say("connecting", language))
+            if not request_handoff(dispatcher, tracker, "not_helpful"):
+                ask_which_service(dispatcher, language)
+            return [SlotSet("not_helpful_count", helpless), SlotSet("pending_offer", None)]
+        if not remaining:
             send_person_offer(dispatcher, language, "offer_person")
             return [SlotSet("not_helpful_count", helpless), SlotSet("pending_offer", "person")]
         choices = remaining[:3]

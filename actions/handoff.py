@@ -1,7 +1,10 @@
-"""Connecting the citizen to a person. Until the contact-centre queue exists: official contact details."""
+"""Connecting the citizen to a person: the action decides where to (which queue) and why; the app's
+contact centre does the queueing (the action's `{"handoff": ...}` payload reaches the conversation
+worker, which puts the conversation in line and tells the citizen their place, in their language)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,8 +15,44 @@ from actions import services
 from bot.messages import say
 
 
+def _topic_agency(tracker: Tracker) -> str | None:
+    """The agency of the FAQ the conversation is about: the answer given, the choices offered, or the best
+    candidate."""
+    kb = services.knowledge()
+    topic = [tracker.get_slot("answered_faq_id"), *(tracker.get_slot("offered_faq_ids") or []),
+             *(tracker.get_slot("candidate_faq_ids") or [])[:1]]
+    faq = next((kb.faq(i) for i in topic if i and kb.faq(i)), None)
+    return faq.agency if faq else None
+
+
+def request_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, queue: str | None = None) -> bool:
+    """Ask the app to put the conversation in line; False when the queue is unknown and the citizen must
+    be asked which service it is about."""
+    config = services.contact_centre()
+    agency = _topic_agency(tracker)
+    if queue is None and config.queue_for_agency(agency) is None and len(config.queues) > 1:
+        return False
+    dispatcher.utter_message(json_message={"handoff": {
+        "queue": queue, "agency": agency, "reason": reason, "language": tracker.get_slot("language") or "en",
+        "question": tracker.get_slot("last_question"),
+    }})
+    return True
+
+
+def ask_which_service(dispatcher: CollectingDispatcher, language: str) -> None:
+    """Which queue? One button per queue (agencies first, the general line last)."""
+    config = services.contact_centre()
+    queues = sorted(config.queues, key=lambda q: q.id == config.default_queue)
+    dispatcher.utter_message(
+        text=say("which_service", language),
+        buttons=[{"title": q.display_name(language), "payload": "/choose_queue" + json.dumps({"queue_id": q.id})}
+                 for q in queues],
+    )
+
+
 class ActionHandoff(Action):
-    """Gives the contact details of the agency the conversation is about (or of every agency)."""
+    """Hands the conversation to a person: to the queue of the agency in question, or the one the citizen
+    picks."""
 
     def name(self) -> str:
         return "action_handoff"
@@ -21,20 +60,17 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        kb = services.knowledge()
         language = tracker.get_slot("language") or "en"
-        topic = [tracker.get_slot("answered_faq_id"), *(tracker.get_slot("offered_faq_ids") or []),
-                 *(tracker.get_slot("candidate_faq_ids") or [])[:1]]
-        faq = next((kb.faq(i) for i in topic if i and kb.faq(i)), None)
-        agency = kb.agency(faq.agency) if faq else None
-        if agency is not None and agency.phone:
-            dispatcher.utter_message(text=say(
-                "handoff_agency", language, agency=agency.display_name(language), phone=agency.phone,
-                hours=agency.hours.get(language, ""), url=agency.url,
-            ))
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        picked = next(tracker.get_latest_entity_values("queue_id"), None) if intent == "choose_queue" else None
+        if picked is not None and services.contact_centre().queue(picked) is None:
+            picked = None  # a stale or forged button: ask again
+        if intent == "request_human":
+            reason = "requested"
+        elif float(tracker.get_slot("not_helpful_count") or 0) >= 1:
+            reason = "not_helpful"
         else:
-            lines = [say("handoff_all", language)]
-            lines += [f"- {a.display_name(language)}: {a.phone} {a.url}".rstrip()
-                      for a in kb.bank.agencies.values() if a.phone or a.url]
-            dispatcher.utter_message(text="\n".join(lines))
+            reason = "unsure" if intent == "affirm" else "requested"
+        if not request_handoff(dispatcher, tracker, reason, picked):
+            ask_which_service(dispatcher, language)
         return [SlotSet("pending_offer", None)]

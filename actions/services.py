@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from bot.handoff.config import ContactCentreConfig, load_config
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings, get_settings
@@ -15,6 +16,7 @@ from bot.settings import Settings, get_settings
 _lock = threading.Lock()
 _knowledge: KnowledgeBase | None = None
 _detector: LanguageDetector | None = None
+_contact_centre: ContactCentreConfig | None = None
 
 
 def use_detector(detector: LanguageDetector) -> None:
@@ -46,3 +48,12 @@ def detector() -> LanguageDetector:
         if _detector is None:
             _detector = LanguageDetector()
         return _detector
+
+
+def contact_centre() -> ContactCentreConfig:
+    """The contact centre's queues (to route a hand-off, or to ask the citizen which service)."""
+    global _contact_centre
+    with _lock:
+        if _contact_centre is None:
+            _contact_centre = load_config(get_settings().contact_centre_file)
+        return _contact_centre

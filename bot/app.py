@@ -18,6 +18,12 @@ from actions import services as action_services
 from bot import actions_endpoint, channels
 from bot.channels import build_adapters
 from bot.engine.client import DialogueEngine, RasaEngine
+from bot.handoff import console
+from bot.handoff.agents import Agents
+from bot.handoff.audit import AuditLog
+from bot.handoff.centre import ContactCentre
+from bot.handoff.config import load_config
+from bot.handoff.queue import HandoffQueue
 from bot.inbox.hub import LiveHub
 from bot.inbox.outbox import Outbox
 from bot.inbox.policy import OptOuts
@@ -51,12 +57,16 @@ def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | No
     adapters = build_adapters(settings)
     outbox = Outbox(db, owner, settings.claim_s)
     sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts)
+    audit = AuditLog(db)
+    centre = ContactCentre(load_config(settings.contact_centre_file), HandoffQueue(db), inbox, hub, audit,
+                           on_replies=sender.wake.set)
     worker = ConversationWorker(
         inbox, dialogue, hub, detector, opt_outs, max_attempts=settings.inbox_max_attempts,
         lease_s=settings.lease_s, service_name=settings.service_name, max_chars=settings.max_message_chars,
-        on_replies=sender.wake.set, owner=owner,
+        on_replies=sender.wake.set, owner=owner, centre=centre,
     )
-    return Runtime(settings, db, inbox, hub, dialogue, detector, worker, outbox, opt_outs, sender, adapters)
+    return Runtime(settings, db, inbox, hub, dialogue, detector, worker, outbox, opt_outs, sender, adapters,
+                   centre, Agents(db, audit), audit)
 
 
 def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
@@ -75,6 +85,7 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             asyncio.create_task(_load_knowledge(runtime)),
             asyncio.create_task(runtime.worker.run_retry_loop(settings.retry_interval_s, stop)),
             asyncio.create_task(runtime.sender.run(stop)),
+            asyncio.create_task(runtime.centre.run_sweeps(settings.sweep_interval_s, stop)),
         ]
         if settings.redis_url:
             tasks.append(asyncio.create_task(runtime.hub.relay_through_redis(settings.redis_url, stop)))
@@ -137,4 +148,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
     app.include_router(webchat.router)
     app.include_router(channels.router)
     app.include_router(actions_endpoint.router)
+    app.include_router(console.router)
+    app.add_exception_handler(console.ApiError, console.api_error)
     return app

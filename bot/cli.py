@@ -22,6 +22,8 @@ channels_app = typer.Typer(no_args_is_help=True, help="Provider channels.")
 telegram_app = typer.Typer(no_args_is_help=True, help="Telegram.")
 channels_app.add_typer(telegram_app, name="telegram")
 app.add_typer(channels_app, name="channels")
+agents_app = typer.Typer(no_args_is_help=True, help="Contact-centre accounts (agents, supervisors, admins).")
+app.add_typer(agents_app, name="agents")
 
 
 def _fail(message: str) -> None:
@@ -40,6 +42,17 @@ def kb_validate(directory: Path = typer.Option(None, "--dir", help="FAQ folder (
         _fail(str(exc))
     languages = sorted({f.language for f in bank.faqs})
     typer.echo(f"ok: {len(bank.faqs)} FAQs, {len(bank.agencies)} agencies, languages {', '.join(languages)}")
+    from bot.handoff.config import ConfigError, load_config
+
+    settings = get_settings()
+    try:
+        centre = load_config(settings.contact_centre_file)
+    except ConfigError as exc:
+        _fail(str(exc))
+    unknown = sorted({a for q in centre.queues for a in q.agencies} - set(bank.agencies))
+    if unknown:
+        _fail(f"{settings.contact_centre_file}: queues serve unknown agencies: {', '.join(unknown)}")
+    typer.echo(f"ok: {len(centre.queues)} contact-centre queues, {len(centre.urgent_topics)} urgent topics")
 
 
 @kb_app.command("import")
@@ -134,6 +147,57 @@ def inbox_retry(ref: str = typer.Argument(..., help="in-ID or out-ID, as `govbot
     if not _outbox().retry(ref):
         _fail(f"{ref} is not a dead message")
     typer.echo(f"{ref} queued again")
+
+
+def _agents():  # type: ignore[no-untyped-def]
+    from bot.handoff.agents import Agents
+    from bot.handoff.audit import AuditLog
+    from bot.storage.db import Database
+
+    db = Database(get_settings().database_url)
+    db.create_schema()
+    return Agents(db, AuditLog(db))
+
+
+@agents_app.command("add")
+def agents_add(
+    username: str = typer.Option(..., help="Login name"),
+    role: str = typer.Option("agent", help="agent | supervisor | admin"),
+    display_name: str = typer.Option("", help="Name shown to citizens (default: the username)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input"),
+) -> None:
+    """Create an account; the password (12+ characters) is asked for, or read from stdin, and stored as
+    an argon2 hash."""
+    from bot.handoff.agents import AccountError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        agent = _agents().add(username, password, role, display_name or None)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"added {agent.role} {agent.username}")
+
+
+@agents_app.command("list")
+def agents_list() -> None:
+    """Every account, with its role and whether it is active."""
+    for agent in _agents().list():
+        typer.echo(f"{agent.username}\t{agent.role}\t{'active' if agent.active else 'disabled'}\t{agent.display_name}")
+
+
+@agents_app.command("disable")
+def agents_disable(username: str) -> None:
+    """Disable an account and end its sessions (the audit log keeps its history)."""
+    from bot.handoff.agents import AccountError
+
+    try:
+        _agents().set_active(username, False)
+    except AccountError as exc:
+        _fail(str(exc))
+    typer.echo(f"disabled {username}")
 
 
 @telegram_app.command("set-webhook")

@@ -66,6 +66,80 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "{service} : réponses automatisées tirées des FAQ officielles. Textez votre question ou demandez "
         "une personne. Textez ARRET pour arrêter. Des frais de messagerie peuvent s'appliquer.",
     },
+    "queue_joined": {
+        "en": "I'm connecting you with a person at {queue}. You are number {position} in line; the wait is "
+        "about {minutes} min. {leave}",
+        "fr": "Je vous mets en relation avec une personne de {queue}. Vous êtes numéro {position} dans la file; "
+        "l'attente est d'environ {minutes} min. {leave}",
+    },
+    "queue_update": {
+        "en": "Update: you are now number {position} in line; the wait is about {minutes} min.",
+        "fr": "Mise à jour : vous êtes maintenant numéro {position} dans la file; l'attente est d'environ "
+        "{minutes} min.",
+    },
+    "queue_next": {
+        "en": "You are next in line. A person will be with you shortly.",
+        "fr": "Vous êtes le prochain dans la file. Une personne sera avec vous sous peu.",
+    },
+    "leave_hint": {"en": "Reply CANCEL to leave the line.", "fr": "Répondez ANNULER pour quitter la file."},
+    "leave_hint_sms": {"en": "Text LEAVE to leave the line.", "fr": "Textez QUITTER pour quitter la file."},
+    "queue_left": {
+        "en": "You have left the line. I'm here if you have other questions.",
+        "fr": "Vous avez quitté la file. Je suis là si vous avez d'autres questions.",
+    },
+    "agent_joined": {
+        "en": "{agent} from {queue} is now with you.",
+        "fr": "{agent}, de {queue}, est maintenant avec vous.",
+    },
+    "agent_lost": {
+        "en": "Sorry, the person helping you was disconnected. You are back in line at number {position}.",
+        "fr": "Désolé, la personne qui vous aidait a été déconnectée. Vous êtes de retour dans la file, "
+        "numéro {position}.",
+    },
+    "transferred": {
+        "en": "I'm transferring you to {queue}. You keep your place: number {position} in line.",
+        "fr": "Je vous transfère à {queue}. Vous gardez votre place : numéro {position} dans la file.",
+    },
+    "resolved_rating": {
+        "en": "{agent} has closed the conversation; the assistant is back to answer your questions. How satisfied "
+        "are you with the help you got? Reply with a number from 1 (not at all) to 5 (very).",
+        "fr": "{agent} a fermé la conversation; l'assistant est de retour pour répondre à vos questions. Êtes-vous "
+        "satisfait de l'aide reçue? Répondez par un chiffre de 1 (pas du tout) à 5 (très).",
+    },
+    "rating_thanks": {
+        "en": "Thank you for your rating. Ask me anything else any time.",
+        "fr": "Merci de votre évaluation. Posez-moi d'autres questions quand vous voulez.",
+    },
+    "abandoned": {
+        "en": "Since we have not heard from you, this request is closed. Write again any time to reach a person.",
+        "fr": "Comme nous n'avons pas eu de vos nouvelles, cette demande est fermée. Écrivez-nous quand vous "
+        "voulez pour joindre une personne.",
+    },
+    "after_hours": {
+        "en": "{queue} is closed right now; it opens {when}. Write your message now, with a phone number, and an "
+        "agent will call you back after it opens. {leave}",
+        "fr": "{queue} est fermé en ce moment; ouverture {when}. Écrivez votre message maintenant, avec un numéro "
+        "de téléphone, et un agent vous rappellera après l'ouverture. {leave}",
+    },
+    "after_hours_sms": {
+        "en": "{queue} is closed right now; it opens {when}. Text your message now, and an agent will call you "
+        "back at this number after it opens. {leave}",
+        "fr": "{queue} est fermé en ce moment; ouverture {when}. Textez votre message maintenant, et un agent vous "
+        "rappellera à ce numéro après l'ouverture. {leave}",
+    },
+    "ticket_taken": {
+        "en": "Thank you. Your request #{ticket} is recorded; an agent will contact you after {queue} opens {when}.",
+        "fr": "Merci. Votre demande no {ticket} est enregistrée; un agent communiquera avec vous après "
+        "l'ouverture de {queue} {when}.",
+    },
+    "which_service": {
+        "en": "I'll connect you with a person. Which service is your question about?",
+        "fr": "Je vais vous mettre en relation avec une personne. Votre question concerne quel service?",
+    },
+    "connecting": {
+        "en": "Sorry I couldn't help. Let me connect you with a person.",
+        "fr": "Désolé de ne pas avoir pu vous aider. Je vous mets en relation avec une personne.",
+    },
     "yes": {"en": "Yes", "fr": "Oui"},
     "no": {"en": "No", "fr": "Non"},
     "none_of_these": {"en": "None of these", "fr": "Aucune de ces réponses"},

@@ -8,6 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from bot.engine.client import DialogueEngine
+from bot.handoff.agents import Agents
+from bot.handoff.audit import AuditLog
+from bot.handoff.centre import ContactCentre
 from bot.inbox.hub import LiveHub
 from bot.inbox.outbox import Outbox
 from bot.inbox.policy import OptOuts
@@ -36,6 +39,9 @@ class Runtime:
     opt_outs: OptOuts
     sender: OutboxSender
     adapters: dict[str, ChannelAdapter]
+    centre: ContactCentre
+    agents: Agents
+    audit: AuditLog
     knowledge: KnowledgeBase | None = None
     background: set[object] = field(default_factory=set)
 

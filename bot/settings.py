@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     lease_s: float = 60.0
     claim_s: float = 30.0
 
+    # The contact centre: queues, hours, urgent topics, canned replies (data/contact_centre.yml), and the
+    # console's sessions and login throttling.
+    contact_centre_file: Path = ROOT / "data" / "contact_centre.yml"
+    console_session_ttl_s: float = Field(default=8 * 3600, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=900, gt=0)
+    sweep_interval_s: float = Field(default=2.0, gt=0)
+
     # The answer decision (bot/knowledge/decision.py); defaults calibrated in docs/retrieval.md.
     answer_margin: float = 0.52
     answer_cosine: float = 0.88

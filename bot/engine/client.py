@@ -19,6 +19,8 @@ class BotMessage:
 
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
+    # An instruction for the app rather than text for the citizen, e.g. {"handoff": {...}} from an action.
+    custom: dict[str, Any] | None = None
 
 
 class DialogueEngine(Protocol):
@@ -74,10 +76,11 @@ class RasaEngine:
             raise EngineUnavailable("engine answered with invalid JSON") from exc
         messages = []
         for item in payload if isinstance(payload, list) else []:
-            text_out = item.get("text") if isinstance(item, dict) else None
-            buttons = _buttons(item.get("buttons")) if isinstance(item, dict) else []
-            if text_out or buttons:
-                messages.append(BotMessage(str(text_out or ""), buttons))
+            if not isinstance(item, dict):
+                continue
+            text_out, buttons, custom = item.get("text"), _buttons(item.get("buttons")), item.get("custom")
+            if text_out or buttons or isinstance(custom, dict):
+                messages.append(BotMessage(str(text_out or ""), buttons, custom if isinstance(custom, dict) else None))
         return messages
 
     async def ready(self) -> bool:

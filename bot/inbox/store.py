@@ -161,9 +161,11 @@ class Inbox:
             return inbound.attempts
 
     def add_notice(
-        self, conv_id: str, inbound_id: int | None, text: str, kind: str = "notice", done: bool = False
+        self, conv_id: str, inbound_id: int | None, text: str, kind: str = "notice", done: bool = False,
+        sender: str = "bot", buttons: list[dict[str, Any]] | None = None,
     ) -> TranscriptEntry:
-        """Store a message that is not from the dialogue (a service notice, an SMS keyword reply).
+        """Store a message that is not from the dialogue (a service notice, an SMS keyword reply, a queue
+        update, an agent's reply).
 
         With `done`, the inbound message it answers is marked processed in the same transaction.
         """
@@ -172,7 +174,7 @@ class Inbox:
             channel = conversation.channel if conversation else "webchat"
             row = OutboundMessage(
                 conversation_id=conv_id, inbound_id=inbound_id, seq=_next_seq(session, conv_id),
-                sender="bot", kind=kind, text=text, buttons=[],
+                sender=sender, kind=kind, text=text, buttons=buttons or [],
                 status="pending" if pushes(channel) else "sent", next_attempt_at=utcnow(),
             )
             if done and inbound_id is not None:
@@ -217,6 +219,26 @@ class Inbox:
                 select(OutboundMessage).where(OutboundMessage.inbound_id == inbound_id).order_by(OutboundMessage.seq)
             )
             return [_outbound_entry(r) for r in rows]
+
+    def timeline(self, conv_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The last `limit` lines of the transcript for people (the agent console): who, what, when, and
+        for replies whether they were delivered."""
+        with self._db.session() as session:
+            inbound = session.execute(
+                select(InboundMessage.seq, InboundMessage.title, InboundMessage.text, InboundMessage.received_at)
+                .where(InboundMessage.conversation_id == conv_id).order_by(InboundMessage.seq.desc()).limit(limit)
+            ).all()
+            outbound = session.execute(
+                select(OutboundMessage.seq, OutboundMessage.sender, OutboundMessage.text, OutboundMessage.created_at,
+                       OutboundMessage.status)
+                .where(OutboundMessage.conversation_id == conv_id).order_by(OutboundMessage.seq.desc()).limit(limit)
+            ).all()
+        lines = [{"seq": seq, "from": "user", "text": title or text, "at": at, "status": "received"}
+                 for seq, title, text, at in inbound]
+        lines += [{"seq": seq, "from": sender, "text": text, "at": at, "status": status}
+                  for seq, sender, text, at, status in outbound]
+        lines.sort(key=lambda line: line["seq"])
+        return lines[-limit:]
 
     def history(self, conv_id: str, after: int = 0, limit: int = 500) -> list[TranscriptEntry]:
         """The transcript after `seq`: citizen messages and replies, in order."""

@@ -14,8 +14,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
-from bot.engine.client import DialogueEngine, EngineUnavailable
+from bot.engine.client import BotMessage, DialogueEngine, EngineUnavailable
 from bot.failpoints import failpoint
+from bot.handoff.centre import ContactCentre
 from bot.inbox.hub import LiveHub
 from bot.inbox.policy import SMS_CHANNELS, OptOuts, keyword
 from bot.inbox.store import Inbox, TranscriptEntry
@@ -34,6 +35,7 @@ class ConversationWorker:
         opt_outs: OptOuts, max_attempts: int = 100, lease_s: float = 60.0, service_name: str = "",
         max_chars: int = 2000,
         on_replies: Callable[[], None] | None = None, owner: str | None = None,
+        centre: ContactCentre | None = None,
     ) -> None:
         self._inbox = inbox
         self._engine = engine
@@ -46,6 +48,7 @@ class ConversationWorker:
         self._max_chars = max_chars
         self._on_replies = on_replies or (lambda: None)
         self.owner = owner or uuid.uuid4().hex[:16]
+        self._centre = centre
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def _publish(self, conversation_id: str, entries: list[TranscriptEntry]) -> None:
@@ -95,6 +98,12 @@ class ConversationWorker:
                 local = await asyncio.to_thread(self._answer_locally, conversation_id, message)
                 if local is not None:
                     self._publish(conversation_id, [local])
+                    if self._centre is not None and message.channel in SMS_CHANNELS \
+                            and (keyword(message.text) or ("",))[0] == "stop":
+                        await self._centre.opted_out(conversation_id)
+                    continue
+                # With a person on the conversation (or in line for one), the bot never sees the message.
+                if self._centre is not None and await self._centre.intercept(conversation_id, message):
                     continue
                 self._hub.publish(conversation_id, {"type": "typing", "on": True})
                 try:
@@ -112,8 +121,20 @@ class ConversationWorker:
                 finally:
                     self._hub.publish(conversation_id, {"type": "typing", "on": False})
                 await failpoint("after_engine")
+                replies = await self._hand_off(conversation_id, message, replies)
                 self._publish(conversation_id, await asyncio.to_thread(self._inbox.complete, message.id, replies))
         return True
+
+    async def _hand_off(
+        self, conversation_id: str, message: InboundMessage, replies: list[BotMessage]
+    ) -> list[BotMessage]:
+        """Carry out an action's hand-off instruction (queued before the turn completes, idempotently, so a
+        retried turn finds it); the replies to store, the contact centre's notice last."""
+        requests = [r.custom["handoff"] for r in replies if r.custom and isinstance(r.custom.get("handoff"), dict)]
+        replies = [r for r in replies if r.text or r.buttons]
+        if requests and self._centre is not None:
+            replies += await self._centre.hand_off(conversation_id, message, requests[0])
+        return replies
 
     async def retry_pending(self) -> int:
         """One pass over every conversation with waiting messages; returns how many were drained."""
