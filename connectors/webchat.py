@@ -57,10 +57,12 @@ def _accept(
     cleaned = clean(text, runtime.settings.max_message_chars)
     if cleaned.problem:
         return _refusal(runtime, cleaned.problem, cleaned.text)
-    provider_id = client_id or uuid.uuid4().hex
+    # Unique per session: another visitor reusing a client id must not collide with (or see) this one.
+    provider_id = f"{session}/{client_id or uuid.uuid4().hex}"
     shown = clean(title, 300).text or None if title else None
     received = runtime.inbox.receive(CHANNEL, session, provider_id, cleaned.text, shown)
-    return TranscriptEntry(received.seq, "user", shown or cleaned.text, [], received.inbound_id, provider_id)
+    return TranscriptEntry(received.seq, "user", shown or cleaned.text, [], received.inbound_id,
+                           provider_id.removeprefix(f"{session}/"))
 
 
 @router.post("/messages")

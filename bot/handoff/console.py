@@ -36,6 +36,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 PAGES = Path(__file__).resolve().parent.parent / "web" / "console"
 COOKIE = "govbot_console"
 LOGIN_CSRF_COOKIE = "govbot_login_csrf"
+PRESENCE_WRITE_S = 5  # an agent's requests refresh their presence at most this often
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -76,6 +77,10 @@ async def current_login(request: Request, runtime: RuntimeDep) -> Login:
     login = await _session(request, runtime)
     if login is None:
         raise ApiError(401, "log in first")
+    last_seen = login.agent.last_seen_at
+    if last_seen is None or utcnow() - (last_seen if last_seen.tzinfo else last_seen.replace(tzinfo=dt.UTC)) \
+            > dt.timedelta(seconds=PRESENCE_WRITE_S):
+        await asyncio.to_thread(runtime.centre.heartbeat, login.agent)  # any request shows the agent is there
     if request.method not in ("GET", "HEAD"):
         token = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(token.encode(), login.csrf_token.encode()):
@@ -244,10 +249,10 @@ def queue_snapshot(runtime: Runtime, agent_id: int, limit: int = 500) -> dict[st
         longest[handoff.queue_id] = max(longest.get(handoff.queue_id, 0.0), _waited_s(handoff, now))
     queues = []
     for queue in centre.config.queues:
-        opens = next_opening(queue, now)
+        open_now = is_open(queue, now)
         queues.append({
-            "id": queue.id, "name": queue.display_name("en"), "open": is_open(queue, now),
-            "next_open": _iso(opens), "waiting": places.get(queue.id, 0), "longest_wait_s": longest.get(queue.id, 0.0),
+            "id": queue.id, "name": queue.display_name("en"), "open": open_now,
+            "next_open": None if open_now else _iso(next_opening(queue, now)), "waiting": places.get(queue.id, 0), "longest_wait_s": longest.get(queue.id, 0.0),
         })
     mine = [_item(runtime, h, now, None, usernames) for h in centre.queue.with_agent(agent_id)]
     return {"queues": queues, "waiting": items, "mine": mine}

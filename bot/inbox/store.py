@@ -246,8 +246,11 @@ class Inbox:
             inbound = session.execute(
                 select(InboundMessage).where(InboundMessage.conversation_id == conv_id, InboundMessage.seq > after)
             )
+            # Web chat keys a message "<session>/<client id>"; the client knows it by its own id.
+            prefix = conv_id.split(":", 1)[-1] + "/"
             entries = [
-                TranscriptEntry(m.seq, "user", m.title or m.text, [], m.id, m.provider_message_id) for m in inbound.scalars()
+                TranscriptEntry(m.seq, "user", m.title or m.text, [], m.id, m.provider_message_id.removeprefix(prefix))
+                for m in inbound.scalars()
             ]
             outbound = session.scalars(
                 select(OutboundMessage).where(OutboundMessage.conversation_id == conv_id, OutboundMessage.seq > after)
