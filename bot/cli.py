@@ -42,6 +42,11 @@ def kb_validate(directory: Path = typer.Option(None, "--dir", help="FAQ folder (
         _fail(str(exc))
     languages = sorted({f.language for f in bank.faqs})
     typer.echo(f"ok: {len(bank.faqs)} FAQs, {len(bank.agencies)} agencies, languages {', '.join(languages)}")
+    if directory is None:  # the configured knowledge base: check the contact centre that routes to it too
+        _validate_contact_centre(set(bank.agencies))
+
+
+def _validate_contact_centre(agencies: set[str]) -> None:
     from bot.handoff.config import ConfigError, load_config
 
     settings = get_settings()
@@ -49,7 +54,7 @@ def kb_validate(directory: Path = typer.Option(None, "--dir", help="FAQ folder (
         centre = load_config(settings.contact_centre_file)
     except ConfigError as exc:
         _fail(str(exc))
-    unknown = sorted({a for q in centre.queues for a in q.agencies} - set(bank.agencies))
+    unknown = sorted({a for q in centre.queues for a in q.agencies} - agencies)
     if unknown:
         _fail(f"{settings.contact_centre_file}: queues serve unknown agencies: {', '.join(unknown)}")
     typer.echo(f"ok: {len(centre.queues)} contact-centre queues, {len(centre.urgent_topics)} urgent topics")

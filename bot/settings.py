@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # console's sessions and login throttling.
     contact_centre_file: Path = ROOT / "data" / "contact_centre.yml"
     console_session_ttl_s: float = Field(default=8 * 3600, gt=0)
-    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)  # per username, within LOGIN_WINDOW_S
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_window_s: float = Field(default=900, gt=0)
     sweep_interval_s: float = Field(default=2.0, gt=0)
 

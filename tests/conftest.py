@@ -3,13 +3,16 @@ switchable proxy between them; set GOVBOT_TEST_URL to run the stack tests agains
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from bot import stack as stack_module
 from bot.settings import ROOT, Settings
@@ -63,6 +66,22 @@ def channel_settings(providers: Providers) -> dict[str, object]:
     }
 
 
+def test_contact_centre(folder: Path) -> Path:
+    """The demo contact centre with test timers, and City Services closed today (a holiday from yesterday to
+    tomorrow, in its time zone), so its hand-offs become callback tickets."""
+    config = yaml.safe_load((ROOT / "data" / "contact_centre.yml").read_text(encoding="utf-8"))
+    config["timers"] = {"offer_timeout_s": 20, "heartbeat_timeout_s": 12, "abandon_after_s": 3600,
+                        "default_handling_s": 300}
+    today = dt.datetime.now(ZoneInfo("America/Toronto")).date()
+    for queue in config["queues"]:
+        if queue["id"] == "city-services":
+            queue["hours"] = "always"
+            queue["holidays"] = [str(today + dt.timedelta(days=d)) for d in (-1, 0, 1)]
+    path = folder / "contact_centre.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def providers() -> Iterator[Providers]:
     """Local fake provider servers that record what the app sends."""
@@ -88,6 +107,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
     settings = Settings(
         port=port, engine_port=free_port(), var_dir=var_dir, public_base_url=f"http://127.0.0.1:{port}",
         database_url=f"sqlite:///{var_dir / 'app.db'}", index_dir=ROOT / "var" / "index", retry_interval_s=0.5,
+        contact_centre_file=test_contact_centre(var_dir), sweep_interval_s=0.5,
         **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.handoff.audit import AuditLog
@@ -96,17 +96,16 @@ class Agents:
             session.commit()
 
     # -- logging in ---------------------------------------------------------------------------------
-    def throttled(self, username: str, ip: str, max_failures: int, window_s: float) -> bool:
-        """True when `username` or `ip` failed to log in `max_failures` times within the window."""
+    def throttled(self, username: str, ip: str, per_user: int, per_ip: int, window_s: float) -> bool:
+        """True when `username` failed to log in `per_user` times within the window, or `ip` `per_ip` times
+        (a higher bar: colleagues may share an office's address)."""
         since = self.now() - dt.timedelta(seconds=window_s)
+        failed = select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "login_failed", AuditEntry.at >= since)
         with self._db.session() as session:
-            failures = session.scalar(
-                select(func.count()).select_from(AuditEntry).where(
-                    AuditEntry.action == "login_failed", AuditEntry.at >= since,
-                    or_(AuditEntry.username == username, AuditEntry.ip == ip),
-                )
-            )
-        return int(failures or 0) >= max_failures
+            by_user = session.scalar(failed.where(AuditEntry.username == username[:64])) or 0
+            by_ip = session.scalar(failed.where(AuditEntry.ip == ip)) or 0
+        return by_user >= per_user or by_ip >= per_ip
 
     def authenticate(self, username: str, password: str, ip: str) -> Agent | None:
         """The active agent with these credentials, or None (the failure is recorded)."""

@@ -125,7 +125,8 @@ async def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         return _login_page(secrets.token_urlsafe(24), "Your login form expired. Please try again.", 403)
-    if await asyncio.to_thread(agents.throttled, username, ip, settings.login_max_failures, settings.login_window_s):
+    if await asyncio.to_thread(agents.throttled, username, ip, settings.login_max_failures,
+                               settings.login_max_failures_per_ip, settings.login_window_s):
         return _login_page(expected, "Too many failed attempts. Wait a few minutes and try again.", 429)
     agent = await asyncio.to_thread(agents.authenticate, username, password, ip)
     if agent is None:
@@ -419,7 +420,8 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 @router.websocket("/ws")
-async def live(websocket: WebSocket, runtime: RuntimeDep) -> None:
+async def live(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
     login = await _session(websocket, runtime)
     if login is None or not _same_origin(websocket):
@@ -439,6 +441,9 @@ async def live(websocket: WebSocket, runtime: RuntimeDep) -> None:
         while True:
             message = await websocket.receive_json()
             if isinstance(message, dict) and message.get("type") == "ping":
+                if await _session(websocket, runtime) is None:  # expired or logged out meanwhile
+                    await websocket.close(code=4401)
+                    return
                 await asyncio.to_thread(centre.heartbeat, login.agent)
                 await websocket.send_json({"type": "pong"})
     except (WebSocketDisconnect, ValueError, RuntimeError):
