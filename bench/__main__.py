@@ -1,9 +1,9 @@
 """`python -m bench`: run every benchmark in turn, printing figures as they come, then write the report.
 
 Order: retrieval with the app's code, the Rasa ResponseSelector baseline, `govbot eval` timing, and
-last the stack (latency, throughput, memory, then the provider channels), so that nothing else competes
-for the CPUs meanwhile. `python -m bench channels` runs only the channels section and replaces it in
-bench/RESULTS.md, leaving the other sections as they are.
+last the stack (latency, throughput, memory, then the provider channels and the contact centre), so that
+nothing else competes for the CPUs meanwhile. `python -m bench channels` (or `handoff`) runs only that
+section and replaces it in bench/RESULTS.md, leaving the other sections as they are.
 """
 
 from __future__ import annotations
@@ -19,10 +19,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from bench import channels, cli_eval, latency, retrieval, selector
+from bench import channels, cli_eval, handoff, latency, retrieval, selector
 from bench.common import BENCH_DIR, COLLECTIONS, machine, say
 from bench.memory import PeakRss
-from bench.report import Results, channels_section, chart, markdown, with_section
+from bench.report import (
+    HANDOFF_HEADING,
+    Results,
+    channels_section,
+    chart,
+    handoff_section,
+    markdown,
+    with_section,
+)
 from bench.stackrun import running_stack
 
 SEQUENTIAL_MESSAGES = 200  # per target
@@ -32,6 +40,7 @@ CONCURRENT_BLOCK_S = 15.0
 CONCURRENT_BLOCKS = 2  # per target: 2 x 15 s = 30 s each
 EVAL_COLLECTION = "qc_quebecca_en"
 CHANNELS_COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench channels"
+HANDOFF_COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench handoff"
 
 
 def measure_retrieval(results: Results, workdir: Path) -> None:
@@ -92,6 +101,7 @@ def main() -> None:
             f".venv-engine/bin/rasa {' '.join(selector.TRAIN_ARGS)}    # in each generated project",
             ".venv-engine/bin/python bench/rasa_parse.py jobs.json    # ResponseSelector rankings",
             f"{CHANNELS_COMMAND}    # section 5 only, replacing it in RESULTS.md",
+            f"{HANDOFF_COMMAND}    # section 6 only, replacing it in RESULTS.md",
         ],
     )
     say(f"machine: {results.machine}")
@@ -101,6 +111,7 @@ def main() -> None:
         results.evals[EVAL_COLLECTION] = cli_eval.time_eval(EVAL_COLLECTION, workdir / "eval-var")
         measure_stack(results, workdir)
         results.channels = channels.measure(workdir / "channels")
+        results.handoff = handoff.measure(workdir / "handoff")
     results.total_s = time.monotonic() - started
     results.notes += [
         selector.EXPLORATION,
@@ -127,10 +138,25 @@ def main_channels() -> None:
     say(f"done in {section.seconds / 60:.1f} min: wrote section 5 of bench/RESULTS.md")
 
 
+def main_handoff() -> None:
+    """Run section 6 only and put it into bench/RESULTS.md in place of the previous one."""
+    say(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="govbot-bench-handoff-") as temporary:
+        section = handoff.measure(Path(temporary))
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    section.notes.append(f"Measured on {date} on {machine()}, alone: `{HANDOFF_COMMAND}`.")
+    path = BENCH_DIR / "RESULTS.md"
+    document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    path.write_text(with_section(document, handoff_section(section), HANDOFF_HEADING), encoding="utf-8")
+    say(f"done in {section.seconds / 60:.1f} min: wrote section 6 of bench/RESULTS.md")
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["channels"]:
         main_channels()
+    elif sys.argv[1:] == ["handoff"]:
+        main_handoff()
     elif sys.argv[1:]:
-        sys.exit("usage: python -m bench [channels]")
+        sys.exit("usage: python -m bench [channels | handoff]")
     else:
         main()

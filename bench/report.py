@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.channels import ACK_AIM_MS, ChannelResults
 from bench.cli_eval import EvalTiming
+from bench.handoff import HandoffResults
 from bench.retrieval import RetrievalResult
 from bench.selector import Training
 
@@ -31,6 +32,7 @@ class Results:
     memory_mib: dict[str, float] = field(default_factory=dict)
     evals: dict[str, list[EvalTiming]] = field(default_factory=dict)
     channels: ChannelResults | None = None
+    handoff: HandoffResults | None = None
     notes: list[str] = field(default_factory=list)
     total_s: float = 0.0
 
@@ -154,6 +156,26 @@ def channels_section(channels: ChannelResults) -> str:
     ])
 
 
+HANDOFF_HEADING = "## 6. Contact centre"
+
+
+def handoff_section(handoff: HandoffResults) -> str:
+    """Section 6: hand-off fan-out to consoles, claim throughput, the console's queue page."""
+    spread = [[name, s.n, f"{s.p50_ms:.1f}", f"{s.p99_ms:.1f}", f"{s.max_ms:.1f}"]
+              for name, s in {**handoff.fanout, **handoff.page}.items()]
+    claims = [[c["database"], c["claims"], c["distinct"], f"{c['seconds']:.2f}", f"{c['rate']:.0f}",
+               f"{c['p50_ms']:.1f}", f"{c['p99_ms']:.1f}", c["errors"]] for c in handoff.claims]
+    return "\n\n".join([
+        f"{HANDOFF_HEADING}: hand-off to every console, claims under contention, the queue page",
+        "Latency in ms:",
+        table(["measure", "n", "p50", "p99", "max"], spread),
+        ("50 agents claiming at once until 1,000 waiting conversations are all taken (each claim one "
+        "transaction; PostgreSQL uses `FOR UPDATE SKIP LOCKED`):"),
+        table(["database", "claims", "distinct", "s", "claims/s", "p50 ms", "p99 ms", "errors"], claims),
+        "\n".join(f"- {note}" for note in handoff.notes),
+    ])
+
+
 def with_section(document: str, section: str, heading: str = CHANNELS_HEADING) -> str:
     """`document` with its section under `heading` replaced by `section` (inserted before the notes,
     or appended, when it has none)."""
@@ -178,7 +200,8 @@ def markdown(results: Results) -> str:
     ])
     notes = "## Notes\n\n" + "\n".join(f"- {n}" for n in results.notes) if results.notes else ""
     channels = channels_section(results.channels) if results.channels else ""
-    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), channels, notes]
+    handoff = handoff_section(results.handoff) if results.handoff else ""
+    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), channels, handoff, notes]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
