@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.handoff.agents import Agents
 from bot.handoff.audit import AuditLog
@@ -167,3 +168,12 @@ def test_console_sessions_expire_and_end_with_a_disabled_account(db: Database, c
     agents.set_active("expiring", False)
     assert agents.session_for(fresh) is None
     assert agents.authenticate("expiring", "a long enough password", "127.0.0.1") is None
+
+
+def test_the_audit_log_is_append_only_in_the_database(db: Database) -> None:
+    audit = AuditLog(db)
+    audit.record(None, "someone", "login", ip="10.0.0.1")
+    for statement in ("UPDATE audit_log SET username = 'nobody'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert [e.username for e in audit.entries()] == ["someone"]
