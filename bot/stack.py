@@ -150,7 +150,9 @@ def run(settings: Settings) -> int:
         if not wait_ready(f"{base}/healthz", processes, timeout_s=600):
             print("the stack did not become ready; stopping", file=sys.stderr)
             return 1
-        print(f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n  health: {base}/healthz\n"
+        print(f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n"
+              f"  agent console: {base}/console (accounts: .venv/bin/govbot agents add --username NAME)\n"
+              f"  health: {base}/healthz\n"
               f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n  Ctrl-C stops everything.\n", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
