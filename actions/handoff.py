@@ -16,13 +16,16 @@ from bot.messages import say
 
 
 def _topic_agency(tracker: Tracker) -> str | None:
-    """The agency of the FAQ the conversation is about: the answer given, the choices offered, or the best
-    candidate."""
+    """The agency the conversation is about: that of the FAQ answered, or of the choices offered when they
+    all belong to one agency. None when unclear (choices from several agencies, or only a low-confidence
+    guess the citizen never saw): the citizen is then asked, rather than sent to a service they never
+    chose."""
     kb = services.knowledge()
-    topic = [tracker.get_slot("answered_faq_id"), *(tracker.get_slot("offered_faq_ids") or []),
-             *(tracker.get_slot("candidate_faq_ids") or [])[:1]]
-    faq = next((kb.faq(i) for i in topic if i and kb.faq(i)), None)
-    return faq.agency if faq else None
+    answered = kb.faq(tracker.get_slot("answered_faq_id") or "")
+    if answered is not None:
+        return answered.agency
+    offered = {faq.agency for faq in (kb.faq(i) for i in tracker.get_slot("offered_faq_ids") or []) if faq}
+    return offered.pop() if len(offered) == 1 else None
 
 
 def request_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, queue: str | None = None) -> bool:

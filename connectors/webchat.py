@@ -76,11 +76,13 @@ async def post_message(body: IncomingMessage, runtime: RuntimeDep) -> dict[str, 
     inbound_id = accepted.inbound_id
     assert inbound_id is not None
     await runtime.worker.drain(conv)
-    # Another replica may hold this conversation's lease: wait for it to answer (or for the notice).
+    # Another replica may hold this conversation's lease: wait for it to answer (or for the notice), but
+    # not for a message that was processed without a reply (one kept for the agent who has the conversation).
     deadline = asyncio.get_running_loop().time() + runtime.settings.engine_timeout_s
-    while not runtime.inbox.replies_to(inbound_id) and asyncio.get_running_loop().time() < deadline:
+    while not (replies := await asyncio.to_thread(runtime.inbox.replies_to, inbound_id)) \
+            and await asyncio.to_thread(runtime.inbox.status, inbound_id) == "pending" \
+            and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.1)
-    replies = runtime.inbox.replies_to(inbound_id)
     return {"messages": [{"text": r.text, "buttons": r.buttons} for r in replies]}
 
 

@@ -212,6 +212,11 @@ class Inbox:
             )
             session.commit()
 
+    def status(self, inbound_id: int) -> str | None:
+        """pending | done | dead, or None for an unknown message."""
+        with self._db.session() as session:
+            return session.scalar(select(InboundMessage.status).where(InboundMessage.id == inbound_id))
+
     def replies_to(self, inbound_id: int) -> list[TranscriptEntry]:
         """Everything sent in answer to one inbound message, in order."""
         with self._db.session() as session:

@@ -1,15 +1,16 @@
 """End-to-end tests of the agent console in headless Chromium, together with the citizen's side.
 
-A citizen (the web-chat widget on the demo page, or the web-chat HTTP API) asks for a person; an agent logs
-in through the real login form, takes the conversation from the console, talks with the citizen and
-resolves it; the bot then asks for a rating and answers questions again. Everything runs against the real
-stack (`stack`, see tests/conftest.py). Other tests of the session may leave citizens waiting in
-motor-vehicles, passports-id and city-services, so these tests only use the revenue and benefits queues
-and always take from their own queue.
+A citizen (the web-chat widget on the demo page, or a script on the web-chat API) asks for a person;
+an agent logs in through the real login form, takes the conversation from the console, talks with the
+citizen and resolves it; the bot then asks for a rating and answers questions again. Everything runs
+against the real stack (`stack`, see tests/conftest.py). Other tests of the session may leave citizens
+waiting in motor-vehicles, passports-id and city-services, so these tests only use the revenue and
+benefits queues and always take from their own queue.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from websockets.sync.client import connect as ws_connect
 
 from tests.conftest import RunningStack
 from tests.support.console import PASSWORD, add_agent
@@ -25,7 +27,7 @@ from tests.support.console import PASSWORD, add_agent
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 REPLY_TIMEOUT_MS = 30_000
-REVENUE_QUESTION = "When is the deadline to file my income tax return?"
+REVENUE_QUESTION = "When are taxes due this year?"
 RENEW_QUESTION = "How do I renew my driver's licence?"
 XSS = "<img src=x onerror=alert(1)>"
 # The SIN passes the checksum (046 454 286, the usual sample, starts with 0 and is no real SIN).
@@ -113,6 +115,19 @@ def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]
                           timeout=60)
     response.raise_for_status()
     return response.json()["messages"]  # type: ignore[no-any-return]
+
+
+def webchat_send(stack: RunningStack, session: str, text: str) -> None:
+    """Send one message over the widget's WebSocket and wait for its acknowledgement. (The HTTP fallback
+    waits up to the engine timeout for replies, and a conversation held for a person gets none.)"""
+    client_id = uuid.uuid4().hex
+    url = stack.base_url.replace("http", "ws", 1) + f"/webchat/ws?session={session}&lang=en"
+    with ws_connect(url, open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "message", "id": client_id, "text": text}))
+        while True:
+            frame = json.loads(ws.recv(timeout=30))
+            if frame.get("type") == "ack" and frame.get("id") == client_id:
+                return
 
 
 # --------------------------------------------------------------------------- agent helpers
@@ -234,6 +249,7 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     # The citizen sees it as an agent message, not a bot message.
     expect_reply(citizen, reply, AGENT_MSGS)
     assert citizen.locator(BOT_MSGS).filter(has_text=reply).count() == 0
+    citizen.screenshot(path=str(artifacts_dir / "console-citizen.png"))
 
     # While the agent has the conversation, the bot stays silent.
     agent_count = citizen.locator(AGENT_MSGS).count()
@@ -269,11 +285,13 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     before = citizen.locator(BOT_MSGS).count()
     citizen_says(citizen, RENEW_QUESTION)
     expect(citizen.locator(BOT_MSGS)).not_to_have_count(before, timeout=REPLY_TIMEOUT_MS)
-    expect_reply(citizen, re.compile("renew", re.IGNORECASE), BOT_MSGS)
+    answer = citizen.locator(BOT_MSGS).filter(has_text=re.compile("renew", re.IGNORECASE)).last
+    expect(answer).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(answer).to_contain_text("Source:")
     # ... and the agent, whose conversation is over, sees none of that.
     expect(agent.locator(f'{tid("mine-item")}[data-handoff-id="{handoff_id}"]')).to_have_count(0)
 
-    citizen.screenshot(path=str(artifacts_dir / "console-citizen.png"))
+    citizen.screenshot(path=str(artifacts_dir / "console-citizen-after.png"))
     for pg in (citizen, agent):
         assert pg.dialogs == []  # type: ignore[attr-defined]
         assert pg.page_errors == []  # type: ignore[attr-defined]
@@ -283,10 +301,13 @@ def test_citizen_markup_is_shown_literally_in_the_console(
     stack: RunningStack, new_page: Callable[[], Page], agent_account: Callable[[str], str]
 ) -> None:
     session = f"xss-{uuid.uuid4().hex[:16]}"
-    webchat(stack, session, XSS)
-    webchat(stack, session, "I want to talk to a person")  # no topic yet: asked which service
+    asked = webchat(stack, session, "I want to talk to a person")  # no topic yet: asked which service
+    assert any('/choose_queue{"queue_id": "benefits"}' in b["payload"] for m in asked
+               for b in m.get("buttons") or []), asked
     joined = webchat(stack, session, '/choose_queue{"queue_id":"benefits"}')
-    assert any("in line" in m["text"] for m in joined), joined
+    assert any("Benefits Northbridge" in m["text"] and "in line" in m["text"] for m in joined), joined
+    # While waiting the citizen writes markup (a message that would run script if parsed as HTML).
+    webchat_send(stack, session, XSS)
 
     agent = new_page()
     log_in(agent, stack.base_url, agent_account("Sam"))
@@ -298,7 +319,7 @@ def test_citizen_markup_is_shown_literally_in_the_console(
     # The markup sent before the agent came is shown as text; the same again, arriving live.
     transcript = agent.locator(tid("transcript"))
     expect(transcript_lines(agent, "user").filter(has_text=XSS)).to_have_count(1)
-    webchat(stack, session, XSS + " again")
+    webchat_send(stack, session, XSS + " again")
     expect(transcript_lines(agent, "user").filter(has_text=XSS + " again")).to_have_count(
         1, timeout=REPLY_TIMEOUT_MS)
     texts = transcript_lines(agent, "user").locator(".line-text").all_inner_texts()
