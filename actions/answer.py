@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.choices import pick
 from actions.handoff import ask_which_service, request_handoff
-from actions.replies import send_answer, send_choices, send_person_offer
+from actions.replies import record, send_answer, send_choices, send_person_offer
 from bot.knowledge.decision import Outcome
 from bot.messages import say
 
@@ -53,6 +53,7 @@ class ActionAnswerQuestion(Action):
         faq = kb.faq(chosen) if chosen else None
         if faq is not None:
             send_answer(dispatcher, kb.translation(faq, language))
+            record(dispatcher, "answered", language, tracker.get_slot("last_question") or text, faq)
             rest = [i for i in offered + candidates if i != faq.id]
             helpless = float(tracker.get_slot("not_helpful_count") or 0)
             return _answered(faq.id, rest, tracker.get_slot("last_question"), helpless)
@@ -70,10 +71,12 @@ class ActionAnswerQuestion(Action):
         ranked = [hit.faq_id for hit in decision.candidates]
         if decision.outcome is Outcome.ANSWER and decision.faq_id:
             send_answer(dispatcher, kb.translation(kb.faq(decision.faq_id), language))  # type: ignore[arg-type]
+            record(dispatcher, "answered", language, text, kb.faq(decision.faq_id))
             return _answered(decision.faq_id, ranked[1:], text, 0.0)
         if decision.outcome is Outcome.CLARIFY:
             choices = list(decision.choices)
             send_choices(dispatcher, kb, choices, language, "did_you_mean")
+            record(dispatcher, "clarify", language, text)
             return [
                 SlotSet("answered_faq_id", None),
                 SlotSet("offered_faq_ids", choices),
@@ -83,6 +86,7 @@ class ActionAnswerQuestion(Action):
                 SlotSet("pending_offer", None),
             ]
         send_person_offer(dispatcher, language, "no_answer_offer_person")
+        record(dispatcher, "no_answer", language, text)
         return [
             SlotSet("answered_faq_id", None),
             SlotSet("offered_faq_ids", []),
@@ -108,11 +112,13 @@ class ActionNextCandidates(Action):
         if helpless >= 2:
             # Said twice that it did not help: straight to a person.
             dispatcher.utter_message(text=say("connecting", language))
+            record(dispatcher, "handoff", language, tracker.get_slot("last_question"))
             if not request_handoff(dispatcher, tracker, "not_helpful"):
                 ask_which_service(dispatcher, language)
             return [SlotSet("not_helpful_count", helpless), SlotSet("pending_offer", None)]
         if not remaining:
             send_person_offer(dispatcher, language, "offer_person")
+            record(dispatcher, "no_answer", language, tracker.get_slot("last_question"))
             return [SlotSet("not_helpful_count", helpless), SlotSet("pending_offer", "person")]
         choices = remaining[:3]
         send_choices(dispatcher, kb, choices, language, "next_candidates")

@@ -48,3 +48,12 @@ def send_person_offer(dispatcher: CollectingDispatcher, language: str, key: str)
             {"title": say("no", language), "payload": "/deny"},
         ],
     )
+
+
+def record(dispatcher: CollectingDispatcher, outcome: str, language: str, question: str | None,
+           faq: Faq | None = None) -> None:
+    """Tell the app what this turn did with the question (its analytics; not shown to the citizen)."""
+    dispatcher.utter_message(json_message={"analytics": {
+        "outcome": outcome, "language": language, "question": question,
+        "faq_id": faq.id if faq else None, "agency": faq.agency if faq else None,
+    }})

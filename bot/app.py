@@ -30,6 +30,7 @@ from bot.inbox.policy import OptOuts
 from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
+from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
 from bot.runtime import Runtime, RuntimeDep
 from bot.settings import Settings, get_settings
@@ -57,16 +58,16 @@ def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | No
     adapters = build_adapters(settings)
     outbox = Outbox(db, owner, settings.claim_s)
     sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts)
-    audit = AuditLog(db)
+    audit, insight = AuditLog(db), Insight(db, settings.sms_feedback_every)
     centre = ContactCentre(load_config(settings.contact_centre_file), HandoffQueue(db), inbox, hub, audit,
-                           on_replies=sender.wake.set)
+                           on_replies=sender.wake.set, insight=insight)
     worker = ConversationWorker(
         inbox, dialogue, hub, detector, opt_outs, max_attempts=settings.inbox_max_attempts,
         lease_s=settings.lease_s, service_name=settings.service_name, max_chars=settings.max_message_chars,
-        on_replies=sender.wake.set, owner=owner, centre=centre,
+        on_replies=sender.wake.set, owner=owner, centre=centre, insight=insight,
     )
     return Runtime(settings, db, inbox, hub, dialogue, detector, worker, outbox, opt_outs, sender, adapters,
-                   centre, Agents(db, audit), audit)
+                   centre, Agents(db, audit), audit, insight)
 
 
 def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_pool_size)
         db.create_schema()
         runtime = _build_runtime(settings, db, engine)
         app.state.runtime = runtime

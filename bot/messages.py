@@ -102,9 +102,11 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "resolved_rating": {
         "en": "{agent} has closed the conversation; the assistant is back to answer your questions. How satisfied "
-        "are you with the help you got? Reply with a number from 1 (not at all) to 5 (very).",
+        "are you with the help you got? Reply with a number from 1 (not at all) to 5 (very), and a comment if you "
+        "like.",
         "fr": "{agent} a fermé la conversation; l'assistant est de retour pour répondre à vos questions. Êtes-vous "
-        "satisfait de l'aide reçue? Répondez par un chiffre de 1 (pas du tout) à 5 (très).",
+        "satisfait de l'aide reçue? Répondez par un chiffre de 1 (pas du tout) à 5 (très), et un commentaire si "
+        "vous le souhaitez.",
     },
     "rating_thanks": {
         "en": "Thank you for your rating. Ask me anything else any time.",
@@ -140,6 +142,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Sorry I couldn't help. Let me connect you with a person.",
         "fr": "Désolé de ne pas avoir pu vous aider. Je vous mets en relation avec une personne.",
     },
+    "helpful_yes": {"en": "That helped", "fr": "Ça m'a aidé"},
+    "helpful_no": {"en": "It did not help", "fr": "Ça ne m'a pas aidé"},
+    "helpful_ask_sms": {
+        "en": "Did this answer help? Reply Y or N.",
+        "fr": "Cette réponse vous a-t-elle aidé? Répondez O ou N.",
+    },
+    "feedback_thanks": {"en": "Thank you for your feedback.", "fr": "Merci de votre commentaire."},
     "yes": {"en": "Yes", "fr": "Oui"},
     "no": {"en": "No", "fr": "Non"},
     "none_of_these": {"en": "None of these", "fr": "Aucune de ces réponses"},

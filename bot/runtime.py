@@ -17,6 +17,7 @@ from bot.inbox.policy import OptOuts
 from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
+from bot.insight.recorder import Insight
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings
@@ -42,6 +43,7 @@ class Runtime:
     centre: ContactCentre
     agents: Agents
     audit: AuditLog
+    insight: Insight
     knowledge: KnowledgeBase | None = None
     background: set[object] = field(default_factory=set)
 

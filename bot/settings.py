@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     engine_url: str = "http://127.0.0.1:5005"
     engine_port: int = 5005
     redis_url: str | None = None
+    # Connections per app replica to a server database (and as many again on bursts).
+    database_pool_size: int = Field(default=10, ge=1)
     engine_timeout_s: float = 15.0
     engine_concurrency: int = 8
     # Shared secret the engine sends when it calls the custom actions (`govbot run` makes one per run).
@@ -69,6 +71,28 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_window_s: float = Field(default=900, gt=0)
     sweep_interval_s: float = Field(default=2.0, gt=0)
+    # "Did this help?" on SMS: after the first answer, then every Nth answer of a conversation (0: never).
+    sms_feedback_every: int = Field(default=5, ge=0)
+
+    # Insight: the dashboard's stale-FAQ flag, knowledge-gap grouping, and emerging-issue alerts (sent to a
+    # webhook and/or by e-mail through SMTP when configured).
+    stale_after_days: int = Field(default=365, ge=1)
+    gap_similarity: float = Field(default=0.88, gt=0, le=1)  # e5 cosine to join a knowledge-gap group
+    insight_interval_s: float = Field(default=30.0, gt=0)  # grouping new questions, checking for surges
+    alert_min_count: int = Field(default=8, ge=1)  # questions in the window before a surge can be called
+    alert_ratio: float = Field(default=4.0, gt=1)  # times the usual rate
+    alert_webhook_url: str | None = None
+    alert_email_to: list[str] = []
+    alert_email_from: str = "govbot@localhost"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # Privacy: conversations and their analytics rows older than this are deleted (`govbot privacy purge`,
+    # and daily by the running app); counts per day survive.
+    retention_days: int = Field(default=90, ge=1)
+    purge_interval_s: float = Field(default=24 * 3600, gt=0)
 
     # The answer decision (bot/knowledge/decision.py); defaults calibrated in docs/retrieval.md.
     answer_margin: float = 0.52

@@ -34,6 +34,7 @@ from bot.handoff.queue import HandoffQueue, QueueError
 from bot.inbox.hub import LiveHub
 from bot.inbox.policy import SMS_CHANNELS
 from bot.inbox.store import Inbox, TranscriptEntry
+from bot.insight.recorder import Insight
 from bot.messages import say
 from bot.privacy.redact import phone_numbers, redact
 from bot.storage.models import Agent, Handoff, InboundMessage
@@ -44,7 +45,7 @@ URGENT_PRIORITY = 100
 # On SMS, CANCEL and QUIT are carrier opt-out words (STOP), so the line is left with LEAVE / QUITTER there.
 _LEAVE_WORDS = {"cancel", "annuler", "leave", "quitter", "leave queue", "quitter la file", "/leave_queue"}
 _LEAVE_WORDS_SMS = {"leave", "quitter", "leave queue", "quitter la file"}
-_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
+_RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?(?:[\s.!,:;-]+(.*))?$", re.DOTALL)
 _RATE_PAYLOAD = re.compile(r'^/rate(\{.*\})$')
 
 
@@ -66,18 +67,19 @@ def worth_telling(told: tuple[int | None, int | None], position: int, minutes: i
     return minutes >= 2 * told_minutes and minutes - told_minutes >= 5
 
 
-def rating_of(text: str) -> int | None:
-    """A 1-5 satisfaction rating typed ("4", "4/5") or pressed (`/rate{"score": 4}`), else None."""
+def rating_of(text: str) -> tuple[int, str | None] | None:
+    """A 1-5 satisfaction rating typed ("4", "4/5", "4 - quick and kind": score and comment) or pressed
+    (`/rate{"score": 4}`), else None."""
     match = _RATING.match(text)
     if match:
-        return int(match[1])
+        return int(match[1]), (match[2] or "").strip() or None
     payload = _RATE_PAYLOAD.match(text.strip())
     if payload:
         try:
             score = json.loads(payload[1]).get("score")
         except (ValueError, AttributeError):
             return None
-        return score if isinstance(score, int) and 1 <= score <= 5 else None
+        return (score, None) if isinstance(score, int) and 1 <= score <= 5 else None
     return None
 
 
@@ -103,9 +105,10 @@ class ContactCentre:
 
     def __init__(
         self, config: ContactCentreConfig, queue: HandoffQueue, inbox: Inbox, hub: LiveHub, audit: AuditLog,
-        on_replies: Callable[[], None] | None = None,
+        on_replies: Callable[[], None] | None = None, insight: Insight | None = None,
     ) -> None:
         self.config = config
+        self._insight = insight
         self.queue = queue
         self._inbox = inbox
         self._hub = hub
@@ -194,9 +197,14 @@ class ContactCentre:
             return effects
         pending = self.queue.rating_pending_for(conversation_id)
         if pending is not None:
-            score = rating_of(text)
-            self.queue.record_rating(pending.id, score)
-            if score is not None:
+            rating = rating_of(text)
+            self.queue.record_rating(pending.id, rating[0] if rating else None)
+            if rating is not None:
+                if self._insight is not None:
+                    queue = self._queue_config(pending.queue_id)
+                    self._insight.record_satisfaction(
+                        conversation_id, pending.channel, pending.language, pending.id,
+                        queue.agencies[0] if len(queue.agencies) == 1 else None, *rating)
                 self._notice(effects, pending, say("rating_thanks", pending.language), message.id, done=True,
                              kind="notice")
                 return effects

@@ -20,8 +20,10 @@ from bot.handoff.centre import ContactCentre
 from bot.inbox.hub import LiveHub
 from bot.inbox.policy import SMS_CHANNELS, OptOuts, keyword
 from bot.inbox.store import Inbox, TranscriptEntry
+from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
 from bot.messages import say
+from bot.privacy.redact import redact
 from bot.storage.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class ConversationWorker:
         opt_outs: OptOuts, max_attempts: int = 100, lease_s: float = 60.0, service_name: str = "",
         max_chars: int = 2000,
         on_replies: Callable[[], None] | None = None, owner: str | None = None,
-        centre: ContactCentre | None = None,
+        centre: ContactCentre | None = None, insight: Insight | None = None,
     ) -> None:
         self._inbox = inbox
         self._engine = engine
@@ -49,6 +51,7 @@ class ConversationWorker:
         self._on_replies = on_replies or (lambda: None)
         self.owner = owner or uuid.uuid4().hex[:16]
         self._centre = centre
+        self._insight = insight
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def _publish(self, conversation_id: str, entries: list[TranscriptEntry]) -> None:
@@ -105,9 +108,17 @@ class ConversationWorker:
                 # With a person on the conversation (or in line for one), the bot never sees the message.
                 if self._centre is not None and await self._centre.intercept(conversation_id, message):
                     continue
+                # The bot sees no personal data: it needs none to answer from FAQs, and its tracker keeps text.
+                engine_text = message.text if message.text.startswith("/") else redact(message.text)
+                if self._insight is not None:
+                    answer = await asyncio.to_thread(self._insight.answer_feedback, message)
+                    if answer.handled:
+                        self._publish(conversation_id, [await asyncio.to_thread(self._thank, conversation_id, message)])
+                        continue
+                    engine_text = answer.engine_text or engine_text
                 self._hub.publish(conversation_id, {"type": "typing", "on": True})
                 try:
-                    replies = await self._engine.turn(conversation_id, message.text, {"message_id": message.id})
+                    replies = await self._engine.turn(conversation_id, engine_text, {"message_id": message.id})
                 except EngineUnavailable as exc:
                     log.warning("engine unavailable for message %s: %s", message.id, exc)
                     attempts = await asyncio.to_thread(self._inbox.fail, message.id, str(exc), self._max_attempts)
@@ -128,13 +139,35 @@ class ConversationWorker:
     async def _hand_off(
         self, conversation_id: str, message: InboundMessage, replies: list[BotMessage]
     ) -> list[BotMessage]:
-        """Carry out an action's hand-off instruction (queued before the turn completes, idempotently, so a
-        retried turn finds it); the replies to store, the contact centre's notice last."""
-        requests = [r.custom["handoff"] for r in replies if r.custom and isinstance(r.custom.get("handoff"), dict)]
+        """Carry out the actions' instructions to the app, then the replies to store: a hand-off (queued
+        before the turn completes, idempotently, so a retried turn finds it; the contact centre's notice
+        last) and the turn's analytics (with "did this help?" after an answer)."""
+        instructions = [r.custom for r in replies if r.custom]
         replies = [r for r in replies if r.text or r.buttons]
+        analytics = next((i["analytics"] for i in instructions if isinstance(i.get("analytics"), dict)), None)
+        if analytics is not None and self._insight is not None:
+            replies = await asyncio.to_thread(self._record_turn, message, analytics, replies)
+        requests = [i["handoff"] for i in instructions if isinstance(i.get("handoff"), dict)]
         if requests and self._centre is not None:
             replies += await self._centre.hand_off(conversation_id, message, requests[0])
         return replies
+
+    def _record_turn(self, message: InboundMessage, analytics: dict[str, object],
+                     replies: list[BotMessage]) -> list[BotMessage]:
+        assert self._insight is not None
+        turn = self._insight.record_turn(message, analytics)
+        way = self._insight.ask_helpful(turn) if turn is not None and replies else None
+        if way == "buttons" and not replies[-1].buttons:
+            last = replies[-1]
+            replies = [*replies[:-1], BotMessage(last.text, self._insight.helpful_buttons(turn.language))]  # type: ignore[union-attr]
+        elif way == "sms":
+            replies = [*replies, BotMessage(say("helpful_ask_sms", turn.language))]  # type: ignore[union-attr]
+        return replies
+
+    def _thank(self, conversation_id: str, message: InboundMessage) -> TranscriptEntry:
+        """Thank the citizen for their "did this help?" answer, in the conversation's language (blocking)."""
+        language = self._insight.language_of(conversation_id) if self._insight is not None else None
+        return self._inbox.add_notice(conversation_id, message.id, say("feedback_thanks", language), "notice", True)
 
     async def retry_pending(self) -> int:
         """One pass over every conversation with waiting messages; returns how many were drained."""

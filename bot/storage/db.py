@@ -19,8 +19,9 @@ def alembic_config() -> Config:
     return config
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite, creates the folder and turns on WAL and a busy timeout."""
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """An engine for `url`; for SQLite, creates the folder and turns on WAL and a busy timeout. Server
+    databases get a pool of `pool_size` connections (plus as many again on bursts)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -36,14 +37,14 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 class Database:
     """One engine and its session factory; `create_schema` makes the tables if missing."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.engine = make_engine(url, pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:

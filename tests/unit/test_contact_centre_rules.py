@@ -96,9 +96,10 @@ def test_waiting_citizens_hear_only_about_meaningful_changes(
     assert worth_telling(told, *now) is tell
 
 
-@pytest.mark.parametrize(("text", "score"), [
-    ("4", 4), (" 5 ", 5), ("3/5", 3), ("1.", 1), ('/rate{"score": 2}', 2),
-    ("6", None), ("0", None), ("45", None), ("4 stars but slow", None), ('/rate{"score": 9}', None), ("/rate{x", None),
+@pytest.mark.parametrize(("text", "rating"), [
+    ("4", (4, None)), (" 5 ", (5, None)), ("3/5", (3, None)), ("1.", (1, None)), ('/rate{"score": 2}', (2, None)),
+    ("4 - quick and kind", (4, "quick and kind")), ("2, too slow", (2, "too slow")),
+    ("6", None), ("0", None), ("45", None), ("4stars", None), ('/rate{"score": 9}', None), ("/rate{x", None),
 ])
-def test_reading_a_satisfaction_rating(text: str, score: int | None) -> None:
-    assert rating_of(text) == score
+def test_reading_a_satisfaction_rating(text: str, rating: tuple[int, str | None] | None) -> None:
+    assert rating_of(text) == rating

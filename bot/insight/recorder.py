@@ -1,0 +1,143 @@
+"""Recording what happened: one `Turn` per question the bot handled (from the action's analytics
+payload), and citizens' feedback ("did this help?" after an answer, a 1-5 rating after an agent).
+
+"Did this help?" is asked with buttons where the channel has them, after every answer; on SMS, where each
+message costs money, as a short "Reply Y or N" only after every `sms_every`-th answer of a conversation
+(0: never). A pending question is answered by the citizen's very next message or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.inbox.policy import SMS_CHANNELS
+from bot.messages import say
+from bot.privacy.redact import redact
+from bot.storage.db import Database
+from bot.storage.models import Feedback, InboundMessage, Turn, utcnow
+
+OUTCOMES = ("answered", "clarify", "no_answer", "handoff")
+HELPFUL, NOT_HELPFUL = "/helpful", "/not_helpful"
+_YES = {"y", "yes", "yeah", "yep", "o", "oui", "1"}
+_NO = {"n", "no", "nope", "non", "2"}
+PENDING_FOR = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackAnswer:
+    """How a citizen's message answered a pending "did this help?": handled (thanked, not for the bot) or
+    passed on to the bot as `engine_text` (a "no" becomes "that did not help")."""
+
+    handled: bool
+    engine_text: str | None = None
+
+
+def _word(text: str) -> str:
+    return re.sub(r"[^\w]", "", text.strip().casefold())
+
+
+class Insight:
+    """Turns and feedback in the database (blocking calls: run them in a thread)."""
+
+    def __init__(self, db: Database, sms_every: int = 5) -> None:
+        self._db = db
+        self._sms_every = sms_every
+
+    def record_turn(self, message: InboundMessage, payload: dict[str, Any]) -> Turn | None:
+        """Store the action's account of a turn once (a retried turn finds the first)."""
+        outcome = payload.get("outcome")
+        if outcome not in OUTCOMES:
+            return None
+        question = payload.get("question")
+        with self._db.session() as session:
+            existing = session.scalar(select(Turn).where(Turn.inbound_id == message.id))
+            if existing is not None:
+                return existing
+            row = Turn(
+                inbound_id=message.id, conversation_id=message.conversation_id, channel=message.channel,
+                language=payload.get("language") if payload.get("language") in ("en", "fr") else "en",
+                outcome=outcome, faq_id=payload.get("faq_id"), agency=payload.get("agency"),
+                question=redact(str(question))[:1000] if question else None,
+                clustered=outcome == "answered",  # only unanswered questions are grouped into gaps
+            )
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return session.scalar(select(Turn).where(Turn.inbound_id == message.id))
+            return row
+
+    def ask_helpful(self, turn: Turn) -> str | None:
+        """Whether to ask "did this help?" after this answer: "buttons", "sms", or None."""
+        if turn.outcome != "answered":
+            return None
+        if turn.channel not in SMS_CHANNELS:
+            way = "buttons"
+        else:
+            if self._sms_every <= 0:
+                return None
+            with self._db.session() as session:
+                answered = session.scalar(select(func.count()).select_from(Turn).where(
+                    Turn.conversation_id == turn.conversation_id, Turn.outcome == "answered")) or 0
+            if answered % self._sms_every != 1 % self._sms_every:
+                return None  # the 1st, then every sms_every-th answer
+            way = "sms"
+        with self._db.session() as session:
+            session.execute(update(Turn).where(Turn.conversation_id == turn.conversation_id,
+                                               Turn.feedback_pending.is_(True)).values(feedback_pending=False))
+            session.execute(update(Turn).where(Turn.id == turn.id).values(feedback_pending=True))
+            session.commit()
+        return way
+
+    @staticmethod
+    def helpful_buttons(language: str) -> list[dict[str, str]]:
+        return [{"title": say("helpful_yes", language), "payload": HELPFUL},
+                {"title": say("helpful_no", language), "payload": NOT_HELPFUL}]
+
+    def answer_feedback(self, message: InboundMessage) -> FeedbackAnswer:
+        """Read the citizen's message as the answer to a pending "did this help?", if there is one."""
+        with self._db.session() as session:
+            turn = session.scalar(
+                select(Turn).where(Turn.conversation_id == message.conversation_id, Turn.feedback_pending.is_(True),
+                                   Turn.at >= utcnow() - PENDING_FOR).order_by(Turn.id.desc()).limit(1)
+            )
+            if turn is None:
+                return FeedbackAnswer(False)
+            text, word = message.text.strip(), _word(message.text)
+            sms = message.channel in SMS_CHANNELS
+            if text == HELPFUL or (sms and word in _YES):
+                value = 1
+            elif text == NOT_HELPFUL or (sms and word in _NO):
+                value = 0
+            else:
+                turn.feedback_pending = False  # they moved on: no answer
+                session.commit()
+                return FeedbackAnswer(False)
+            turn.feedback_pending = False
+            session.add(Feedback(kind="helpful", value=value, conversation_id=turn.conversation_id,
+                                 channel=turn.channel, language=turn.language, faq_id=turn.faq_id,
+                                 agency=turn.agency, turn_id=turn.id))
+            session.commit()
+        return FeedbackAnswer(True) if value else FeedbackAnswer(False, NOT_HELPFUL)
+
+    def language_of(self, conversation_id: str) -> str | None:
+        """The language of the conversation's latest turn (blocking)."""
+        with self._db.session() as session:
+            return session.scalar(select(Turn.language).where(Turn.conversation_id == conversation_id)
+                                  .order_by(Turn.id.desc()).limit(1))
+
+    def record_satisfaction(self, conversation_id: str, channel: str, language: str, handoff_id: int,
+                            agency: str | None, score: int, comment: str | None) -> None:
+        """A 1-5 rating after an agent resolved the conversation."""
+        with self._db.session() as session:
+            session.add(Feedback(kind="satisfaction", value=score, conversation_id=conversation_id,
+                                 channel=channel, language=language, handoff_id=handoff_id, agency=agency,
+                                 comment=redact(comment)[:1000] if comment else None))
+            session.commit()
