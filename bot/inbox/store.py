@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.engine.client import BotMessage
+from bot.privacy.redact import redact
 from bot.storage.db import Database
 from bot.storage.models import Conversation, InboundMessage, OutboundMessage, utcnow
 
@@ -57,6 +58,14 @@ def pushes(channel: str) -> bool:
 def _next_seq(session: Session, conv_id: str) -> int:
     session.execute(update(Conversation).where(Conversation.id == conv_id).values(last_seq=Conversation.last_seq + 1))
     return int(session.scalar(select(Conversation.last_seq).where(Conversation.id == conv_id)) or 0)
+
+
+def _settle(inbound: InboundMessage) -> None:
+    """Mark a message processed. Its raw text was only needed until now (a crash before this point must
+    lose nothing); what is kept is redacted, so personal data does not stay in long-term storage."""
+    inbound.status, inbound.processed_at = "done", utcnow()
+    inbound.text = redact(inbound.text)
+    inbound.title = redact(inbound.title) if inbound.title else inbound.title
 
 
 def _outbound_entry(row: OutboundMessage) -> TranscriptEntry:
@@ -143,7 +152,7 @@ class Inbox:
                 )
                 session.add(row)
                 rows.append(row)
-            inbound.status, inbound.processed_at = "done", utcnow()
+            _settle(inbound)
             session.commit()
             return [_outbound_entry(r) for r in rows]
 
@@ -180,7 +189,7 @@ class Inbox:
             if done and inbound_id is not None:
                 inbound = session.get(InboundMessage, inbound_id)
                 if inbound is not None:
-                    inbound.status, inbound.processed_at = "done", utcnow()
+                    _settle(inbound)
             session.add(row)
             session.commit()
             return _outbound_entry(row)
