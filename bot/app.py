@@ -30,6 +30,7 @@ from bot.inbox.policy import OptOuts
 from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
+from bot.insight.gaps import GapClusterer
 from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
 from bot.runtime import Runtime, RuntimeDep
@@ -87,6 +88,10 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             asyncio.create_task(runtime.worker.run_retry_loop(settings.retry_interval_s, stop)),
             asyncio.create_task(runtime.sender.run(stop)),
             asyncio.create_task(runtime.centre.run_sweeps(settings.sweep_interval_s, stop)),
+            asyncio.create_task(GapClusterer(
+                db, lambda texts: runtime.knowledge.embed_questions(texts),  # type: ignore[union-attr]
+                settings.gap_similarity,
+            ).run(settings.insight_interval_s, stop, ready=lambda: runtime.knowledge is not None)),
         ]
         if settings.redis_url:
             tasks.append(asyncio.create_task(runtime.hub.relay_through_redis(settings.redis_url, stop)))

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from bot.knowledge.bank import FaqBank
 from bot.knowledge.decision import Decision, Thresholds, decide
 from bot.knowledge.embedders import E5Embedder, Embedder, MiniLmEmbedder
@@ -57,6 +59,11 @@ class KnowledgeBase:
         with self._lock:  # the encoders are not re-entrant; one query at a time is ~20 ms
             hits = self.index.search(question, language, k=10)
         return decide(hits, self.thresholds, question)
+
+    def embed_questions(self, texts: list[str]) -> np.ndarray:
+        """Normalised multilingual (e5) vectors of citizens' questions, for grouping them by meaning."""
+        with self._lock:
+            return self.index.embedders[0].encode_queries(texts)
 
     def faq(self, faq_id: str) -> Faq | None:
         """The FAQ with this id, if any."""
