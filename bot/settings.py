@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_window_s: float = Field(default=900, gt=0)
     sweep_interval_s: float = Field(default=2.0, gt=0)
-    # "Did this help?" on SMS: after the first answer, then every Nth answer of a conversation (0: never).
+    # "Did this help?" on SMS: only after every Nth answer of a conversation (0: never).
     sms_feedback_every: int = Field(default=5, ge=0)
 
     # Insight: the dashboard's stale-FAQ flag, knowledge-gap grouping, and emerging-issue alerts (sent to a

@@ -3,7 +3,7 @@ payload), and citizens' feedback ("did this help?" after an answer, a 1-5 rating
 
 "Did this help?" is asked with buttons where the channel has them, after every answer; on SMS, where each
 message costs money, as a short "Reply Y or N" only after every `sms_every`-th answer of a conversation
-(0: never). A pending question is answered by the citizen's very next message or not at all.
+(the 5th, the 10th...; 0: never). A pending question is answered by the citizen's very next message or not at all.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ class Insight:
             with self._db.session() as session:
                 answered = session.scalar(select(func.count()).select_from(Turn).where(
                     Turn.conversation_id == turn.conversation_id, Turn.outcome == "answered")) or 0
-            if answered % self._sms_every != 1 % self._sms_every:
-                return None  # the 1st, then every sms_every-th answer
+            if answered % self._sms_every:
+                return None  # only every sms_every-th answer of the conversation
             way = "sms"
         with self._db.session() as session:
             session.execute(update(Turn).where(Turn.conversation_id == turn.conversation_id,

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from sqlalchemy import create_engine, text
 
 from bot.handoff import console
 from tests.conftest import RunningStack
@@ -119,6 +120,16 @@ def test_a_login_form_without_its_csrf_cookie_is_refused(stack: RunningStack) ->
     assert response.status_code == 403 and "expired" in response.text
 
 
+def satisfaction(stack: RunningStack, conversation_id: str) -> list[tuple[int, str | None]]:
+    """The satisfaction ratings stored for a conversation (value, comment)."""
+    engine = create_engine(stack.settings.database_url)  # type: ignore[union-attr]
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT value, comment FROM feedback WHERE kind = 'satisfaction' "
+                                 "AND conversation_id = :c"), {"c": conversation_id}).all()
+    engine.dispose()
+    return [(r[0], r[1]) for r in rows]
+
+
 def sent_bodies(stack: RunningStack, number: str) -> list[str]:
     return [r.body["Body"] for r in texts_to(stack, number)()]
 
@@ -173,8 +184,9 @@ def test_sms_citizens_reach_a_person_with_position_updates_and_opt_out(
 
         assert ana.post(f"/console/api/handoffs/{mine['id']}/resolve", {"disposition": "answered"}).status_code == 200
         assert until(lambda: any("from 1 (not at all) to 5" in b for b in sent_bodies(stack, first)))
-        sms(stack, first, "4")
+        sms(stack, first, "4 - quick, call me at 514-555-0142 if needed")
         assert until(lambda: any("Thank you for your rating" in b for b in sent_bodies(stack, first)))
+        assert satisfaction(stack, f"sms:{first}") == [(4, "quick, call me at [phone] if needed")]
         sms(stack, first, "How do I register to vote?")
         count = len(sent_bodies(stack, first))
         assert until(lambda: len(sent_bodies(stack, first)) > count)  # the bot answers again
@@ -249,3 +261,24 @@ def test_an_agent_whose_console_drops_gives_the_conversation_back_at_its_place(
     history = httpx.get(f"{stack.base_url}/webchat/history",
                         params={"session": taken["conversation_id"].split(":", 1)[1]}).json()["messages"]
     assert any("was disconnected" in m["text"] for m in history)
+
+
+def test_sms_asks_did_this_help_only_every_fifth_answer(stack: RunningStack) -> None:
+    """Each SMS costs money: "did this help?" follows only every fifth answer, and a Y is thanked and stored."""
+    number = phone()
+    asked = []
+    for _ in range(5):
+        before = len(sent_bodies(stack, number))
+        sms(stack, number, "How do I renew my driver's licence?")
+        assert until(lambda n=before: len(sent_bodies(stack, number)) > n)
+        time.sleep(1)  # the whole turn's messages
+        asked.append(any("Reply Y or N" in b for b in sent_bodies(stack, number)[before:]))
+    assert asked == [False, False, False, False, True]
+    sms(stack, number, "Y")
+    assert until(lambda: "Thank you for your feedback." in sent_bodies(stack, number))
+    engine = create_engine(stack.settings.database_url)  # type: ignore[union-attr]
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, value, faq_id FROM feedback WHERE conversation_id = :c"),
+                            {"c": f"sms:{number}"}).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("helpful", 1, "mv-renew-licence-en")]

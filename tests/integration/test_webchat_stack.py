@@ -8,6 +8,7 @@ import uuid
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -82,19 +83,36 @@ def test_a_forged_choice_is_not_guessed(stack: RunningStack) -> None:
     assert "person" in text
 
 
-def test_not_helpful_twice_offers_a_person_then_gives_contact_details(stack: RunningStack) -> None:
+def test_not_helpful_twice_goes_to_a_person_in_the_agencys_queue(stack: RunningStack) -> None:
     session = session_id()
-    say(stack, session, "How do I renew my driver's licence?")
+    answer = say(stack, session, "How do I renew my driver's licence?")
+    assert [b["payload"] for m in answer for b in m["buttons"]] == ["/helpful", "/not_helpful"]  # did this help?
     first = say(stack, session, "that did not answer my question")
     assert any(m["buttons"] for m in first), "the first 'did not help' offers the next candidates"
-    second = say(stack, session, "no, that still does not help")
-    assert any(b["payload"] == "/affirm" for m in second for b in m["buttons"]), "then a person is offered"
-    contact = joined(say(stack, session, "yes"))
-    assert "555" in contact
+    second = joined(say(stack, session, "no, that still does not help"))
+    assert "connect you with a person" in second and "Motor Vehicles Northbridge" in second and "in line" in second
+    assert "left the line" in joined(say(stack, session, "cancel"))
 
 
-def test_asking_for_a_person_gives_official_contact_details(stack: RunningStack) -> None:
-    assert "555" in joined(say(stack, session_id(), "I want to talk to a real person"))
+def test_asking_for_a_person_without_a_topic_asks_which_service(stack: RunningStack) -> None:
+    replies = say(stack, session_id(), "I want to talk to a real person")
+    payloads = [b["payload"] for m in replies for b in m["buttons"]]
+    assert "Which service" in joined(replies)
+    assert '/choose_queue{"queue_id": "revenue"}' in payloads and len(payloads) == 6
+
+
+def test_did_this_help_is_recorded_and_thanked(stack: RunningStack) -> None:
+    session = session_id()
+    say(stack, session, "How do I renew my driver's licence?")
+    assert joined(say(stack, session, "/helpful")) == "Thank you for your feedback."
+    assert stack.settings is not None
+    engine = create_engine(stack.settings.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT kind, value, faq_id, channel FROM feedback WHERE conversation_id = :c"), {"c": f"webchat:{session}"}
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("helpful", 1, "mv-renew-licence-en", "webchat")]
 
 
 @pytest.mark.parametrize(
