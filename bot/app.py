@@ -33,6 +33,8 @@ from bot.inbox.worker import ConversationWorker
 from bot.insight.gaps import GapClusterer
 from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
+from bot.privacy.logs import install_log_redaction
+from bot.privacy.retention import run_purges
 from bot.runtime import Runtime, RuntimeDep
 from bot.settings import Settings, get_settings
 from bot.storage.db import Database
@@ -74,6 +76,7 @@ def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | No
 def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
     """Build the app; `engine` replaces the Rasa client (benchmarks and tests of failure paths)."""
     settings = settings or get_settings()
+    install_log_redaction()  # no personal data (or URL secrets) in any log line
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry access tokens in URLs
 
     @asynccontextmanager
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             asyncio.create_task(runtime.worker.run_retry_loop(settings.retry_interval_s, stop)),
             asyncio.create_task(runtime.sender.run(stop)),
             asyncio.create_task(runtime.centre.run_sweeps(settings.sweep_interval_s, stop)),
+            asyncio.create_task(run_purges(settings, db, stop)),
             asyncio.create_task(GapClusterer(
                 db, lambda texts: runtime.knowledge.embed_questions(texts),  # type: ignore[union-attr]
                 settings.gap_similarity,

@@ -24,6 +24,16 @@ channels_app.add_typer(telegram_app, name="telegram")
 app.add_typer(channels_app, name="channels")
 agents_app = typer.Typer(no_args_is_help=True, help="Contact-centre accounts (agents, supervisors, admins).")
 app.add_typer(agents_app, name="agents")
+privacy_app = typer.Typer(no_args_is_help=True, help="Personal data: retention and erasure.")
+app.add_typer(privacy_app, name="privacy")
+
+
+@app.callback()
+def _every_command() -> None:
+    """Government FAQ assistant."""
+    from bot.privacy.logs import install_log_redaction
+
+    install_log_redaction()  # no personal data in what any command logs
 
 
 def _fail(message: str) -> None:
@@ -203,6 +213,47 @@ def agents_disable(username: str) -> None:
     except AccountError as exc:
         _fail(str(exc))
     typer.echo(f"disabled {username}")
+
+
+def _privacy_db():  # type: ignore[no-untyped-def]
+    from bot.storage.db import Database
+
+    settings = get_settings()
+    db = Database(settings.database_url)
+    db.create_schema()
+    return db
+
+
+@privacy_app.command("purge")
+def privacy_purge() -> None:
+    """Delete conversations and analytics older than RETENTION_DAYS (their counts per day are kept), and
+    Rasa's tracker events as old; opt-outs and the audit log stay."""
+    from bot.privacy.retention import cutoff, purge
+    from bot.storage.models import utcnow
+
+    settings, now = get_settings(), utcnow()
+    removed = purge(_privacy_db(), settings, now)
+    typer.echo(f"cutoff: {cutoff(settings, now):%Y-%m-%d %H:%M} UTC ({settings.retention_days} days)")
+    for table, count in removed.items():
+        typer.echo(f"removed {count} {table}")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    channel: str = typer.Option(..., help="sms | whatsapp | telegram | messenger | webchat"),
+    address: str = typer.Option(..., help="The citizen's address on it: phone number, chat id, session..."),
+) -> None:
+    """Remove one citizen's data: their conversation, its rows in every table, their opt-out, and their
+    events in Rasa's tracker store."""
+    from bot.privacy.retention import erase
+
+    removed = erase(_privacy_db(), get_settings(), channel, address)
+    if not any(removed.values()):
+        typer.echo(f"nothing found for {channel}:{address}")
+        return
+    typer.echo(f"erased {channel}:{address}")
+    for table, count in removed.items():
+        typer.echo(f"removed {count} {table}")
 
 
 @telegram_app.command("set-webhook")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import yaml
@@ -102,8 +103,9 @@ def app_environment(settings: Settings, engine_url: str | None = None) -> dict[s
     }
 
 
-def start_engine(settings: Settings) -> subprocess.Popen[bytes]:
-    """Start the Rasa server, calling the custom actions in the app of `settings`."""
+def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    """Start the Rasa server, calling the custom actions in the app of `settings`; its output goes to `log`
+    when given."""
     if not MODEL.exists():
         raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -112,18 +114,22 @@ def start_engine(settings: Settings) -> subprocess.Popen[bytes]:
     environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "OMP_NUM_THREADS": "1"}
     # Own session: Ctrl-C reaches only `govbot run`, which then stops the children in order.
     return subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment,
-                            start_new_session=True)
+                            start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None)
 
 
 def start_app(
-    settings: Settings, engine_url: str | None = None, extra_env: dict[str, str] | None = None
+    settings: Settings, engine_url: str | None = None, extra_env: dict[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start one app process with `settings`; `engine_url` may point through something else (a proxy)."""
     environment = {**app_environment(settings, engine_url), **(extra_env or {})}
-    return subprocess.Popen(app_command(settings), cwd=ROOT, env=environment, start_new_session=True)
+    return subprocess.Popen(app_command(settings), cwd=ROOT, env=environment, start_new_session=True,
+                            stdout=log, stderr=subprocess.STDOUT if log else None)
 
 
-def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.Popen[bytes]]:
+def start(
+    settings: Settings, engine_url: str | None = None, log: IO[bytes] | None = None
+) -> list[subprocess.Popen[bytes]]:
     """Start engine and app (the app hosts the custom actions); return both processes.
 
     `engine_url` lets the app reach the engine through something else (tests put a switchable proxy there).
@@ -131,7 +137,7 @@ def start(settings: Settings, engine_url: str | None = None) -> list[subprocess.
     """
     if not settings.actions_token:
         settings = settings.model_copy(update={"actions_token": secrets.token_urlsafe(24)})
-    return [start_engine(settings), start_app(settings, engine_url)]
+    return [start_engine(settings, log), start_app(settings, engine_url, log=log)]
 
 
 def _interrupt(*_: object) -> None:

@@ -111,15 +111,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
         **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)
-    processes = stack_module.start(settings, engine_url=f"http://127.0.0.1:{proxy.port}")
+    log = (var_dir / "stack.log").open("ab")  # both processes' output: the privacy tests read it
+    processes = stack_module.start(settings, engine_url=f"http://127.0.0.1:{proxy.port}", log=log)
     base_url = f"http://{settings.host}:{settings.port}"
     try:
         if not stack_module.wait_ready(f"{base_url}/healthz", processes, timeout_s=600):
-            pytest.fail("the stack did not become ready")
+            tail = (var_dir / "stack.log").read_text(errors="replace")[-4000:]
+            pytest.fail(f"the stack did not become ready; the end of {var_dir / 'stack.log'}:\n{tail}")
         yield RunningStack(base_url, proxy, var_dir, providers, settings)
     finally:
         stack_module.stop(processes)
         proxy.close()
+        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,126 @@
+"""Redaction of personal data: throughput, and precision and recall on the labelled set.
+
+- Quality: precision and recall of `bot.privacy.redact.find` on tests/fixtures/redaction/labelled.jsonl,
+  overall (`bot.privacy.redact.score`) and per kind; a finding counts only with its exact kind, start and end.
+- Throughput of `redact` (what the app runs on every message), one thread, in messages per second: over the
+  labelled set repeated to 20,000 messages (dense in personal data), and over 20,000 realistic citizen
+  messages without personal data (the evaluation queries of ../shared/eval and the questions and their
+  variants in data/faqs), which is what most traffic looks like. For those, `flagged` is how many of the
+  distinct messages the redactor changed (each one a false alarm, or personal data in the corpus).
+
+`python -m bench.privacy` prints the figures (`--json` for one JSON object).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.common import EVAL_DIR
+from bot.privacy.redact import KINDS, find, redact, score
+from bot.settings import ROOT
+
+LABELLED = ROOT / "tests" / "fixtures" / "redaction" / "labelled.jsonl"
+FAQ_DIR = ROOT / "data" / "faqs"
+MESSAGES = 20_000
+ROUNDS = 3  # throughput: the median of three timed passes
+
+
+def load_labelled(path: Path = LABELLED) -> list[dict[str, Any]]:
+    """The labelled examples: {"text", "spans": [{"kind", "start", "end"}]}."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def clean_messages() -> list[str]:
+    """Realistic citizen messages without personal data: evaluation queries, then FAQ questions and variants."""
+    texts: list[str] = []
+    for path in sorted(EVAL_DIR.glob("*.dev.jsonl")) if EVAL_DIR.exists() else []:
+        texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for path in sorted(FAQ_DIR.glob("*.yml")):
+        for faq in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("faqs", []):
+            texts += [faq["question"], *faq.get("alternatives", [])]
+    return list(dict.fromkeys(t for t in texts if t and t.strip()))
+
+
+def quality(labelled: list[dict[str, Any]]) -> dict[str, Any]:
+    """Precision and recall overall and per kind (exact kind and span), with the counts behind them."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for example in labelled:
+        expected = {(s["kind"], s["start"], s["end"]) for s in example["spans"]}
+        got = {(f.kind, f.start, f.end) for f in find(example["text"])}
+        for kind, *_ in expected & got:
+            tp[kind] += 1
+        for kind, *_ in got - expected:
+            fp[kind] += 1
+        for kind, *_ in expected - got:
+            fn[kind] += 1
+    per_kind = {}
+    for kind in KINDS:
+        t, p, n = tp[kind], fp[kind], fn[kind]
+        per_kind[kind] = {"precision": t / (t + p) if t + p else 1.0, "recall": t / (t + n) if t + n else 1.0,
+                          "tp": t, "fp": p, "fn": n, "labelled": t + n}
+    overall = score(labelled)
+    assert (overall["tp"], overall["fp"], overall["fn"]) == (sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    return {"overall": overall, "per_kind": per_kind, "examples": len(labelled),
+            "without_personal_data": sum(1 for e in labelled if not e["spans"])}
+
+
+def throughput(texts: list[str], n: int = MESSAGES, rounds: int = ROUNDS) -> dict[str, float]:
+    """`redact` over `texts` repeated to `n` messages: messages per second (median of `rounds` passes) and
+    microseconds per message."""
+    messages = (texts * (n // len(texts) + 1))[:n]
+    redact(messages[0])  # compile the patterns outside the timing
+    rates = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for message in messages:
+            redact(message)
+        rates.append(n / (time.perf_counter() - started))
+    rate = statistics.median(rates)
+    return {"messages": n, "messages_per_s": rate, "us_per_message": 1e6 / rate,
+            "mean_chars": sum(map(len, messages)) / n}
+
+
+def measure() -> dict[str, Any]:
+    """Redaction quality on the labelled set, and throughput on personal-data-dense and on clean messages."""
+    labelled = load_labelled()
+    clean = clean_messages()
+    return {
+        "quality": quality(labelled),
+        "throughput_labelled": throughput([e["text"] for e in labelled]),
+        "throughput_clean": {**throughput(clean), "distinct": len(clean),
+                             "flagged": sum(1 for t in clean if redact(t) != t)},
+    }
+
+
+def _print(results: dict[str, Any]) -> None:
+    q = results["quality"]
+    overall = q["overall"]
+    print(f"labelled set: {q['examples']} messages ({q['without_personal_data']} without personal data)")
+    print(f"overall: precision {overall['precision']:.3f}  recall {overall['recall']:.3f}  "
+          f"(tp {overall['tp']}, fp {overall['fp']}, fn {overall['fn']})")
+    for kind, m in q["per_kind"].items():
+        print(f"  {kind:8s} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+              f"(labelled {m['labelled']}, tp {m['tp']}, fp {m['fp']}, fn {m['fn']})")
+    for name in ("throughput_labelled", "throughput_clean"):
+        t = results[name]
+        extra = f", {t['flagged']} of {t['distinct']} distinct messages changed" if "flagged" in t else ""
+        print(f"{name}: {t['messages_per_s']:,.0f} messages/s ({t['us_per_message']:.1f} µs per message, "
+              f"{t['mean_chars']:.0f} characters on average, {t['messages']:,} messages{extra})")
+
+
+if __name__ == "__main__":
+    figures = measure()
+    if "--json" in sys.argv[1:]:
+        print(json.dumps(figures))
+    else:
+        _print(figures)
