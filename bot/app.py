@@ -30,6 +30,7 @@ from bot.inbox.policy import OptOuts
 from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
+from bot.insight import web as dashboard_web
 from bot.insight.gaps import GapClusterer
 from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
@@ -159,5 +160,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
     app.include_router(channels.router)
     app.include_router(actions_endpoint.router)
     app.include_router(console.router)
+    app.include_router(dashboard_web.router)
     app.add_exception_handler(console.ApiError, console.api_error)
     return app

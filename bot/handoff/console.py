@@ -151,14 +151,16 @@ async def logout(request: Request, runtime: RuntimeDep, csrf: Annotated[str, For
     return response
 
 
-async def _page(request: Request, runtime: Runtime, page: str, role: str) -> Response:
+async def page(request: Request, runtime: Runtime, name: str, role: str, shell: str = "page.html") -> Response:
+    """A logged-in page: the static `shell` with the session's CSRF token, the page and the role filled in;
+    303 to the login page without a session, 403 without the role."""
     login = await _session(request, runtime)
     if login is None:
         return RedirectResponse("/console/login", status_code=303)
     if not role_at_least(login.agent.role, role):
         return _html("<!doctype html><title>Forbidden</title><p>This page needs the " + role + " role.</p>", 403)
-    body = (PAGES / "page.html").read_text(encoding="utf-8")
-    for key, value in (("__CSRF__", login.csrf_token), ("__PAGE__", page), ("__ROLE__", login.agent.role),
+    body = (PAGES / shell).read_text(encoding="utf-8")
+    for key, value in (("__CSRF__", login.csrf_token), ("__PAGE__", name), ("__ROLE__", login.agent.role),
                        ("__USERNAME__", login.agent.username)):
         body = body.replace(key, html.escape(value))
     return _html(body)
@@ -166,17 +168,17 @@ async def _page(request: Request, runtime: Runtime, page: str, role: str) -> Res
 
 @router.get("")
 async def queue_page(request: Request, runtime: RuntimeDep) -> Response:
-    return await _page(request, runtime, "queue", "agent")
+    return await page(request, runtime, "queue", "agent")
 
 
 @router.get("/supervisor")
 async def supervisor_page(request: Request, runtime: RuntimeDep) -> Response:
-    return await _page(request, runtime, "supervisor", "supervisor")
+    return await page(request, runtime, "supervisor", "supervisor")
 
 
 @router.get("/audit")
 async def audit_page(request: Request, runtime: RuntimeDep) -> Response:
-    return await _page(request, runtime, "audit", "admin")
+    return await page(request, runtime, "audit", "admin")
 
 
 @router.get("/static/console.css")

@@ -36,7 +36,18 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Integer, String, and_, case, cast, extract, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    String,
+    and_,
+    case,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 
 from bot.handoff.config import ContactCentreConfig
@@ -45,7 +56,16 @@ from bot.knowledge.bank import FaqBank
 from bot.knowledge.faq import LANGUAGES
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.models import Alert, DailyCount, Feedback, GapCluster, Handoff, InboundMessage, Turn, utcnow
+from bot.storage.models import (
+    Alert,
+    DailyCount,
+    Feedback,
+    GapCluster,
+    Handoff,
+    InboundMessage,
+    Turn,
+    utcnow,
+)
 
 UNANSWERED = ("clarify", "no_answer", "handoff")
 REASONS = ("requested", "unsure", "not_helpful", "urgent")
@@ -57,6 +77,13 @@ GAPS_LIMIT = 100  # knowledge-gap groups listed (largest first)
 EXAMPLES = 3
 ALERTS_LIMIT = 50
 TREND_DAYS = 7
+# Every table `compute` returns, in the page's order (the names of the CSV exports).
+TABLES = (
+    "summary", "containment-by-channel", "handoff-reasons", "handoffs-by-queue", "top-questions", "top-unanswered",
+    "worst-helpfulness", "helpfulness-by-faq", "helpfulness-by-agency", "helpfulness-by-channel", "outcomes",
+    "volume-by-channel", "volume-by-day", "volume-by-hour", "knowledge-gaps", "stale-faqs", "stale-by-agency",
+    "alerts",
+)
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
@@ -165,20 +192,20 @@ def _date(name: str, raw: str | None) -> dt.date | None:
 
 # -- dialect-aware SQL pieces ----------------------------------------------------------------------------
 def utc_bucket(dialect: str, column: Any, minutes: int) -> ColumnElement[Any]:
-    """`column` truncated to its UTC hour (`minutes` = 60) or quarter hour (15), as SQL.
+    """`column` truncated to its UTC hour (`minutes` = 60) or quarter hour (15), as SQL without parameters
+    (so that GROUP BY repeats the very same expression).
 
     SQLite keeps timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' text in UTC (SQLAlchemy's format), so a prefix is
     the hour; PostgreSQL truncates the timestamptz. `bucket_start` reads either result back."""
+    name = f"{column.table.name}.{column.name}"
     if dialect == "sqlite":
-        hour = func.substr(column, 1, 13, type_=String)
         if minutes == 60:
-            return hour
-        quarter = cast(func.substr(column, 15, 2, type_=String), Integer) // 15 * 15
-        return hour.concat(":").concat(quarter)
+            return literal_column(f"substr({name}, 1, 13)", String)
+        return literal_column(f"substr({name}, 1, 14) || (CAST(substr({name}, 15, 2) AS INTEGER) / 15 * 15)", String)
     if minutes == 60:
-        return func.date_trunc("hour", column, "UTC")
-    return func.date_bin(literal(dt.timedelta(minutes=15)), column,
-                         literal(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+        return literal_column(f"date_trunc('hour', {name}, 'UTC')", DateTime(timezone=True))
+    return literal_column(f"date_bin(interval '15 minutes', {name}, timestamptz '2000-01-01 00:00:00+00')",
+                          DateTime(timezone=True))
 
 
 def bucket_start(value: Any) -> dt.datetime:
@@ -525,7 +552,8 @@ def compute(db: Database, bank: FaqBank, config: ContactCentreConfig, settings: 
          for faq, v in sorted(by_faq.items(), key=lambda kv: (-kv[1][0], kv[0]))])
     tables["helpfulness-by-agency"] = _table(
         "Helpfulness and satisfaction by agency", [("agency", "text"), ("name", "text"), *feedback_columns],
-        [[ag or "", agency_name(ag), *figures(v)] for ag, v in sorted(breakdown(1).items(), key=lambda kv: kv[0] or "")])
+        [[ag or "", agency_name(ag), *figures(v)]
+         for ag, v in sorted(breakdown(1).items(), key=lambda kv: kv[0] or "")])
     tables["helpfulness-by-channel"] = _table(
         "Helpfulness and satisfaction by channel", [("channel", "text"), *feedback_columns],
         [[ch, *figures(v)] for ch, v in sorted(breakdown(2).items())])
@@ -603,8 +631,8 @@ def compute(db: Database, bank: FaqBank, config: ContactCentreConfig, settings: 
         "messages": messages, "turns": turns, "unanswered": sum(outcomes.get(o, 0) for o in UNANSWERED),
         "unclustered": unclustered,
     }
-    tables = {"summary": _table("Summary", [("figure", "text"), ("value", "text")],
-                                [[k, v] for k, v in summary.items()]), **tables}
+    tables["summary"] = _table("Summary", [("figure", "text"), ("value", "text")], [[k, v] for k, v in summary.items()])
+    tables = {name: tables[name] for name in TABLES}
     start, end = filters.window()
     return {
         "filters": {"from": filters.start.isoformat(), "to": filters.end.isoformat(), "agency": filters.agency,
