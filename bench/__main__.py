@@ -1,9 +1,10 @@
 """`python -m bench`: run every benchmark in turn, printing figures as they come, then write the report.
 
-Order: retrieval with the app's code, the Rasa ResponseSelector baseline, `govbot eval` timing, and
-last the stack (latency, throughput, memory, then the provider channels and the contact centre), so that
-nothing else competes for the CPUs meanwhile. `python -m bench channels` (or `handoff`) runs only that
-section and replaces it in bench/RESULTS.md, leaving the other sections as they are.
+Order: retrieval with the app's code, the Rasa ResponseSelector baseline, `govbot eval` timing, then the
+stack (latency, throughput, memory, the provider channels, the contact centre), one section at a time so
+that nothing else competes for the CPUs, and last the insight and privacy section. `python -m bench
+channels` (or `handoff`, or `insight`) runs only that section and replaces it in bench/RESULTS.md, leaving
+the other sections as they are.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from bench.common import BENCH_DIR, COLLECTIONS, machine, say
 from bench.memory import PeakRss
 from bench.report import (
     HANDOFF_HEADING,
+    INSIGHT_HEADING,
     Results,
     channels_section,
     chart,
     handoff_section,
+    insight_section,
     markdown,
     with_section,
 )
@@ -41,6 +44,7 @@ CONCURRENT_BLOCKS = 2  # per target: 2 x 15 s = 30 s each
 EVAL_COLLECTION = "qc_quebecca_en"
 CHANNELS_COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench channels"
 HANDOFF_COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench handoff"
+INSIGHT_COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench insight"
 
 
 def measure_retrieval(results: Results, workdir: Path) -> None:
@@ -102,6 +106,7 @@ def main() -> None:
             ".venv-engine/bin/python bench/rasa_parse.py jobs.json    # ResponseSelector rankings",
             f"{CHANNELS_COMMAND}    # section 5 only, replacing it in RESULTS.md",
             f"{HANDOFF_COMMAND}    # section 6 only, replacing it in RESULTS.md",
+            f"{INSIGHT_COMMAND}    # section 7 only, replacing it in RESULTS.md",
         ],
     )
     say(f"machine: {results.machine}")
@@ -112,6 +117,7 @@ def main() -> None:
         measure_stack(results, workdir)
         results.channels = channels.measure(workdir / "channels")
         results.handoff = handoff.measure(workdir / "handoff")
+        results.insight = measure_insight(workdir / "insight")
     results.total_s = time.monotonic() - started
     results.notes += [
         selector.EXPLORATION,
@@ -138,6 +144,35 @@ def main_channels() -> None:
     say(f"done in {section.seconds / 60:.1f} min: wrote section 5 of bench/RESULTS.md")
 
 
+def measure_insight(workdir: Path) -> str:
+    """Section 7, as markdown."""
+    from bench import alerts as alerts_bench
+    from bench import dashboard as dashboard_bench
+    from bench import privacy as privacy_bench
+
+    dashboard = dashboard_bench.measure(workdir / "dashboard")
+    say("dashboard measured")
+    alerts = alerts_bench.measure()
+    say("alerts measured")
+    privacy = privacy_bench.measure()
+    say("redaction measured")
+    return insight_section(dashboard, alerts, privacy)
+
+
+def main_insight() -> None:
+    """Run section 7 only and put it into bench/RESULTS.md in place of the previous one."""
+    say(f"machine: {machine()}")
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="govbot-bench-insight-") as temporary:
+        section = measure_insight(Path(temporary))
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    section += f"\n\n- Measured on {date} on {machine()}, alone: `{INSIGHT_COMMAND}`."
+    path = BENCH_DIR / "RESULTS.md"
+    document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    path.write_text(with_section(document, section, INSIGHT_HEADING), encoding="utf-8")
+    say(f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section 7 of bench/RESULTS.md")
+
+
 def main_handoff() -> None:
     """Run section 6 only and put it into bench/RESULTS.md in place of the previous one."""
     say(f"machine: {machine()}")
@@ -156,7 +191,9 @@ if __name__ == "__main__":
         main_channels()
     elif sys.argv[1:] == ["handoff"]:
         main_handoff()
+    elif sys.argv[1:] == ["insight"]:
+        main_insight()
     elif sys.argv[1:]:
-        sys.exit("usage: python -m bench [channels | handoff]")
+        sys.exit("usage: python -m bench [channels | handoff | insight]")
     else:
         main()

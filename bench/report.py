@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.channels import ACK_AIM_MS, ChannelResults
 from bench.cli_eval import EvalTiming
@@ -33,6 +34,7 @@ class Results:
     evals: dict[str, list[EvalTiming]] = field(default_factory=dict)
     channels: ChannelResults | None = None
     handoff: HandoffResults | None = None
+    insight: str = ""
     notes: list[str] = field(default_factory=list)
     total_s: float = 0.0
 
@@ -176,6 +178,43 @@ def handoff_section(handoff: HandoffResults) -> str:
     ])
 
 
+INSIGHT_HEADING = "## 7. Insight and privacy"
+
+
+def privacy_markdown(results: dict[str, Any]) -> str:
+    """Redaction quality per kind and throughput."""
+    quality = results["quality"]
+    rows = [[kind, m["labelled"], f"{m['precision']:.3f}", f"{m['recall']:.3f}"]
+            for kind, m in quality["per_kind"].items()]
+    overall = quality["overall"]
+    rows.append(["**all**", overall["tp"] + overall["fn"], f"{overall['precision']:.3f}", f"{overall['recall']:.3f}"])
+    speed = [[name.replace("throughput_", ""), f"{t['messages']:,}", f"{t['messages_per_s']:,.0f}",
+              f"{t['us_per_message']:.1f}"] for name, t in results.items() if name.startswith("throughput_")]
+    return "\n\n".join([
+        (f"Redaction on the labelled set ({quality['examples']} messages, {quality['without_personal_data']} "
+        "without personal data; spans must match kind and position exactly):"),
+        table(["kind", "labelled spans", "precision", "recall"], rows),
+        "Redaction throughput (one process, one core):",
+        table(["messages", "count", "messages/s", "µs per message"], speed),
+    ])
+
+
+def insight_section(dashboard: dict[str, Any], alerts: dict[str, Any], privacy: dict[str, Any]) -> str:
+    """Section 7: the dashboard with 1 million messages, alert detection, redaction."""
+    from bench import alerts as alerts_bench
+    from bench import dashboard as dashboard_bench
+
+    return "\n\n".join([
+        f"{INSIGHT_HEADING}: dashboard with 1 million messages, emerging-issue detection, redaction",
+        "### Dashboard (`compute` of every figure and table, in-process), in ms",
+        dashboard_bench.markdown(dashboard),
+        "### Emerging-issue alerts: detection delay after a surge starts",
+        alerts_bench.markdown(alerts),
+        "### Redaction of personal data",
+        privacy_markdown(privacy),
+    ])
+
+
 def with_section(document: str, section: str, heading: str = CHANNELS_HEADING) -> str:
     """`document` with its section under `heading` replaced by `section` (inserted before the notes,
     or appended, when it has none)."""
@@ -201,7 +240,8 @@ def markdown(results: Results) -> str:
     notes = "## Notes\n\n" + "\n".join(f"- {n}" for n in results.notes) if results.notes else ""
     channels = channels_section(results.channels) if results.channels else ""
     handoff = handoff_section(results.handoff) if results.handoff else ""
-    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), channels, handoff, notes]
+    parts = [header, _retrieval(results), _load(results), _memory_and_eval(results), channels, handoff,
+             results.insight, notes]
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
