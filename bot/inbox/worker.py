@@ -98,24 +98,9 @@ class ConversationWorker:
         while pending := await asyncio.to_thread(self._inbox.pending, conversation_id):
             for message in pending:
                 await asyncio.to_thread(self._inbox.acquire, conversation_id, self.owner, self._lease_s)
-                local = await asyncio.to_thread(self._answer_locally, conversation_id, message)
-                if local is not None:
-                    self._publish(conversation_id, [local])
-                    if self._centre is not None and message.channel in SMS_CHANNELS \
-                            and (keyword(message.text) or ("",))[0] == "stop":
-                        await self._centre.opted_out(conversation_id)
+                engine_text = await self._for_the_bot(conversation_id, message)
+                if engine_text is None:
                     continue
-                # With a person on the conversation (or in line for one), the bot never sees the message.
-                if self._centre is not None and await self._centre.intercept(conversation_id, message):
-                    continue
-                # The bot sees no personal data: it needs none to answer from FAQs, and its tracker keeps text.
-                engine_text = message.text if message.text.startswith("/") else redact(message.text)
-                if self._insight is not None:
-                    answer = await asyncio.to_thread(self._insight.answer_feedback, message)
-                    if answer.handled:
-                        self._publish(conversation_id, [await asyncio.to_thread(self._thank, conversation_id, message)])
-                        continue
-                    engine_text = answer.engine_text or engine_text
                 self._hub.publish(conversation_id, {"type": "typing", "on": True})
                 try:
                     replies = await self._engine.turn(conversation_id, engine_text, {"message_id": message.id})
@@ -135,6 +120,29 @@ class ConversationWorker:
                 replies = await self._hand_off(conversation_id, message, replies)
                 self._publish(conversation_id, await asyncio.to_thread(self._inbox.complete, message.id, replies))
         return True
+
+    async def _for_the_bot(self, conversation_id: str, message: InboundMessage) -> str | None:
+        """What to send the bot for `message`, or None when it was handled here: SMS keywords and messages
+        the bot cannot take, a conversation in the contact centre's hands (in line or with an agent: the bot
+        never sees it), an answer to "did this help?"."""
+        local = await asyncio.to_thread(self._answer_locally, conversation_id, message)
+        if local is not None:
+            self._publish(conversation_id, [local])
+            if self._centre is not None and message.channel in SMS_CHANNELS \
+                    and (keyword(message.text) or ("",))[0] == "stop":
+                await self._centre.opted_out(conversation_id)
+            return None
+        if self._centre is not None and await self._centre.intercept(conversation_id, message):
+            return None
+        # The bot sees no personal data: it needs none to answer from FAQs, and its tracker keeps text.
+        engine_text = message.text if message.text.startswith("/") else redact(message.text)
+        if self._insight is not None:
+            answer = await asyncio.to_thread(self._insight.answer_feedback, message)
+            if answer.handled:
+                self._publish(conversation_id, [await asyncio.to_thread(self._thank, conversation_id, message)])
+                return None
+            engine_text = answer.engine_text or engine_text
+        return engine_text
 
     async def _hand_off(
         self, conversation_id: str, message: InboundMessage, replies: list[BotMessage]

@@ -29,14 +29,19 @@ instead of re-reading the week every pass.
 
 The rule
 --------
-A window surges when its count reaches `threshold(expected)`, the smallest count that is all of:
+A window surges when its count reaches `threshold`, the smallest count that is all of:
   - >= ALERT_MIN_COUNT (too few questions are never an issue),
   - >= ALERT_RATIO x expected (much faster than usual),
-  - unlikely by chance: P(Poisson(expected) >= count) <= ALPHA (1 in 100,000). This only matters for
-    groups with an expected count of about 1-4 per window, where ratio x expected is still within ordinary
-    noise; elsewhere the first two decide.
-With the defaults (8, x4) a new group surges at 8 citizens in an hour or 24 in a day; a group usually at 5
-an hour surges at 20 in an hour. The hour window is tested first and reported when both surge.
+  - unlikely by chance (at most ALPHA, 1 in 100,000) against each baseline: had the group's rate not
+    changed, of the window's questions and the baseline's together, each would have fallen in the window
+    with probability 1 / (baseline windows + 1), so the count is a binomial tail (the exact test comparing
+    two Poisson rates). Unlike a Poisson test against `expected`, it allows for a baseline of a few
+    questions being a rough estimate: 12 in an hour against 16 in the same hour over the last 7 days (2.3
+    an hour) is not a surge, 12 against 0 is. It only decides for groups with a few questions per window;
+    elsewhere the first two do.
+With the defaults (8, x4) a new group (nothing before) surges at 8 citizens in an hour or 24 in a day; a
+group usually at 5 an hour surges at 20 in an hour. The hour window is tested first and reported when both
+surge.
 
 One alert per surge
 -------------------
@@ -58,11 +63,11 @@ One alert per surge
 
 Cost of a pass
 --------------
-Pass 1 counts every group over the last day (a range scan of `ix_turns_at`, GROUP BY faq_id / cluster_id).
-Only candidates, groups that could surge at all (hour count >= the minimum, or day count >= the day floor's
-threshold) or that have an open alert, get pass 2: their 7-day baselines, read through `ix_turns_faq_at` /
-`ix_turns_cluster_at` (WHERE faq_id IN (...) AND at in range, GROUP BY), once per BASELINE_STEP when the
-caller keeps a `Baselines` (AlertWatcher does).
+A first query counts every group over the last day (a range scan of `ix_turns_at`, GROUP BY faq_id /
+cluster_id). Only candidates, groups that could surge at all (hour count >= the minimum, or day count >= the
+lowest day threshold there is) or that have an open alert, get the second: their 7-day baselines, read
+through `ix_turns_faq_at` / `ix_turns_cluster_at` (WHERE faq_id IN (...) AND at in range, GROUP BY), once
+per BASELINE_STEP when the caller keeps a `Baselines` (AlertWatcher does).
 
 Delivery
 --------
@@ -91,6 +96,7 @@ import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 import httpx
@@ -124,7 +130,7 @@ HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 BASELINE_DAYS = 7  # the usual rate: the 7 days before the window
 FLOOR_PER_HOUR = 0.25  # the usual rate of a group never seen before (6 a day)
-ALPHA = 1e-5  # a surge must be this unlikely by chance at the usual rate (Poisson tail)
+ALPHA = 1e-5  # a surge must be this unlikely by chance, had the rate not changed
 MIN_HISTORY = dt.timedelta(days=2)  # less history than this: nothing is detected
 EXAMPLES = 3  # example questions per alert
 UNANSWERED = ("clarify", "no_answer", "handoff")
@@ -141,44 +147,58 @@ _STATUS = re.compile(r"^(?:failed: .*|sending since (?P<since>\S+)) \(attempt (?
 
 # --- the rule ----------------------------------------------------------------------------------------------
 
-def poisson_tail(count: int, mean: float) -> float:
-    """P(X >= count) for X ~ Poisson(mean), summed from `count` upwards (no cancellation error)."""
-    if count <= 0:
+def binomial_tail(count: int, trials: int, p: float) -> float:
+    """P(X >= count) for X ~ Binomial(trials, p), summed from `count` upwards (no cancellation error)."""
+    if count <= 0 or p >= 1:
         return 1.0
-    if mean <= 0:
+    if count > trials or p <= 0:
         return 0.0
-    term = math.exp(-mean + count * math.log(mean) - math.lgamma(count + 1))
-    total, i = 0.0, count
-    while term > 0 and (i <= mean or term > total * 1e-15):
+    term = math.exp(math.lgamma(trials + 1) - math.lgamma(count + 1) - math.lgamma(trials - count + 1)
+                    + count * math.log(p) + (trials - count) * math.log1p(-p))
+    total, j = 0.0, count
+    while j <= trials:
         total += term
-        i += 1
-        term *= mean / i
+        if term <= total * 1e-15 and j > trials * p:
+            break
+        term *= (trials - j) / (j + 1) * p / (1 - p)
+        j += 1
     return min(1.0, total)
 
 
-def threshold(expected: float, min_count: int, ratio: float, alpha: float = ALPHA) -> int:
-    """The smallest count that is a surge when `expected` is usual: at least `min_count`, at least `ratio`
-    times `expected`, and no more likely than `alpha` by chance (Poisson)."""
+def chance(count: int, seen: int, windows: float) -> float:
+    """How likely `count` or more of the `count + seen` questions of the window and of its baseline (`seen`
+    in `windows` windows of the same length) fall in the window, had the rate not changed."""
+    return binomial_tail(count, count + seen, 1 / (windows + 1))
+
+
+def threshold(min_count: int, ratio: float, expected: float, baselines: Iterable[tuple[int, float]] = (),
+              alpha: float = ALPHA) -> int:
+    """The smallest count that is a surge: at least `min_count`, at least `ratio` x `expected`, and for every
+    baseline (`seen` questions in `windows` windows) no more likely than `alpha` by chance."""
+    baselines = tuple(baselines)
     count = max(min_count, math.ceil(round(ratio * expected, 9)))
-    while poisson_tail(count, expected) > alpha:
+    while any(chance(count, seen, windows) > alpha for seen, windows in baselines):
         count += 1
     return count
 
 
 @dataclass(slots=True)
 class GroupRate:
-    """One group's counts (citizens) in the last hour and day, and their usual values."""
+    """One group's counts (citizens) in the last hour and day, their usual values, and the baselines behind
+    those: (citizens seen, in how many windows of the same length)."""
 
     key: str
     hour: int
     day: int
     expected_hour: float = FLOOR_PER_HOUR
     expected_day: float = FLOOR_PER_HOUR * 24
+    hour_baselines: tuple[tuple[int, float], ...] = ()
+    day_baselines: tuple[tuple[int, float], ...] = ()
 
     def thresholds(self, settings: Settings) -> tuple[int, int]:
         """The hour's and the day's surge thresholds."""
-        return (threshold(self.expected_hour, settings.alert_min_count, settings.alert_ratio),
-                threshold(self.expected_day, settings.alert_min_count, settings.alert_ratio))
+        return (threshold(settings.alert_min_count, settings.alert_ratio, self.expected_hour, self.hour_baselines),
+                threshold(settings.alert_min_count, settings.alert_ratio, self.expected_day, self.day_baselines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +262,8 @@ def group_rates(session: Session, settings: Settings, now: dt.datetime, oldest: 
     """Counts of every group active in the last day; usual rates of those that could surge (and those in
     `always`). Needs `now - oldest >= MIN_HISTORY`."""
     citizen, always = Turn.conversation_id, set(always)
-    day_floor = threshold(FLOOR_PER_HOUR * 24, settings.alert_min_count, settings.alert_ratio)
+    # No day threshold is lower than this (the floor's): a group under it in the day cannot surge there.
+    day_floor = max(settings.alert_min_count, math.ceil(round(settings.alert_ratio * FLOOR_PER_HOUR * 24, 9)))
     anchor = anchor_of(now)
     cache = (baselines or Baselines()).at(anchor)
     # History actually there (a young database): divide by what was seen, not by 7 days.
@@ -279,6 +300,8 @@ def group_rates(session: Session, settings: Settings, now: dt.datetime, oldest: 
             hour_flat, day_flat, same_hour = cache[rate.key]
             rate.expected_hour = max(hour_flat / hour_span_h, same_hour / seasonal_days, FLOOR_PER_HOUR)
             rate.expected_day = max(day_flat / day_span_d, FLOOR_PER_HOUR * 24)
+            rate.hour_baselines = ((hour_flat, hour_span_h), (same_hour, float(seasonal_days)))
+            rate.day_baselines = ((day_flat, day_span_d),)
     return rates
 
 
@@ -344,7 +367,7 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
         if oldest is None or now - _aware(oldest) < MIN_HISTORY:
             return []  # not enough history to know what is usual
         open_alerts = {a.group_key: a for a in session.scalars(select(Alert).where(Alert.ended_at.is_(None)))}
-        recent = set(session.scalars(select(Alert.group_key).where(Alert.ended_at > now - DAY)))
+        ended_lately = set(session.scalars(select(Alert.group_key).where(Alert.ended_at > now - DAY)))
         rates = group_rates(session, settings, now, _aware(oldest), set(open_alerts), baselines)
     closed = 0
     for key, alert in open_alerts.items():
@@ -362,7 +385,7 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
         hour_t, day_t = rate.thresholds(settings)
         if rate.hour >= hour_t:
             window, count, expected, since = "hour", rate.hour, rate.expected_hour, now - HOUR
-        elif rate.day >= day_t and key not in recent:
+        elif rate.day >= day_t and key not in ended_lately:
             window, count, expected, since = "day", rate.day, rate.expected_day, now - DAY
         else:
             continue
@@ -379,7 +402,7 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
     return opened
 
 
-def recent(db: Database, limit: int = 20) -> list[Alert]:
+def recent_alerts(db: Database, limit: int = 20) -> list[Alert]:
     """For the dashboard: open alerts first, then the latest closed ones (blocking)."""
     with db.session() as session:
         return list(session.scalars(select(Alert).order_by(Alert.ended_at.is_not(None), Alert.at.desc())
@@ -426,6 +449,8 @@ def email_message(alert: Alert, settings: Settings) -> EmailMessage:
     message["Subject"] = f"[govbot] Emerging issue: {_subject_text(alert.label, 120)}"
     message["From"] = settings.alert_email_from
     message["To"] = ", ".join(settings.alert_email_to)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid("govbot-alert", settings.alert_email_from.rpartition("@")[2] or None)
     message.set_content("\n".join(lines) + "\n")
     return message
 
