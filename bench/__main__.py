@@ -152,7 +152,7 @@ def measure_insight(workdir: Path) -> str:
 
     dashboard = dashboard_bench.measure(workdir / "dashboard")
     say("dashboard measured")
-    alerts = alerts_bench.measure()
+    alerts = alerts_bench.measure(workdir / "alerts")
     say("alerts measured")
     privacy = privacy_bench.measure()
     say("redaction measured")

@@ -209,7 +209,7 @@ def insight_section(dashboard: dict[str, Any], alerts: dict[str, Any], privacy: 
         "### Dashboard (`compute` of every figure and table, in-process), in ms",
         dashboard_bench.markdown(dashboard),
         "### Emerging-issue alerts: detection delay after a surge starts",
-        alerts_bench.markdown(alerts),
+        alerts_bench.section(alerts),
         "### Redaction of personal data",
         privacy_markdown(privacy),
     ])

@@ -31,6 +31,7 @@ from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.inbox.worker import ConversationWorker
 from bot.insight import web as dashboard_web
+from bot.insight.alerts import AlertWatcher
 from bot.insight.gaps import GapClusterer
 from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             asyncio.create_task(runtime.sender.run(stop)),
             asyncio.create_task(runtime.centre.run_sweeps(settings.sweep_interval_s, stop)),
             asyncio.create_task(run_purges(settings, db, stop)),
+            asyncio.create_task(AlertWatcher(db, settings).run(stop)),
             asyncio.create_task(GapClusterer(
                 db, lambda texts: runtime.knowledge.embed_questions(texts),  # type: ignore[union-attr]
                 settings.gap_similarity,
