@@ -162,8 +162,11 @@ def test_telegram_message_and_button_press(stack: RunningStack) -> None:
         "message": {"message_id": 2, "date": int(time.time()), "text": first["text"],
                     "chat": {"id": chat, "type": "private"}, "reply_markup": markup}}}
     assert telegram(stack, press).status_code == 200
-    answer = wait_for(sent_to_chat(stack, chat), 2)[1].body["text"]
-    assert "source" in answer.lower()
+    answered = wait_for(sent_to_chat(stack, chat), 2)[1].body
+    assert "source" in answered["text"].lower()
+    feedback = answered["reply_markup"] if isinstance(answered["reply_markup"], dict) \
+        else json.loads(answered["reply_markup"])
+    assert [b["callback_data"] for row in feedback["inline_keyboard"] for b in row] == ["/helpful", "/not_helpful"]
     assert stack.providers and any(r.path.endswith("/answerCallbackQuery") for r in stack.providers.telegram.requests)
 
 
@@ -227,7 +230,9 @@ def test_messenger_batched_entries_quick_replies_and_window(stack: RunningStack)
         {"id": "PAGE", "time": 1, "messaging": [fb_event(b, "How do I renew my driver's licence?")]}]}
     assert messenger(stack, payload).status_code == 200
     first_a = wait_for(sent_to_psid(stack, a))[0].body
-    assert wait_for(sent_to_psid(stack, b))[0].body["messaging_type"] == "RESPONSE"
+    first_b = wait_for(sent_to_psid(stack, b))[0].body
+    assert first_b["messaging_type"] == "RESPONSE"
+    assert [q["payload"] for q in first_b["message"]["quick_replies"]] == ["/helpful", "/not_helpful"]  # did it help?
     quick = first_a["message"]["quick_replies"]
     assert quick and all(len(q["title"]) <= 20 for q in quick)
     pick = {"object": "page", "entry": [{"id": "PAGE", "time": 1, "messaging": [
