@@ -19,18 +19,10 @@ from bot.handoff import console
 from tests.conftest import RunningStack
 from tests.integration.test_channels_stack import phone, sms, texts_to, wait_for
 from tests.support.console import ConsoleClient, add_agent
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.stack
 
-
-def until(check: Callable[[], Any], timeout_s: float = 60, every_s: float = 0.3) -> Any:
-    """Poll `check` until it returns something truthy; that value (or the last falsy one)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every_s)
 
 
 @pytest.fixture

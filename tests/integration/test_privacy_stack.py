@@ -10,7 +10,6 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,12 @@ from bot.storage.db import Database
 from bot.storage.models import Conversation, Handoff, InboundMessage, OutboundMessage
 from tests.conftest import RunningStack
 from tests.integration.test_channels_stack import phone, sms, texts_to
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.stack
 
 rng = random.Random()
 
-
-def until(check: Callable[[], Any], timeout_s: float = 60, every_s: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every_s)
 
 
 # -- personal data of this run (random, so that no other test writes the same values) -----------------------
