@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -24,6 +25,7 @@ from bench import channels, cli_eval, handoff, latency, retrieval, selector
 from bench.common import BENCH_DIR, COLLECTIONS, machine, say
 from bench.memory import PeakRss
 from bench.report import (
+    CHANNELS_HEADING,
     HANDOFF_HEADING,
     INSIGHT_HEADING,
     Results,
@@ -131,19 +133,6 @@ def main() -> None:
     say(f"done in {results.total_s / 60:.1f} min: wrote bench/RESULTS.md and bench/results.png")
 
 
-def main_channels() -> None:
-    """Run section 5 only and put it into bench/RESULTS.md in place of the previous one."""
-    say(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="govbot-bench-channels-") as temporary:
-        section = channels.measure(Path(temporary))
-    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    section.notes.append(f"Measured on {date} on {machine()}, alone: `{CHANNELS_COMMAND}`.")
-    path = BENCH_DIR / "RESULTS.md"
-    document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    path.write_text(with_section(document, channels_section(section)), encoding="utf-8")
-    say(f"done in {section.seconds / 60:.1f} min: wrote section 5 of bench/RESULTS.md")
-
-
 def measure_insight(workdir: Path) -> str:
     """Section 7, as markdown."""
     from bench import alerts as alerts_bench
@@ -159,41 +148,48 @@ def measure_insight(workdir: Path) -> str:
     return insight_section(dashboard, alerts, privacy)
 
 
-def main_insight() -> None:
-    """Run section 7 only and put it into bench/RESULTS.md in place of the previous one."""
+def run_one_section(number: int, heading: str, command: str, measure: Callable[[Path, str], str]) -> None:
+    """Run one section alone and put it into bench/RESULTS.md in place of the previous one. `measure` gets a
+    temporary folder and the line saying when and how it was measured, and returns the section's markdown."""
     say(f"machine: {machine()}")
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="govbot-bench-insight-") as temporary:
-        section = measure_insight(Path(temporary))
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    section += f"\n\n- Measured on {date} on {machine()}, alone: `{INSIGHT_COMMAND}`."
+    measured = f"Measured on {date} on {machine()}, alone: `{command}`."
+    with tempfile.TemporaryDirectory(prefix=f"govbot-bench-{number}-") as temporary:
+        section = measure(Path(temporary), measured)
     path = BENCH_DIR / "RESULTS.md"
     document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    path.write_text(with_section(document, section, INSIGHT_HEADING), encoding="utf-8")
-    say(f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section 7 of bench/RESULTS.md")
+    path.write_text(with_section(document, section, heading), encoding="utf-8")
+    say(f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section {number} of bench/RESULTS.md")
 
 
-def main_handoff() -> None:
-    """Run section 6 only and put it into bench/RESULTS.md in place of the previous one."""
-    say(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="govbot-bench-handoff-") as temporary:
-        section = handoff.measure(Path(temporary))
-    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    section.notes.append(f"Measured on {date} on {machine()}, alone: `{HANDOFF_COMMAND}`.")
-    path = BENCH_DIR / "RESULTS.md"
-    document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    path.write_text(with_section(document, handoff_section(section), HANDOFF_HEADING), encoding="utf-8")
-    say(f"done in {section.seconds / 60:.1f} min: wrote section 6 of bench/RESULTS.md")
+def _channels_alone(workdir: Path, measured: str) -> str:
+    section = channels.measure(workdir)
+    section.notes.append(measured)
+    return channels_section(section)
+
+
+def _handoff_alone(workdir: Path, measured: str) -> str:
+    section = handoff.measure(workdir)
+    section.notes.append(measured)
+    return handoff_section(section)
+
+
+def _insight_alone(workdir: Path, measured: str) -> str:
+    return measure_insight(workdir) + f"\n\n- {measured}"
+
+
+SECTIONS = {
+    "channels": (5, CHANNELS_HEADING, CHANNELS_COMMAND, _channels_alone),
+    "handoff": (6, HANDOFF_HEADING, HANDOFF_COMMAND, _handoff_alone),
+    "insight": (7, INSIGHT_HEADING, INSIGHT_COMMAND, _insight_alone),
+}
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["channels"]:
-        main_channels()
-    elif sys.argv[1:] == ["handoff"]:
-        main_handoff()
-    elif sys.argv[1:] == ["insight"]:
-        main_insight()
-    elif sys.argv[1:]:
-        sys.exit("usage: python -m bench [channels | handoff | insight]")
-    else:
+    if not sys.argv[1:]:
         main()
+    elif len(sys.argv) == 2 and sys.argv[1] in SECTIONS:
+        run_one_section(*SECTIONS[sys.argv[1]])
+    else:
+        sys.exit(f"usage: python -m bench [{' | '.join(SECTIONS)}]")

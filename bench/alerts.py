@@ -25,9 +25,6 @@ import json
 import math
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +32,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert
 
-from bench.channels import postgres_problem, postgres_schema
+from bench.channels import fresh_database
 from bench.common import say
 from bot.insight.alerts import Baselines, detect
 from bot.settings import Settings
@@ -180,23 +177,6 @@ def plan(rng: np.random.Generator, rows: Rows) -> list[Planned]:
     return planned
 
 
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[Database | None]:
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{workdir / f'alerts-{uuid.uuid4().hex[:6]}.db'}")
-        db.create_schema()
-        yield db
-        db.engine.dispose()
-        return
-    if postgres_problem():
-        yield None
-        return
-    with postgres_schema() as url:
-        db = Database(url)
-        db.create_schema()
-        yield db
-        db.engine.dispose()
-
 
 def _spread(ms: list[float]) -> dict[str, float]:
     values = np.array(ms)
@@ -301,7 +281,7 @@ def measure(workdir: Path | None = None) -> dict[str, Any]:
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for kind in ("sqlite", "postgresql"):
-            with database(kind, folder) as db:
+            with fresh_database(kind, folder) as db:
                 if db is None:
                     results["notes"].append(f"PostgreSQL not reachable at {POSTGRES_URL}: its run was skipped.")
                     continue

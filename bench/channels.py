@@ -40,7 +40,7 @@ from bench.webhooks import (
     webhook,
 )
 from bot.settings import ROOT, Settings
-from bot.storage.db import make_engine
+from bot.storage.db import Database, make_engine
 from bot.storage.models import InboundMessage, OutboundMessage
 from tests.conftest import Providers, channel_settings
 from tests.integration.conftest import POSTGRES_URL
@@ -137,6 +137,26 @@ def postgres_schema(url: str = POSTGRES_URL) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@contextmanager
+def fresh_database(kind: str, workdir: Path, pool_size: int = 10) -> Iterator[Database | None]:
+    """A new, migrated app database: a SQLite file in `workdir`, or a fresh PostgreSQL schema (None when
+    PostgreSQL cannot be reached); disposed of afterwards."""
+    if kind == "sqlite":
+        db = Database(f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}")
+        db.create_schema()
+        yield db
+        db.engine.dispose()
+        return
+    if postgres_problem():
+        yield None
+        return
+    with postgres_schema() as url:
+        db = Database(url, pool_size)
+        db.create_schema()
+        yield db
+        db.engine.dispose()
 
 
 @contextmanager

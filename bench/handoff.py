@@ -17,8 +17,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +26,7 @@ import httpx
 import numpy as np
 import websockets
 
-from bench.channels import postgres_problem, postgres_schema
+from bench.channels import fresh_database
 from bench.common import free_port, say
 from bench.stackrun import started
 from bot.handoff.agents import Agents
@@ -159,23 +157,6 @@ def page_timing(db: Database) -> Spread:
     return Spread.of(times)
 
 
-@contextmanager
-def database(kind: str, workdir: Path, pool_size: int = 10) -> Iterator[Database | None]:
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{workdir / f'claims-{uuid.uuid4().hex[:6]}.db'}")
-        db.create_schema()
-        yield db
-        db.engine.dispose()
-        return
-    if postgres_problem():
-        yield None
-        return
-    with postgres_schema() as url:
-        db = Database(url, pool_size)
-        db.create_schema()
-        yield db
-        db.engine.dispose()
-
 
 async def _fanout(base_url: str, cookies: list[str], sessions: list[str]) -> tuple[list[float], list[float]]:
     """Each citizen asks for a person; the time until every console has seen the hand-off."""
@@ -247,7 +228,7 @@ def measure(workdir: Path) -> HandoffResults:
     workdir.mkdir(parents=True, exist_ok=True)
     results = HandoffResults()
     for kind, pool in (("sqlite", 10), ("postgresql", 10), ("postgresql", AGENTS)):
-        with database(kind, workdir, pool) as db:
+        with fresh_database(kind, workdir, pool) as db:
             if db is None:
                 results.notes.append(f"PostgreSQL not reachable at {POSTGRES_URL}: its claim runs were skipped.")
                 continue
