@@ -236,6 +236,17 @@ async def config(_: LoginDep, runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
+def _queue_states(runtime: Runtime, waiting: list[Handoff], now: dt.datetime) -> list[dict[str, Any]]:
+    """Each queue: open now?, how many wait, the longest wait (the queue page and the supervisor's)."""
+    depth: dict[str, int] = {}
+    longest: dict[str, float] = {}
+    for handoff in waiting:
+        depth[handoff.queue_id] = depth.get(handoff.queue_id, 0) + 1
+        longest[handoff.queue_id] = max(longest.get(handoff.queue_id, 0.0), _waited_s(handoff, now))
+    return [{"id": q.id, "name": q.display_name("en"), "open": is_open(q, now), "waiting": depth.get(q.id, 0),
+             "longest_wait_s": longest.get(q.id, 0.0)} for q in runtime.centre.config.queues]
+
+
 def queue_snapshot(runtime: Runtime, agent_id: int, limit: int = 500) -> dict[str, Any]:
     """The queue page's data (blocking): every queue's state, the waiting list in service order, and mine."""
     centre, now = runtime.centre, utcnow()
@@ -243,20 +254,12 @@ def queue_snapshot(runtime: Runtime, agent_id: int, limit: int = 500) -> dict[st
     usernames = _usernames(runtime)
     places: dict[str, int] = {}
     items = []
-    for handoff in waiting:
+    for handoff in waiting[:limit]:
         places[handoff.queue_id] = places.get(handoff.queue_id, 0) + 1
-        if len(items) < limit:
-            items.append(_item(runtime, handoff, now, places[handoff.queue_id], usernames))
-    longest: dict[str, float] = {}
-    for handoff in waiting:
-        longest[handoff.queue_id] = max(longest.get(handoff.queue_id, 0.0), _waited_s(handoff, now))
-    queues = []
-    for queue in centre.config.queues:
-        open_now = is_open(queue, now)
-        queues.append({
-            "id": queue.id, "name": queue.display_name("en"), "open": open_now,
-            "next_open": None if open_now else _iso(next_opening(queue, now)), "waiting": places.get(queue.id, 0), "longest_wait_s": longest.get(queue.id, 0.0),
-        })
+        items.append(_item(runtime, handoff, now, places[handoff.queue_id], usernames))
+    queues = _queue_states(runtime, waiting, now)
+    for state, queue in zip(queues, centre.config.queues, strict=True):
+        state["next_open"] = None if state["open"] else _iso(next_opening(queue, now))
     mine = [_item(runtime, h, now, None, usernames) for h in centre.queue.with_agent(agent_id)]
     return {"queues": queues, "waiting": items, "mine": mine}
 
@@ -382,14 +385,9 @@ def supervisor_snapshot(runtime: Runtime) -> dict[str, Any]:
     waiting = centre.queue.waiting(limit=100_000)
     with_agents = centre.queue.with_agent()
     online = {a.id for a in centre.queue.agents_online(centre.config.timers.heartbeat_timeout_s)}
-    queues = []
-    for queue in centre.config.queues:
-        mine = [h for h in waiting if h.queue_id == queue.id]
-        queues.append({
-            "id": queue.id, "name": queue.display_name("en"), "open": is_open(queue, now), "waiting": len(mine),
-            "longest_wait_s": max((_waited_s(h, now) for h in mine), default=0.0),
-            "assigned": sum(1 for h in with_agents if h.queue_id == queue.id),
-        })
+    queues = _queue_states(runtime, waiting, now)
+    for state in queues:
+        state["assigned"] = sum(1 for h in with_agents if h.queue_id == state["id"])
     agents = [
         {"username": a.username, "display_name": a.display_name, "role": a.role, "online": a.id in online,
          "conversations": sum(1 for h in with_agents if h.agent_id == a.id)}
