@@ -36,7 +36,9 @@ class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
         kb = services.knowledge()
         language = tracker.get_slot("language") or "en"
         message = tracker.latest_message or {}
@@ -80,7 +82,7 @@ class ActionAnswerQuestion(Action):
             return [
                 SlotSet("answered_faq_id", None),
                 SlotSet("offered_faq_ids", choices),
-                SlotSet("candidate_faq_ids", ranked[len(choices):]),
+                SlotSet("candidate_faq_ids", ranked[len(choices) :]),
                 SlotSet("last_question", text),
                 SlotSet("not_helpful_count", 0.0),
                 SlotSet("pending_offer", None),
@@ -103,11 +105,15 @@ class ActionNextCandidates(Action):
     def name(self) -> str:
         return "action_next_candidates"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
         kb = services.knowledge()
         language = tracker.get_slot("language") or "en"
         helpless = float(tracker.get_slot("not_helpful_count") or 0) + 1
-        shown = set(tracker.get_slot("offered_faq_ids") or []) | {tracker.get_slot("answered_faq_id")}
+        shown = set(tracker.get_slot("offered_faq_ids") or []) | {
+            tracker.get_slot("answered_faq_id")
+        }
         remaining = [i for i in tracker.get_slot("candidate_faq_ids") or [] if i not in shown]
         if helpless >= 2:
             # Said twice that it did not help: straight to a person.

@@ -24,21 +24,32 @@ def _topic_agency(tracker: Tracker) -> str | None:
     answered = kb.faq(tracker.get_slot("answered_faq_id") or "")
     if answered is not None:
         return answered.agency
-    offered = {faq.agency for faq in (kb.faq(i) for i in tracker.get_slot("offered_faq_ids") or []) if faq}
+    offered = {
+        faq.agency for faq in (kb.faq(i) for i in tracker.get_slot("offered_faq_ids") or []) if faq
+    }
     return offered.pop() if len(offered) == 1 else None
 
 
-def request_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, queue: str | None = None) -> bool:
+def request_handoff(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, queue: str | None = None
+) -> bool:
     """Ask the app to put the conversation in line; False when the queue is unknown and the citizen must
     be asked which service it is about."""
     config = services.contact_centre()
     agency = _topic_agency(tracker)
     if queue is None and config.queue_for_agency(agency) is None and len(config.queues) > 1:
         return False
-    dispatcher.utter_message(json_message={"handoff": {
-        "queue": queue, "agency": agency, "reason": reason, "language": tracker.get_slot("language") or "en",
-        "question": tracker.get_slot("last_question"),
-    }})
+    dispatcher.utter_message(
+        json_message={
+            "handoff": {
+                "queue": queue,
+                "agency": agency,
+                "reason": reason,
+                "language": tracker.get_slot("language") or "en",
+                "question": tracker.get_slot("last_question"),
+            }
+        }
+    )
     return True
 
 
@@ -48,8 +59,13 @@ def ask_which_service(dispatcher: CollectingDispatcher, language: str) -> None:
     queues = sorted(config.queues, key=lambda q: q.id == config.default_queue)
     dispatcher.utter_message(
         text=say("which_service", language),
-        buttons=[{"title": q.display_name(language), "payload": "/choose_queue" + json.dumps({"queue_id": q.id})}
-                 for q in queues],
+        buttons=[
+            {
+                "title": q.display_name(language),
+                "payload": "/choose_queue" + json.dumps({"queue_id": q.id}),
+            }
+            for q in queues
+        ],
     )
 
 
@@ -65,7 +81,11 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         language = tracker.get_slot("language") or "en"
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        picked = next(tracker.get_latest_entity_values("queue_id"), None) if intent == "choose_queue" else None
+        picked = (
+            next(tracker.get_latest_entity_values("queue_id"), None)
+            if intent == "choose_queue"
+            else None
+        )
         if picked is not None and services.contact_centre().queue(picked) is None:
             picked = None  # a stale or forged button: ask again
         if intent == "request_human":

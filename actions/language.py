@@ -28,5 +28,11 @@ class ActionDetectLanguage(Action):
             return [SlotSet("language", asked), SlotSet("detected_language", asked)]
         detection = services.detector().detect(text)
         if detection.language in ("en", "fr"):
-            return [SlotSet("language", detection.language), SlotSet("detected_language", detection.language)]
-        return [SlotSet("language", current), SlotSet("detected_language", detection.language or "unknown")]
+            return [
+                SlotSet("language", detection.language),
+                SlotSet("detected_language", detection.language),
+            ]
+        return [
+            SlotSet("language", current),
+            SlotSet("detected_language", detection.language or "unknown"),
+        ]

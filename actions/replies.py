@@ -22,7 +22,11 @@ def send_answer(dispatcher: CollectingDispatcher, faq: Faq) -> None:
 
 
 def send_choices(
-    dispatcher: CollectingDispatcher, kb: KnowledgeBase, faq_ids: list[str], language: str, intro: str
+    dispatcher: CollectingDispatcher,
+    kb: KnowledgeBase,
+    faq_ids: list[str],
+    language: str,
+    intro: str,
 ) -> None:
     """A numbered list of FAQ questions, with a button per question and a "none of these" button."""
     lines = [say(intro, language)]
@@ -50,10 +54,22 @@ def send_person_offer(dispatcher: CollectingDispatcher, language: str, key: str)
     )
 
 
-def record(dispatcher: CollectingDispatcher, outcome: str, language: str, question: str | None,
-           faq: Faq | None = None) -> None:
+def record(
+    dispatcher: CollectingDispatcher,
+    outcome: str,
+    language: str,
+    question: str | None,
+    faq: Faq | None = None,
+) -> None:
     """Tell the app what this turn did with the question (its analytics; not shown to the citizen)."""
-    dispatcher.utter_message(json_message={"analytics": {
-        "outcome": outcome, "language": language, "question": question,
-        "faq_id": faq.id if faq else None, "agency": faq.agency if faq else None,
-    }})
+    dispatcher.utter_message(
+        json_message={
+            "analytics": {
+                "outcome": outcome,
+                "language": language,
+                "question": question,
+                "faq_id": faq.id if faq else None,
+                "agency": faq.agency if faq else None,
+            }
+        }
+    )

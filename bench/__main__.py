@@ -73,7 +73,9 @@ def measure_stack(results: Results, workdir: Path) -> None:
     with running_stack(workdir / "stack") as running:
         targets = [latency.stack_target(running.app_url), latency.bare_target(running.engine_url)]
         with PeakRss(running.pids) as memory:
-            latency.interleaved(targets, blocks=1, count=len(latency.MESSAGES))  # warm-up, not counted
+            latency.interleaved(
+                targets, blocks=1, count=len(latency.MESSAGES)
+            )  # warm-up, not counted
             say("warm-up done")
             sequential = latency.interleaved(targets, blocks, count=SEQUENTIAL_BLOCK)
             results.sequential = _summary("sequential", sequential)
@@ -87,7 +89,7 @@ def measure_stack(results: Results, workdir: Path) -> None:
         "Stack: `bot.stack.start` on free ports (temporary var folder, the shipped index), "
         "`POST /webchat/messages`. Bare: `POST /webhooks/rest/webhook` on the same engine process (the custom "
         f"actions still run in the app). {len(latency.MESSAGES)} fixed messages: "
-        f"{len(latency.CONVERSATIONS)} EN/FR citizen conversations (greeting, question, \"2\", question, "
+        f'{len(latency.CONVERSATIONS)} EN/FR citizen conversations (greeting, question, "2", question, '
         f"thanks), a new session per conversation. Warm-up: {len(latency.MESSAGES)} messages per target. "
         f"Sequential: {SEQUENTIAL_MESSAGES} messages per target in blocks of {SEQUENTIAL_BLOCK}, "
         f"alternating. Concurrent: {CLIENTS} clients, {CONCURRENT_BLOCKS} blocks of "
@@ -100,7 +102,8 @@ def main() -> None:
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     results = Results(
-        date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), machine=machine(),
+        date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        machine=machine(),
         commands=[
             "make bench    # = OMP_NUM_THREADS=1 .venv/bin/python -m bench, from the repository root",
             f"VAR_DIR=<empty temporary folder> {' '.join(cli_eval.command(EVAL_COLLECTION))}    # twice",
@@ -148,7 +151,9 @@ def measure_insight(workdir: Path) -> str:
     return insight_section(dashboard, alerts, privacy)
 
 
-def run_one_section(number: int, heading: str, command: str, measure: Callable[[Path, str], str]) -> None:
+def run_one_section(
+    number: int, heading: str, command: str, measure: Callable[[Path, str], str]
+) -> None:
     """Run one section alone and put it into bench/RESULTS.md in place of the previous one. `measure` gets a
     temporary folder and the line saying when and how it was measured, and returns the section's markdown."""
     say(f"machine: {machine()}")
@@ -160,7 +165,9 @@ def run_one_section(number: int, heading: str, command: str, measure: Callable[[
     path = BENCH_DIR / "RESULTS.md"
     document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     path.write_text(with_section(document, section, heading), encoding="utf-8")
-    say(f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section {number} of bench/RESULTS.md")
+    say(
+        f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section {number} of bench/RESULTS.md"
+    )
 
 
 def _channels_alone(workdir: Path, measured: str) -> str:

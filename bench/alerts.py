@@ -48,7 +48,9 @@ FAQ_PER_HOUR = 260.0  # all FAQ groups together, on an average weekday hour
 GAP_PER_HOUR = 45.0
 UNCLUSTERED_PER_HOUR = 45.0
 HISTORY_DAYS = 7  # ordinary traffic before the first pass
-ORDINARY_DAYS = 7  # days of ordinary traffic replayed for false alerts, a pass every insight_interval_s
+ORDINARY_DAYS = (
+    7  # days of ordinary traffic replayed for false alerts, a pass every insight_interval_s
+)
 REPEATS = 4  # each scenario, at different hours
 SEED = 20260302
 
@@ -74,7 +76,9 @@ class Scenario:
 
     @property
     def rate(self) -> str:
-        return ", then ".join(f"{per_min:g}/min for {minutes:g} min" for minutes, per_min in self.phases)
+        return ", then ".join(
+            f"{per_min:g}/min for {minutes:g} min" for minutes, per_min in self.phases
+        )
 
 
 SCENARIOS = (
@@ -115,9 +119,19 @@ class Rows:
         else:
             outcome = ("no_answer", "clarify", "handoff")[len(self.rows) % 3]
             cluster_id = int(key[4:]) if key else None
-        self.rows.append({"at": at, "conversation_id": f"webchat:{len(self.rows)}", "channel": "webchat",
-                          "language": "en", "outcome": outcome, "faq_id": faq_id, "cluster_id": cluster_id,
-                          "question": question, "clustered": outcome == "answered" or cluster_id is not None})
+        self.rows.append(
+            {
+                "at": at,
+                "conversation_id": f"webchat:{len(self.rows)}",
+                "channel": "webchat",
+                "language": "en",
+                "outcome": outcome,
+                "faq_id": faq_id,
+                "cluster_id": cluster_id,
+                "question": question,
+                "clustered": outcome == "answered" or cluster_id is not None,
+            }
+        )
 
 
 def ordinary(rows: Rows, rng: np.random.Generator, days: int) -> None:
@@ -128,11 +142,14 @@ def ordinary(rows: Rows, rng: np.random.Generator, days: int) -> None:
         level = shape[began.hour] * (0.5 if began.weekday() >= 5 else 1.0)
         for key, per_hour in groups:
             for offset in rng.uniform(0, 3600, rng.poisson(per_hour * level)):
-                rows.add(began + dt.timedelta(seconds=float(offset)), key, f"usual question of {key}")
+                rows.add(
+                    began + dt.timedelta(seconds=float(offset)), key, f"usual question of {key}"
+                )
 
 
-def surge_times(rng: np.random.Generator, start: dt.datetime, phases: tuple[tuple[float, float], ...]
-                ) -> list[dt.datetime]:
+def surge_times(
+    rng: np.random.Generator, start: dt.datetime, phases: tuple[tuple[float, float], ...]
+) -> list[dt.datetime]:
     """A Poisson process through the phases."""
     out, t = [], 0.0
     for minutes, per_min in phases:
@@ -167,21 +184,28 @@ def plan(rng: np.random.Generator, rows: Rows) -> list[Planned]:
                 new_gap += 1
                 key = f"gap:{new_gap}"
             else:
-                key = min((k for k in rates if k.startswith(scenario.group + ":") and k not in used),
-                          key=lambda k: abs(rates[k] - scenario.usual_per_hour))
+                key = min(
+                    (k for k in rates if k.startswith(scenario.group + ":") and k not in used),
+                    key=lambda k: abs(rates[k] - scenario.usual_per_hour),
+                )
             used.add(key)
             planned.append(Planned(scenario, key, start))
             for at in surge_times(rng, start, scenario.phases):
                 rows.add(at, key, f"{scenario.name}: what is going on?")
-            start += scenario.cap + 7 * MINUTE  # the next one starts once this one is detected or missed
+            start += (
+                scenario.cap + 7 * MINUTE
+            )  # the next one starts once this one is detected or missed
     return planned
-
 
 
 def _spread(ms: list[float]) -> dict[str, float]:
     values = np.array(ms)
-    return {"n": len(ms), "p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99)),
-            "max_ms": float(values.max())}
+    return {
+        "n": len(ms),
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "max_ms": float(values.max()),
+    }
 
 
 def run(db: Database, settings: Settings) -> dict[str, Any]:
@@ -194,17 +218,28 @@ def run(db: Database, settings: Settings) -> dict[str, Any]:
     ordinary(rows, rng, math.ceil((last - T0) / DAY))  # ordinary traffic goes on under the surges
     week = len(rows.rows) and sum(1 for r in rows.rows if r["at"] < T0 + 7 * DAY)
     for row in surges.rows:
-        rows.add(row["at"], f"faq:{row['faq_id']}" if row["faq_id"] else f"gap:{row['cluster_id']}", row["question"])
+        rows.add(
+            row["at"],
+            f"faq:{row['faq_id']}" if row["faq_id"] else f"gap:{row['cluster_id']}",
+            row["question"],
+        )
     began = time.perf_counter()
     with db.session() as session:
-        session.add_all(GapCluster(id=int(p.key[4:]), label=f"{p.scenario.name} #{p.key}", centroid=b"\0")
-                        for p in planned if p.scenario.group == "new-gap")
-        session.add_all(GapCluster(id=i + 1, label=f"known gap {i + 1}", centroid=b"\0") for i in range(GAPS))
+        session.add_all(
+            GapCluster(id=int(p.key[4:]), label=f"{p.scenario.name} #{p.key}", centroid=b"\0")
+            for p in planned
+            if p.scenario.group == "new-gap"
+        )
+        session.add_all(
+            GapCluster(id=i + 1, label=f"known gap {i + 1}", centroid=b"\0") for i in range(GAPS)
+        )
         session.flush()
         session.execute(insert(Turn), rows.rows)
         session.commit()
     seeded_s = time.perf_counter() - began
-    say(f"{db.engine.dialect.name}: {len(rows.rows)} turns seeded ({week} in the first week) in {seeded_s:.1f} s")
+    say(
+        f"{db.engine.dialect.name}: {len(rows.rows)} turns seeded ({week} in the first week) in {seeded_s:.1f} s"
+    )
 
     pass_ms: list[float] = []
     baselines = Baselines()  # kept from pass to pass, as AlertWatcher does
@@ -227,8 +262,10 @@ def run(db: Database, settings: Settings) -> dict[str, Any]:
         ordinary_alerts += [f"{a.group_key} at {now:%a %H:%M}" for a in detect_at(now)]
         now += step
     ordinary_passes = len(pass_ms)
-    say(f"{db.engine.dialect.name}: {ordinary_passes} passes over {ORDINARY_DAYS} ordinary days: "
-        f"{len(ordinary_alerts)} alerts; pass p50 {np.percentile(pass_ms, 50):.1f} ms")
+    say(
+        f"{db.engine.dialect.name}: {ordinary_passes} passes over {ORDINARY_DAYS} ordinary days: "
+        f"{len(ordinary_alerts)} alerts; pass p50 {np.percentile(pass_ms, 50):.1f} ms"
+    )
 
     delays: dict[str, list[float | None]] = {s.name: [] for s in SCENARIOS}
     windows: dict[str, list[str]] = {s.name: [] for s in SCENARIOS}
@@ -248,34 +285,58 @@ def run(db: Database, settings: Settings) -> dict[str, Any]:
     scenarios = []
     for scenario in SCENARIOS:
         found = [d for d in delays[scenario.name] if d is not None]
-        scenarios.append({
-            "scenario": scenario.name, "rate": scenario.rate,
-            "usual_per_hour": "new group" if scenario.group == "new-gap" else
-            ", ".join(f"{group_rates()[p.key]:.1f}" for p in planned if p.scenario == scenario),
-            "delays_min": delays[scenario.name], "detected": f"{len(found)}/{len(delays[scenario.name])}",
-            "median_min": float(np.median(found)) if found else None, "max_min": max(found) if found else None,
-            "windows": sorted(set(windows[scenario.name])),
-        })
-        say(f"{db.engine.dialect.name}: {scenario.name} ({scenario.rate}): delays (min) "
-            + ", ".join("missed" if d is None else f"{d:.1f}" for d in delays[scenario.name]))
+        scenarios.append(
+            {
+                "scenario": scenario.name,
+                "rate": scenario.rate,
+                "usual_per_hour": "new group"
+                if scenario.group == "new-gap"
+                else ", ".join(
+                    f"{group_rates()[p.key]:.1f}" for p in planned if p.scenario == scenario
+                ),
+                "delays_min": delays[scenario.name],
+                "detected": f"{len(found)}/{len(delays[scenario.name])}",
+                "median_min": float(np.median(found)) if found else None,
+                "max_min": max(found) if found else None,
+                "windows": sorted(set(windows[scenario.name])),
+            }
+        )
+        say(
+            f"{db.engine.dialect.name}: {scenario.name} ({scenario.rate}): delays (min) "
+            + ", ".join("missed" if d is None else f"{d:.1f}" for d in delays[scenario.name])
+        )
     return {
-        "database": db.engine.dialect.name, "turns": len(rows.rows), "first_week_turns": week,
-        "seed_s": seeded_s, "ordinary_passes": ordinary_passes, "ordinary_days": ORDINARY_DAYS,
+        "database": db.engine.dialect.name,
+        "turns": len(rows.rows),
+        "first_week_turns": week,
+        "seed_s": seeded_s,
+        "ordinary_passes": ordinary_passes,
+        "ordinary_days": ORDINARY_DAYS,
         "false_alerts": len(ordinary_alerts) + len(surge_false),
-        "false_alert_list": ordinary_alerts + surge_false, "pass": _spread(pass_ms),
-        "refresh_pass": _spread(refresh_ms), "scenarios": scenarios,
+        "false_alert_list": ordinary_alerts + surge_false,
+        "pass": _spread(pass_ms),
+        "refresh_pass": _spread(refresh_ms),
+        "scenarios": scenarios,
     }
 
 
 def measure(workdir: Path | None = None) -> dict[str, Any]:
     """The alert benchmark on SQLite and, when reachable, PostgreSQL."""
     began = time.monotonic()
-    settings = Settings(_env_file=None, alert_webhook_url=None,  # type: ignore[call-arg]
-                        alert_email_to=[], smtp_host=None)
+    settings = Settings(
+        _env_file=None,
+        alert_webhook_url=None,  # type: ignore[call-arg]
+        alert_email_to=[],
+        smtp_host=None,
+    )
     results: dict[str, Any] = {
-        "settings": {"alert_min_count": settings.alert_min_count, "alert_ratio": settings.alert_ratio,
-                     "insight_interval_s": settings.insight_interval_s},
-        "runs": [], "notes": [],
+        "settings": {
+            "alert_min_count": settings.alert_min_count,
+            "alert_ratio": settings.alert_ratio,
+            "insight_interval_s": settings.insight_interval_s,
+        },
+        "runs": [],
+        "notes": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = workdir or Path(tmp)
@@ -283,7 +344,9 @@ def measure(workdir: Path | None = None) -> dict[str, Any]:
         for kind in ("sqlite", "postgresql"):
             with fresh_database(kind, folder) as db:
                 if db is None:
-                    results["notes"].append(f"PostgreSQL not reachable at {POSTGRES_URL}: its run was skipped.")
+                    results["notes"].append(
+                        f"PostgreSQL not reachable at {POSTGRES_URL}: its run was skipped."
+                    )
                     continue
                 results["runs"].append(run(db, settings))
     results["notes"].append(
@@ -293,29 +356,38 @@ def measure(workdir: Path | None = None) -> dict[str, Any]:
         f"traffic, with a detection pass every {settings.insight_interval_s:g} s; the delay is from the first "
         "surge question to the pass that opened the alert. A gap group's questions also wait for the "
         "clusterer (up to one more pass) in the running app. Passes keep the usual rates for 10 simulated "
-        "minutes, as AlertWatcher does; the refresh figures are the passes that re-read the week.")
+        "minutes, as AlertWatcher does; the refresh figures are the passes that re-read the week."
+    )
     results["seconds"] = time.monotonic() - began
     return results
 
 
 def section(results: dict[str, Any]) -> str:
     """The results as markdown (for bench/RESULTS.md)."""
-    lines = ["| database | scenario | rate | usual/h | detected | median delay (min) | max delay (min) | window |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| database | scenario | rate | usual/h | detected | median delay (min) | max delay (min) | window |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for run_ in results["runs"]:
         for s in run_["scenarios"]:
             median = "-" if s["median_min"] is None else f"{s['median_min']:.1f}"
             worst = "-" if s["max_min"] is None else f"{s['max_min']:.1f}"
-            lines.append(f"| {run_['database']} | {s['scenario']} | {s['rate']} | {s['usual_per_hour']} | "
-                         f"{s['detected']} | {median} | {worst} | {', '.join(s['windows'])} |")
-    header = ("| database | turns | passes | pass p50 (ms) | pass p99 (ms) | baseline refresh p50 / p99 (ms) "
-              "| false alerts |")
+            lines.append(
+                f"| {run_['database']} | {s['scenario']} | {s['rate']} | {s['usual_per_hour']} | "
+                f"{s['detected']} | {median} | {worst} | {', '.join(s['windows'])} |"
+            )
+    header = (
+        "| database | turns | passes | pass p50 (ms) | pass p99 (ms) | baseline refresh p50 / p99 (ms) "
+        "| false alerts |"
+    )
     lines += ["", header, "|---|---|---|---|---|---|---|"]
     for run_ in results["runs"]:
         p, r = run_["pass"], run_["refresh_pass"]
-        lines.append(f"| {run_['database']} | {run_['turns']} | {p['n']} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} | "
-                     f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} (n={r['n']}) | {run_['false_alerts']} (over "
-                     f"{run_['ordinary_days']} ordinary days + the surge replays) |")
+        lines.append(
+            f"| {run_['database']} | {run_['turns']} | {p['n']} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} | "
+            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} (n={r['n']}) | {run_['false_alerts']} (over "
+            f"{run_['ordinary_days']} ordinary days + the surge replays) |"
+        )
     return "\n".join(lines + [""] + [f"- {note}" for note in results["notes"]])
 
 

@@ -51,7 +51,9 @@ SLOW_ENGINE_S = 2.0  # the proxy holds every engine answer back this long
 ACKS_PER_CHANNEL = 200  # webhooks per provider channel, per engine speed; one new citizen each
 ALONE_PER_CHANNEL = 30  # the same from a single sender: the ack's own cost, without queueing
 WEBCHAT_POSTS = {"normal": 96, "slowed": 32}  # fewer while slowed: each one waits >= SLOW_ENGINE_S
-THROUGHPUT_CONVERSATIONS = 20  # per provider channel, each one of latency.CONVERSATIONS (5 messages)
+THROUGHPUT_CONVERSATIONS = (
+    20  # per provider channel, each one of latency.CONVERSATIONS (5 messages)
+)
 SETTLE_TIMEOUT_S = 240.0
 ACK_AIM_MS = 50.0
 
@@ -164,8 +166,12 @@ def channel_stack(var_dir: Path, database_url: str, providers: Providers) -> Ite
     """Engine + app on `database_url`, every provider channel pointed at the fakes, a proxy in between."""
     port = free_port()
     settings = Settings(
-        port=port, engine_port=free_port(), var_dir=var_dir, database_url=database_url,
-        public_base_url=f"http://127.0.0.1:{port}", index_dir=ROOT / "var" / "index",
+        port=port,
+        engine_port=free_port(),
+        var_dir=var_dir,
+        database_url=database_url,
+        public_base_url=f"http://127.0.0.1:{port}",
+        index_dir=ROOT / "var" / "index",
         **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)
@@ -199,8 +205,10 @@ def settled(database_url: str, stored: int, timeout_s: float = SETTLE_TIMEOUT_S)
             if inbound >= stored and waiting == unsent == 0:
                 return True
             if time.monotonic() > deadline:
-                say(f"not settled after {timeout_s:.0f} s: {inbound} of {stored} stored, {waiting} waiting, "
-                    f"{unsent} replies unsent")
+                say(
+                    f"not settled after {timeout_s:.0f} s: {inbound} of {stored} stored, {waiting} waiting, "
+                    f"{unsent} replies unsent"
+                )
                 return False
             time.sleep(0.2)
     finally:
@@ -214,21 +222,35 @@ class Run:
     def __init__(
         self, database: str, running: ChannelStack, providers: Providers, results: ChannelResults
     ) -> None:
-        self.database, self.running, self.providers, self.results = database, running, providers, results
+        self.database, self.running, self.providers, self.results = (
+            database,
+            running,
+            providers,
+            results,
+        )
         self.stored = 0
         self._codes = itertools.count(1)
 
     def conversations(self, count: int) -> list[list[Webhook]]:
         """`count` new citizens per provider channel, each playing one conversation of CONVERSATIONS."""
         run, plays = str(next(self._codes)), itertools.cycle(CONVERSATIONS)
-        return [[webhook(channel, self.running.base_url, citizen(channel, run, n), line) for line in next(plays)]
-                for n in range(count) for channel in PROVIDER_CHANNELS]
+        return [
+            [
+                webhook(channel, self.running.base_url, citizen(channel, run, n), line)
+                for line in next(plays)
+            ]
+            for n in range(count)
+            for channel in PROVIDER_CHANNELS
+        ]
 
     def singles(self, channels: tuple[str, ...], count: int) -> list[list[Webhook]]:
         """`count` new citizens per channel with one message each, channels interleaved."""
         run, lines = str(next(self._codes)), itertools.cycle(MESSAGES)
-        return [[webhook(channel, self.running.base_url, citizen(channel, run, n), next(lines))]
-                for n in range(count) for channel in channels]
+        return [
+            [webhook(channel, self.running.base_url, citizen(channel, run, n), next(lines))]
+            for n in range(count)
+            for channel in channels
+        ]
 
     def send(self, conversations: list[list[Webhook]], senders: int = SENDERS) -> dict[str, Tally]:
         """Send, and count what was acknowledged."""
@@ -244,34 +266,59 @@ class Run:
         """Replies recorded so far, and now."""
         return replies(self.providers), time.perf_counter()
 
-    def _count(self, workload: str, mark: tuple[int, float], conversations: list[list[Webhook]],
-               tallies: dict[str, Tally]) -> None:
+    def _count(
+        self,
+        workload: str,
+        mark: tuple[int, float],
+        conversations: list[list[Webhook]],
+        tallies: dict[str, Tally],
+    ) -> None:
         """Wait for the last reply at the fakes; one throughput row from `mark` on."""
         complete = self.settle()
         row = ThroughputRow(
-            self.database, workload, sum(map(len, conversations)), len(conversations),
-            replies(self.providers) - mark[0], last_reply_at(self.providers) - mark[1],
-            sum(t.errors for t in tallies.values()), complete,
+            self.database,
+            workload,
+            sum(map(len, conversations)),
+            len(conversations),
+            replies(self.providers) - mark[0],
+            last_reply_at(self.providers) - mark[1],
+            sum(t.errors for t in tallies.values()),
+            complete,
         )
         self.results.throughput.append(row)
-        say(f"{self.database} {workload}: {row.messages} messages, {row.replies} replies in {row.seconds:.1f} s "
-            f"= {row.rate:.1f} msg/s, {row.errors} errors{'' if complete else ', NOT all answered'}")
+        say(
+            f"{self.database} {workload}: {row.messages} messages, {row.replies} replies in {row.seconds:.1f} s "
+            f"= {row.rate:.1f} msg/s, {row.errors} errors{'' if complete else ', NOT all answered'}"
+        )
 
     def throughput(self, workload: str, conversations: list[list[Webhook]]) -> None:
         """Send everything and count the time to the last reply."""
         mark = self._mark()
         self._count(workload, mark, conversations, self.send(conversations))
 
-    def _ack_rows(self, engine: str, senders: int, tallies: dict[str, Tally], channels: tuple[str, ...]) -> None:
+    def _ack_rows(
+        self, engine: str, senders: int, tallies: dict[str, Tally], channels: tuple[str, ...]
+    ) -> None:
         """One acknowledgement row per channel of `channels`, in that order."""
         for channel in channels:
             tally = tallies.get(channel, Tally())
             ms = np.array(tally.latencies or [0.0]) * 1000
-            row = AckRow(self.database, engine, channel, senders, len(tally.latencies),
-                         float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max()), tally.errors)
+            row = AckRow(
+                self.database,
+                engine,
+                channel,
+                senders,
+                len(tally.latencies),
+                float(np.percentile(ms, 50)),
+                float(np.percentile(ms, 99)),
+                float(ms.max()),
+                tally.errors,
+            )
             self.results.acks.append(row)
-            say(f"{self.database} engine {engine} {channel:9s} senders={senders} n={row.n} p50={row.p50_ms:.1f} "
-                f"p99={row.p99_ms:.1f} max={row.max_ms:.1f} errors={row.errors}")
+            say(
+                f"{self.database} engine {engine} {channel:9s} senders={senders} n={row.n} p50={row.p50_ms:.1f} "
+                f"p99={row.p99_ms:.1f} max={row.max_ms:.1f} errors={row.errors}"
+            )
 
     def acks(self, engine: str, count_backlog: bool) -> None:
         """Web-chat POSTs first (nothing queued for the engine yet), then provider webhooks from one sender,
@@ -288,12 +335,17 @@ class Run:
         self._ack_rows(engine, SENDERS, provider, PROVIDER_CHANNELS)
         self._ack_rows(engine, SENDERS, webchat, ("webchat",))
         if count_backlog:
-            self._count(f"1-message citizens (the {engine}-speed ack run, {SENDERS} senders)", mark, singles,
-                        provider)
+            self._count(
+                f"1-message citizens (the {engine}-speed ack run, {SENDERS} senders)",
+                mark,
+                singles,
+                provider,
+            )
 
 
-def measure_database(database: str, database_url: str, workdir: Path, providers: Providers,
-                     results: ChannelResults) -> float:
+def measure_database(
+    database: str, database_url: str, workdir: Path, providers: Providers, results: ChannelResults
+) -> float:
     """Warm up, throughput, acks at normal speed (then let them be answered), acks slowed; start-up s."""
     with channel_stack(workdir, database_url, providers) as running:
         run = Run(database, running, providers, results)
@@ -313,15 +365,24 @@ def measure(workdir: Path) -> ChannelResults:
     results = ChannelResults()
     startups: list[float] = []
     with fake_providers() as providers:
-        startups.append(measure_database("SQLite", f"sqlite:///{workdir / 'sqlite' / 'app.db'}",
-                                         workdir / "sqlite", providers, results))
+        startups.append(
+            measure_database(
+                "SQLite",
+                f"sqlite:///{workdir / 'sqlite' / 'app.db'}",
+                workdir / "sqlite",
+                providers,
+                results,
+            )
+        )
         problem = postgres_problem()
         if problem:
             results.notes.append(f"PostgreSQL: not measured: {problem}.")
             say(problem)
         else:
             with postgres_schema() as url:
-                startups.append(measure_database("PostgreSQL", url, workdir / "postgresql", providers, results))
+                startups.append(
+                    measure_database("PostgreSQL", url, workdir / "postgresql", providers, results)
+                )
     results.seconds = time.monotonic() - started
     results.setup = _setup(startups)
     results.notes.append(

@@ -25,8 +25,15 @@ class EvalTiming:
 
 def command(collection: str) -> list[str]:
     """The command line, run from the repository root (RESULTS.md shows it as is)."""
-    return [str(APP_BIN.relative_to(ROOT) / "govbot"), "eval", "--faqs", f"../shared/eval/{collection}.faqs.jsonl",
-            "--queries", f"../shared/eval/{collection}.dev.jsonl", "--json"]
+    return [
+        str(APP_BIN.relative_to(ROOT) / "govbot"),
+        "eval",
+        "--faqs",
+        f"../shared/eval/{collection}.faqs.jsonl",
+        "--queries",
+        f"../shared/eval/{collection}.dev.jsonl",
+        "--json",
+    ]
 
 
 def time_eval(collection: str, var_dir: Path) -> list[EvalTiming]:
@@ -35,12 +42,20 @@ def time_eval(collection: str, var_dir: Path) -> list[EvalTiming]:
     timings = []
     for index in ("fresh", "cached"):
         started = time.perf_counter()
-        done = subprocess.run(command(collection), cwd=ROOT, env=environment, check=True, capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            command(collection),
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - started
         result = json.loads(done.stdout)
         timing = EvalTiming(index, seconds, int(result["n"]), float(result["p_at_1"]))
-        say(f"govbot eval {collection} ({index} index): {seconds:.1f} s for {timing.queries} queries "
-            f"(P@1 {timing.p_at_1})")
+        say(
+            f"govbot eval {collection} ({index} index): {seconds:.1f} s for {timing.queries} queries "
+            f"(P@1 {timing.p_at_1})"
+        )
         timings.append(timing)
     return timings

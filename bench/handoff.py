@@ -62,7 +62,9 @@ class Spread:
     @classmethod
     def of(cls, seconds: list[float]) -> Spread:
         ms = np.array(seconds) * 1000
-        return cls(len(ms), float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max()))
+        return cls(
+            len(ms), float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max())
+        )
 
 
 @dataclass
@@ -76,23 +78,45 @@ class HandoffResults:
     seconds: float = 0.0
 
 
-def seed_waiting(db: Database, count: int, queue_id: str = "revenue", channel: str = "webchat") -> None:
+def seed_waiting(
+    db: Database, count: int, queue_id: str = "revenue", channel: str = "webchat"
+) -> None:
     """`count` citizens waiting in one queue, inserted directly (the enqueue path is measured elsewhere)."""
     now, tag = utcnow(), uuid.uuid4().hex[:8]
     with db.session() as session:
         for n in range(count):
             conversation = f"{channel}:bench{tag}{n:05d}"
-            session.add(Conversation(id=conversation, channel=channel, address=f"bench{tag}{n:05d}"))
-            session.add(Handoff(conversation_id=conversation, queue_id=queue_id, status="waiting", reason="requested",
-                                language="en", channel=channel, question=f"bench question {n}", enqueued_at=now,
-                                updated_at=now))
+            session.add(
+                Conversation(id=conversation, channel=channel, address=f"bench{tag}{n:05d}")
+            )
+            session.add(
+                Handoff(
+                    conversation_id=conversation,
+                    queue_id=queue_id,
+                    status="waiting",
+                    reason="requested",
+                    language="en",
+                    channel=channel,
+                    question=f"bench question {n}",
+                    enqueued_at=now,
+                    updated_at=now,
+                )
+            )
         session.commit()
 
 
 def make_agents(db: Database, count: int) -> list[int]:
     with db.session() as session:
-        rows = [Agent(username=f"bench-{uuid.uuid4().hex[:10]}", display_name="Bench", password_hash="-",
-                      role="agent", last_seen_at=utcnow()) for _ in range(count)]
+        rows = [
+            Agent(
+                username=f"bench-{uuid.uuid4().hex[:10]}",
+                display_name="Bench",
+                password_hash="-",
+                role="agent",
+                last_seen_at=utcnow(),
+            )
+            for _ in range(count)
+        ]
         session.add_all(rows)
         session.commit()
         return [row.id for row in rows]
@@ -134,17 +158,28 @@ def claim_run(db: Database) -> dict[str, Any]:
         thread.join()
     seconds = time.perf_counter() - began
     spread = Spread.of(latencies)
-    return {"claims": len(claimed), "distinct": len(set(claimed)), "seconds": seconds,
-            "rate": len(claimed) / seconds, "p50_ms": spread.p50_ms, "p99_ms": spread.p99_ms,
-            "errors": len(errors)}
+    return {
+        "claims": len(claimed),
+        "distinct": len(set(claimed)),
+        "seconds": seconds,
+        "rate": len(claimed) / seconds,
+        "p50_ms": spread.p50_ms,
+        "p99_ms": spread.p99_ms,
+        "errors": len(errors),
+    }
 
 
 def page_timing(db: Database) -> Spread:
     """Server time of the queue page's data with WAITING waiting (in-process, no HTTP)."""
     seed_waiting(db, WAITING, queue_id="benefits")
     audit = AuditLog(db)
-    centre = ContactCentre(load_config(ROOT / "data" / "contact_centre.yml"), HandoffQueue(db), Inbox(db), LiveHub(),
-                           audit)
+    centre = ContactCentre(
+        load_config(ROOT / "data" / "contact_centre.yml"),
+        HandoffQueue(db),
+        Inbox(db),
+        LiveHub(),
+        audit,
+    )
     runtime = SimpleNamespace(centre=centre, agents=Agents(db, audit))
     (agent_id,) = make_agents(db, 1)
     queue_snapshot(runtime, agent_id)  # type: ignore[arg-type]  # warm-up
@@ -157,8 +192,9 @@ def page_timing(db: Database) -> Spread:
     return Spread.of(times)
 
 
-
-async def _fanout(base_url: str, cookies: list[str], sessions: list[str]) -> tuple[list[float], list[float]]:
+async def _fanout(
+    base_url: str, cookies: list[str], sessions: list[str]
+) -> tuple[list[float], list[float]]:
     """Each citizen asks for a person; the time until every console has seen the hand-off."""
     ws_url = base_url.replace("http", "ws") + "/console/ws"
     sockets = [await websockets.connect(ws_url, additional_headers={"Cookie": c}) for c in cookies]
@@ -166,10 +202,16 @@ async def _fanout(base_url: str, cookies: list[str], sessions: list[str]) -> tup
     from_commit: list[float] = []
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
         for session in sessions:
-            await client.post("/webchat/messages", json={"session": session, "text": "I want to talk to a person"})
+            await client.post(
+                "/webchat/messages", json={"session": session, "text": "I want to talk to a person"}
+            )
             sent = time.perf_counter()
-            posting = asyncio.create_task(client.post("/webchat/messages", json={
-                "session": session, "text": '/choose_queue{"queue_id":"revenue"}'}))
+            posting = asyncio.create_task(
+                client.post(
+                    "/webchat/messages",
+                    json={"session": session, "text": '/choose_queue{"queue_id":"revenue"}'},
+                )
+            )
 
             async def seen(ws: Any) -> tuple[float, float]:
                 while True:
@@ -189,8 +231,13 @@ async def _fanout(base_url: str, cookies: list[str], sessions: list[str]) -> tup
 def stack_run(workdir: Path, results: HandoffResults) -> None:
     """Fan-out to CONSOLES consoles, then the queue page over HTTP with WAITING waiting, on a running stack."""
     var = workdir / "stack"
-    settings = Settings(port=free_port(), engine_port=free_port(), var_dir=var,
-                        database_url=f"sqlite:///{var / 'app.db'}", index_dir=ROOT / "var" / "index")
+    settings = Settings(
+        port=free_port(),
+        engine_port=free_port(),
+        var_dir=var,
+        database_url=f"sqlite:///{var / 'app.db'}",
+        index_dir=ROOT / "var" / "index",
+    )
     with started(settings) as running:
         cookies = []
         for n in range(CONSOLES):
@@ -202,8 +249,10 @@ def stack_run(workdir: Path, results: HandoffResults) -> None:
         say(f"{CONSOLES} consoles logged in")
         sessions = [f"fanout{uuid.uuid4().hex[:12]}" for _ in range(HANDOFFS)]
         from_message, from_commit = asyncio.run(_fanout(running.app_url, cookies, sessions))
-        results.fanout = {"citizen's message → every console": Spread.of(from_message),
-                          "hand-off committed → every console": Spread.of(from_commit)}
+        results.fanout = {
+            "citizen's message → every console": Spread.of(from_message),
+            "hand-off committed → every console": Spread.of(from_commit),
+        }
         db = Database(settings.database_url)
         seed_waiting(db, WAITING, queue_id="benefits")
         client = ConsoleClient(running.app_url)
@@ -230,15 +279,21 @@ def measure(workdir: Path) -> HandoffResults:
     for kind, pool in (("sqlite", 10), ("postgresql", 10), ("postgresql", AGENTS)):
         with fresh_database(kind, workdir, pool) as db:
             if db is None:
-                results.notes.append(f"PostgreSQL not reachable at {POSTGRES_URL}: its claim runs were skipped.")
+                results.notes.append(
+                    f"PostgreSQL not reachable at {POSTGRES_URL}: its claim runs were skipped."
+                )
                 continue
             label = kind if kind == "sqlite" else f"{kind}, pool {pool}+{pool}"
             run = claim_run(db)
             results.claims.append({"database": label, **run})
-            say(f"claims on {label}: {run['claims']} in {run['seconds']:.2f} s = {run['rate']:.0f}/s, "
-                f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, errors {run['errors']}")
+            say(
+                f"claims on {label}: {run['claims']} in {run['seconds']:.2f} s = {run['rate']:.0f}/s, "
+                f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, errors {run['errors']}"
+            )
             if pool == 10:
-                results.page[f"queue_snapshot in-process, {kind} ({WAITING} waiting)"] = page_timing(db)
+                results.page[f"queue_snapshot in-process, {kind} ({WAITING} waiting)"] = (
+                    page_timing(db)
+                )
     stack_run(workdir, results)
     for name, spread in {**results.fanout, **results.page}.items():
         say(f"{name}: p50 {spread.p50_ms:.1f} ms p99 {spread.p99_ms:.1f} ms (n={spread.n})")
@@ -248,9 +303,11 @@ def measure(workdir: Path) -> HandoffResults:
         "bursts) claims beyond 20 at once wait for a connection, which is what the PostgreSQL p99 shows; with "
         f"a pool of {AGENTS} they do not. Throughput is about the same. On SQLite writers take turns on one "
         "file lock, and its busy handler's back-off lets a few claims wait over a second while others go "
-        "through: the p99 there is that wait.")
+        "through: the p99 there is that wait."
+    )
     results.notes.append(
         f"Fan-out: {CONSOLES} consoles (WebSocket, logged in) and {HANDOFFS} hand-offs one after another; the "
         "first figure includes the engine's turn for the citizen's message, the second starts when the "
-        "hand-off is committed (the event's own timestamp) and ends when the console receives it.")
+        "hand-off is committed (the event's own timestamp) and ends when the console receives it."
+    )
     return results

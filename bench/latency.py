@@ -21,13 +21,55 @@ import numpy as np
 # One citizen each: greeting, question, a pick from the "did you mean" list, another question, thanks.
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     ("hello", "How do I renew my driver's licence?", "2", "when is garbage day", "thanks"),
-    ("Bonjour", "Comment renouveler mon passeport?", "2", "Où en est mon remboursement d'impôt?", "merci"),
-    ("hi there", "I lost my job, how do I get EI?", "2", "how do I pay a parking ticket", "thank you!"),
-    ("salut", "Quand les prestations sont-elles déposées?", "2", "nid-de-poule devant chez moi", "merci beaucoup"),
-    ("good morning", "my passport isn't ready and I travel next week", "2", "where is my tax refund?", "thanks"),
-    ("bonjour", "j'ai perdu mon permis de conduire", "2", "Comment obtenir un certificat de naissance?", "merci"),
-    ("hey", "Do I need a permit to build a deck?", "2", "I can't pay my taxes in full", "great, thanks"),
-    ("allo", "Est-ce que j'ai besoin d'une licence pour mon chien?", "2", "facture d'eau trop élevée", "merci!"),
+    (
+        "Bonjour",
+        "Comment renouveler mon passeport?",
+        "2",
+        "Où en est mon remboursement d'impôt?",
+        "merci",
+    ),
+    (
+        "hi there",
+        "I lost my job, how do I get EI?",
+        "2",
+        "how do I pay a parking ticket",
+        "thank you!",
+    ),
+    (
+        "salut",
+        "Quand les prestations sont-elles déposées?",
+        "2",
+        "nid-de-poule devant chez moi",
+        "merci beaucoup",
+    ),
+    (
+        "good morning",
+        "my passport isn't ready and I travel next week",
+        "2",
+        "where is my tax refund?",
+        "thanks",
+    ),
+    (
+        "bonjour",
+        "j'ai perdu mon permis de conduire",
+        "2",
+        "Comment obtenir un certificat de naissance?",
+        "merci",
+    ),
+    (
+        "hey",
+        "Do I need a permit to build a deck?",
+        "2",
+        "I can't pay my taxes in full",
+        "great, thanks",
+    ),
+    (
+        "allo",
+        "Est-ce que j'ai besoin d'une licence pour mon chien?",
+        "2",
+        "facture d'eau trop élevée",
+        "merci!",
+    ),
 )
 MESSAGES = tuple(text for conversation in CONVERSATIONS for text in conversation)
 
@@ -43,13 +85,20 @@ class Target:
 
 def stack_target(app_url: str) -> Target:
     """The app's web-chat HTTP endpoint (the widget's fallback), i.e. the whole stack."""
-    return Target("stack", f"{app_url}/webchat/messages", lambda session, text: {"session": session, "text": text})
+    return Target(
+        "stack",
+        f"{app_url}/webchat/messages",
+        lambda session, text: {"session": session, "text": text},
+    )
 
 
 def bare_target(engine_url: str) -> Target:
     """Rasa's own REST channel on the same engine."""
-    return Target("bare Rasa", f"{engine_url}/webhooks/rest/webhook",
-                  lambda session, text: {"sender": session, "message": text})
+    return Target(
+        "bare Rasa",
+        f"{engine_url}/webhooks/rest/webhook",
+        lambda session, text: {"sender": session, "message": text},
+    )
 
 
 @dataclass
@@ -64,8 +113,12 @@ class Tally:
         """Count, p50/p95/p99/mean in ms, errors, and throughput in messages per second."""
         ms = np.array(self.latencies) * 1000 if self.latencies else np.zeros(1)
         return {
-            "n": len(self.latencies), "p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)),
-            "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean()), "errors": self.errors,
+            "n": len(self.latencies),
+            "p50": float(np.percentile(ms, 50)),
+            "p95": float(np.percentile(ms, 95)),
+            "p99": float(np.percentile(ms, 99)),
+            "mean": float(ms.mean()),
+            "errors": self.errors,
             "throughput": len(self.latencies) / self.seconds if self.seconds else 0.0,
         }
 
@@ -86,7 +139,10 @@ def allowance(count: int | None, seconds: float | None) -> Callable[[], bool]:
 
 
 async def _citizen(
-    http: httpx.AsyncClient, target: Target, conversations: Iterator[tuple[str, ...]], tally: Tally,
+    http: httpx.AsyncClient,
+    target: Target,
+    conversations: Iterator[tuple[str, ...]],
+    tally: Tally,
     grant: Callable[[], bool],
 ) -> None:
     """Play conversations one after another, each with a new session, one message at a time."""
@@ -108,25 +164,44 @@ async def _citizen(
 
 
 async def run_block(
-    target: Target, conversations: Iterator[tuple[str, ...]], tally: Tally, clients: int,
-    count: int | None = None, seconds: float | None = None,
+    target: Target,
+    conversations: Iterator[tuple[str, ...]],
+    tally: Tally,
+    clients: int,
+    count: int | None = None,
+    seconds: float | None = None,
 ) -> None:
     """One block: `clients` concurrent citizens until `count` messages are sent or `seconds` are over."""
     grant = allowance(count, seconds)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=60.0, limits=limits) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(_citizen(http, target, conversations, tally, grant) for _ in range(clients)))
+        await asyncio.gather(
+            *(_citizen(http, target, conversations, tally, grant) for _ in range(clients))
+        )
         tally.seconds += time.perf_counter() - started
 
 
 def interleaved(
-    targets: list[Target], blocks: int, clients: int = 1, count: int | None = None, seconds: float | None = None
+    targets: list[Target],
+    blocks: int,
+    clients: int = 1,
+    count: int | None = None,
+    seconds: float | None = None,
 ) -> dict[str, Tally]:
     """Alternate the targets block by block (`count` messages or `seconds` each); one tally per target."""
     tallies = {target.name: Tally() for target in targets}
     conversations = {target.name: itertools.cycle(CONVERSATIONS) for target in targets}
     for _ in range(blocks):
         for target in targets:
-            asyncio.run(run_block(target, conversations[target.name], tallies[target.name], clients, count, seconds))
+            asyncio.run(
+                run_block(
+                    target,
+                    conversations[target.name],
+                    tallies[target.name],
+                    clients,
+                    count,
+                    seconds,
+                )
+            )
     return tallies

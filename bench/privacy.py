@@ -35,14 +35,20 @@ ROUNDS = 3  # throughput: the median of three timed passes
 
 def load_labelled(path: Path = LABELLED) -> list[dict[str, Any]]:
     """The labelled examples: {"text", "spans": [{"kind", "start", "end"}]}."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def clean_messages() -> list[str]:
     """Realistic citizen messages without personal data: evaluation queries, then FAQ questions and variants."""
     texts: list[str] = []
     for path in sorted(EVAL_DIR.glob("*.dev.jsonl")) if EVAL_DIR.exists() else []:
-        texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts += [
+            json.loads(line)["text"]
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     for path in sorted(FAQ_DIR.glob("*.yml")):
         for faq in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("faqs", []):
             texts += [faq["question"], *faq.get("alternatives", [])]
@@ -66,12 +72,26 @@ def quality(labelled: list[dict[str, Any]]) -> dict[str, Any]:
     per_kind = {}
     for kind in KINDS:
         t, p, n = tp[kind], fp[kind], fn[kind]
-        per_kind[kind] = {"precision": t / (t + p) if t + p else 1.0, "recall": t / (t + n) if t + n else 1.0,
-                          "tp": t, "fp": p, "fn": n, "labelled": t + n}
+        per_kind[kind] = {
+            "precision": t / (t + p) if t + p else 1.0,
+            "recall": t / (t + n) if t + n else 1.0,
+            "tp": t,
+            "fp": p,
+            "fn": n,
+            "labelled": t + n,
+        }
     overall = score(labelled)
-    assert (overall["tp"], overall["fp"], overall["fn"]) == (sum(tp.values()), sum(fp.values()), sum(fn.values()))
-    return {"overall": overall, "per_kind": per_kind, "examples": len(labelled),
-            "without_personal_data": sum(1 for e in labelled if not e["spans"])}
+    assert (overall["tp"], overall["fp"], overall["fn"]) == (
+        sum(tp.values()),
+        sum(fp.values()),
+        sum(fn.values()),
+    )
+    return {
+        "overall": overall,
+        "per_kind": per_kind,
+        "examples": len(labelled),
+        "without_personal_data": sum(1 for e in labelled if not e["spans"]),
+    }
 
 
 def throughput(texts: list[str], n: int = MESSAGES, rounds: int = ROUNDS) -> dict[str, float]:
@@ -86,8 +106,12 @@ def throughput(texts: list[str], n: int = MESSAGES, rounds: int = ROUNDS) -> dic
             redact(message)
         rates.append(n / (time.perf_counter() - started))
     rate = statistics.median(rates)
-    return {"messages": n, "messages_per_s": rate, "us_per_message": 1e6 / rate,
-            "mean_chars": sum(map(len, messages)) / n}
+    return {
+        "messages": n,
+        "messages_per_s": rate,
+        "us_per_message": 1e6 / rate,
+        "mean_chars": sum(map(len, messages)) / n,
+    }
 
 
 def measure() -> dict[str, Any]:
@@ -97,25 +121,40 @@ def measure() -> dict[str, Any]:
     return {
         "quality": quality(labelled),
         "throughput_labelled": throughput([e["text"] for e in labelled]),
-        "throughput_clean": {**throughput(clean), "distinct": len(clean),
-                             "flagged": sum(1 for t in clean if redact(t) != t)},
+        "throughput_clean": {
+            **throughput(clean),
+            "distinct": len(clean),
+            "flagged": sum(1 for t in clean if redact(t) != t),
+        },
     }
 
 
 def _print(results: dict[str, Any]) -> None:
     q = results["quality"]
     overall = q["overall"]
-    print(f"labelled set: {q['examples']} messages ({q['without_personal_data']} without personal data)")
-    print(f"overall: precision {overall['precision']:.3f}  recall {overall['recall']:.3f}  "
-          f"(tp {overall['tp']}, fp {overall['fp']}, fn {overall['fn']})")
+    print(
+        f"labelled set: {q['examples']} messages ({q['without_personal_data']} without personal data)"
+    )
+    print(
+        f"overall: precision {overall['precision']:.3f}  recall {overall['recall']:.3f}  "
+        f"(tp {overall['tp']}, fp {overall['fp']}, fn {overall['fn']})"
+    )
     for kind, m in q["per_kind"].items():
-        print(f"  {kind:8s} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
-              f"(labelled {m['labelled']}, tp {m['tp']}, fp {m['fp']}, fn {m['fn']})")
+        print(
+            f"  {kind:8s} precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+            f"(labelled {m['labelled']}, tp {m['tp']}, fp {m['fp']}, fn {m['fn']})"
+        )
     for name in ("throughput_labelled", "throughput_clean"):
         t = results[name]
-        extra = f", {t['flagged']} of {t['distinct']} distinct messages changed" if "flagged" in t else ""
-        print(f"{name}: {t['messages_per_s']:,.0f} messages/s ({t['us_per_message']:.1f} µs per message, "
-              f"{t['mean_chars']:.0f} characters on average, {t['messages']:,} messages{extra})")
+        extra = (
+            f", {t['flagged']} of {t['distinct']} distinct messages changed"
+            if "flagged" in t
+            else ""
+        )
+        print(
+            f"{name}: {t['messages_per_s']:,.0f} messages/s ({t['us_per_message']:.1f} µs per message, "
+            f"{t['mean_chars']:.0f} characters on average, {t['messages']:,} messages{extra})"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,12 @@ async def rankings(model: str, texts: list[str]) -> tuple[list[list[tuple[str, f
         parsed = await agent.parse_message(text)
         ranking = parsed["response_selector"][RETRIEVAL_INTENT]["ranking"]
         prefix = RETRIEVAL_INTENT + "/"
-        out.append([(r["intent_response_key"].removeprefix(prefix), float(r["confidence"])) for r in ranking])
+        out.append(
+            [
+                (r["intent_response_key"].removeprefix(prefix), float(r["confidence"]))
+                for r in ranking
+            ]
+        )
     return out, 1000 * (time.perf_counter() - started) / max(len(texts), 1)
 
 

@@ -34,7 +34,11 @@ class RetrievalResult:
 
 
 def scored(
-    collection: str, method: str, queries: list[LabelledQuery], rankings: list[list[Hit]], ms: float | None
+    collection: str,
+    method: str,
+    queries: list[LabelledQuery],
+    rankings: list[list[Hit]],
+    ms: float | None,
 ) -> RetrievalResult:
     """Score rankings; the answered_* metrics only mean something for the shipped answer decision."""
     metrics = score(queries, rankings, thresholds_from(get_settings()))
@@ -59,7 +63,9 @@ def app_methods(collection: str) -> list[RetrievalResult]:
     results = []
     for method, (lexical, dense) in APP_METHODS.items():
         started = time.perf_counter()
-        rankings = [kb.index.search(q.text, q.language, k=10, lexical=lexical, dense=dense) for q in queries]
+        rankings = [
+            kb.index.search(q.text, q.language, k=10, lexical=lexical, dense=dense) for q in queries
+        ]
         ms = 1000 * (time.perf_counter() - started) / len(queries)
         result = scored(collection, method, queries, rankings, ms)
         say(f"{collection:15s} {method:17s} {format_metrics(result.metrics)}  {ms:.1f} ms/query")

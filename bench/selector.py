@@ -25,8 +25,21 @@ from bot.knowledge.index import Hit
 
 METHOD = "Rasa ResponseSelector"
 EPOCHS = 300  # Rasa's default for the ResponseSelector
-TRAIN_ARGS = ["train", "nlu", "--config", "config.yml", "--domain", "domain.yml", "--nlu", "nlu.yml",
-              "--out", "models", "--fixed-model-name", "selector", "--quiet"]
+TRAIN_ARGS = [
+    "train",
+    "nlu",
+    "--config",
+    "config.yml",
+    "--domain",
+    "domain.yml",
+    "--nlu",
+    "nlu.yml",
+    "--out",
+    "models",
+    "--fixed-model-name",
+    "selector",
+    "--quiet",
+]
 SETUP = (
     "Rasa ResponseSelector (Rasa 3.6, the engine's native FAQ approach): one retrieval intent "
     "`faq/<FAQ id>` per FAQ, whose only training example is the FAQ's question (this passes Rasa's "
@@ -68,8 +81,18 @@ def _config(language: str) -> dict[str, object]:
         "pipeline": [
             {"name": "WhitespaceTokenizer"},
             {"name": "CountVectorsFeaturizer"},
-            {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-            {"name": "ResponseSelector", "epochs": EPOCHS, "retrieval_intent": "faq", "random_seed": 42},
+            {
+                "name": "CountVectorsFeaturizer",
+                "analyzer": "char_wb",
+                "min_ngram": 1,
+                "max_ngram": 4,
+            },
+            {
+                "name": "ResponseSelector",
+                "epochs": EPOCHS,
+                "retrieval_intent": "faq",
+                "random_seed": 42,
+            },
         ],
         "policies": [],
     }
@@ -89,15 +112,23 @@ def write_project(collection: str, folder: Path) -> int:
     faqs = read_faq_file(faq_file(collection))
     folder.mkdir(parents=True, exist_ok=True)
     _write_yaml(folder / "config.yml", _config(faqs[0].language))
-    _write_yaml(folder / "domain.yml", {
-        "version": "3.1",
-        "intents": ["faq"],
-        "responses": {f"utter_faq/{f.id}": [{"text": f.answer}] for f in faqs},
-    })
-    _write_yaml(folder / "nlu.yml", {
-        "version": "3.1",
-        "nlu": [{"intent": f"faq/{f.id}", "examples": f"- {_example(f.question)}\n"} for f in faqs],
-    })
+    _write_yaml(
+        folder / "domain.yml",
+        {
+            "version": "3.1",
+            "intents": ["faq"],
+            "responses": {f"utter_faq/{f.id}": [{"text": f.answer}] for f in faqs},
+        },
+    )
+    _write_yaml(
+        folder / "nlu.yml",
+        {
+            "version": "3.1",
+            "nlu": [
+                {"intent": f"faq/{f.id}", "examples": f"- {_example(f.question)}\n"} for f in faqs
+            ],
+        },
+    )
     return len(faqs)
 
 
@@ -117,17 +148,27 @@ def train(collection: str, folder: Path) -> Training:
     started = time.perf_counter()
     engine([str(ENGINE_BIN / "rasa"), *TRAIN_ARGS], folder)
     seconds = time.perf_counter() - started
-    say(f"{collection:15s} ResponseSelector trained on {count} FAQs in {seconds:.0f} s ({EPOCHS} epochs)")
+    say(
+        f"{collection:15s} ResponseSelector trained on {count} FAQs in {seconds:.0f} s ({EPOCHS} epochs)"
+    )
     return Training(collection, count, seconds, folder / "models" / "selector.tar.gz")
 
 
-def evaluate(workdir: Path, collections: tuple[str, ...]) -> tuple[list[RetrievalResult], list[Training]]:
+def evaluate(
+    workdir: Path, collections: tuple[str, ...]
+) -> tuple[list[RetrievalResult], list[Training]]:
     """Train a ResponseSelector per collection, parse every dev query with it, and score the rankings."""
     trainings = [train(c, workdir / c) for c in collections]
     queries = {c: read_queries(query_file(c)) for c in collections}
     outputs = {t.collection: workdir / f"{t.collection}.rankings.json" for t in trainings}
-    jobs = [{"model": str(t.model), "texts": [q.text for q in queries[t.collection]],
-             "out": str(outputs[t.collection])} for t in trainings]
+    jobs = [
+        {
+            "model": str(t.model),
+            "texts": [q.text for q in queries[t.collection]],
+            "out": str(outputs[t.collection]),
+        }
+        for t in trainings
+    ]
     jobs_file = workdir / "jobs.json"
     jobs_file.write_text(json.dumps(jobs))
     engine([str(ENGINE_BIN / "python"), str(BENCH_DIR / "rasa_parse.py"), str(jobs_file)], workdir)
@@ -135,10 +176,20 @@ def evaluate(workdir: Path, collections: tuple[str, ...]) -> tuple[list[Retrieva
     for training in trainings:
         parsed = json.loads(outputs[training.collection].read_text())
         # The confidence stands in for the cosine too: the answered_* metrics are not reported for it.
-        rankings = [[Hit(faq_id, confidence, confidence) for faq_id, confidence in ranking]
-                    for ranking in parsed["rankings"]]
-        result = scored(training.collection, METHOD, queries[training.collection], rankings, parsed["ms_per_query"])
-        say(f"{training.collection:15s} {METHOD:17s} {format_metrics(result.metrics)}  "
-            f"{parsed['ms_per_query']:.1f} ms/query")
+        rankings = [
+            [Hit(faq_id, confidence, confidence) for faq_id, confidence in ranking]
+            for ranking in parsed["rankings"]
+        ]
+        result = scored(
+            training.collection,
+            METHOD,
+            queries[training.collection],
+            rankings,
+            parsed["ms_per_query"],
+        )
+        say(
+            f"{training.collection:15s} {METHOD:17s} {format_metrics(result.metrics)}  "
+            f"{parsed['ms_per_query']:.1f} ms/query"
+        )
         results.append(result)
     return results, trainings

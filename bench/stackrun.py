@@ -59,9 +59,15 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
         if not stack.wait_ready(f"{app_url}/healthz", processes, timeout_s=600):
             raise RuntimeError(f"the stack did not become ready; see {log}")
         startup_s = time.perf_counter() - began
-        say(f"stack ready in {startup_s:.0f} s (app {app_url}, engine port {settings.engine_port}; log {log})")
-        yield RunningStack(app_url, f"http://127.0.0.1:{settings.engine_port}",
-                           {"engine": processes[0].pid, "app": processes[1].pid}, startup_s)
+        say(
+            f"stack ready in {startup_s:.0f} s (app {app_url}, engine port {settings.engine_port}; log {log})"
+        )
+        yield RunningStack(
+            app_url,
+            f"http://127.0.0.1:{settings.engine_port}",
+            {"engine": processes[0].pid, "app": processes[1].pid},
+            startup_s,
+        )
     finally:
         stack.stop(processes)
 
@@ -70,8 +76,12 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
 def running_stack(var_dir: Path) -> Iterator[RunningStack]:
     """Start engine and app as `govbot run` does (the shipped index, a fresh database); stop both after."""
     settings = Settings(
-        port=free_port(), engine_port=free_port(), var_dir=var_dir, database_url=f"sqlite:///{var_dir / 'app.db'}",
-        index_dir=ROOT / "var" / "index", retry_interval_s=0.5,
+        port=free_port(),
+        engine_port=free_port(),
+        var_dir=var_dir,
+        database_url=f"sqlite:///{var_dir / 'app.db'}",
+        index_dir=ROOT / "var" / "index",
+        retry_interval_s=0.5,
     )
     with started(settings) as running:
         yield running

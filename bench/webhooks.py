@@ -61,35 +61,73 @@ class Webhook:
 def citizen(channel: str, run: str, number: int) -> str:
     """A distinct address on `channel` for citizen `number` of run `run` (digits only)."""
     return {
-        "sms": f"+1873{run}{number:05d}", "telegram": f"9{run}{number:05d}",
-        "messenger": f"psid-{run}-{number}", "webchat": f"bench{run}x{number:05d}",
+        "sms": f"+1873{run}{number:05d}",
+        "telegram": f"9{run}{number:05d}",
+        "messenger": f"psid-{run}-{number}",
+        "webchat": f"bench{run}x{number:05d}",
     }[channel]
 
 
 def _sms(public_url: str, address: str, text: str) -> Webhook:
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID, "From": address,
-              "To": TO_NUMBER, "Body": text, "NumMedia": "0"}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": TWILIO_SID,
+        "From": address,
+        "To": TO_NUMBER,
+        "Body": text,
+        "NumMedia": "0",
+    }
     path = "/channels/twilio/sms"
-    return Webhook("sms", path, urlencode(params).encode(), {
-        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, public_url + path, params),
-        "Content-Type": "application/x-www-form-urlencoded"})
+    return Webhook(
+        "sms",
+        path,
+        urlencode(params).encode(),
+        {
+            "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, public_url + path, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
 
 
 def _telegram(public_url: str, address: str, text: str) -> Webhook:
     chat = {"id": int(address), "type": "private", "first_name": "Bench"}
-    update = {"update_id": next(_update_ids), "message": {
-        "message_id": 1, "date": int(time.time()), "text": text, "chat": chat,
-        "from": {"id": int(address), "is_bot": False, "first_name": "Bench"}}}
-    return Webhook("telegram", "/channels/telegram/webhook", json.dumps(update).encode(), {
-        "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"})
+    update = {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "text": text,
+            "chat": chat,
+            "from": {"id": int(address), "is_bot": False, "first_name": "Bench"},
+        },
+    }
+    return Webhook(
+        "telegram",
+        "/channels/telegram/webhook",
+        json.dumps(update).encode(),
+        {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"},
+    )
 
 
 def _messenger(public_url: str, address: str, text: str) -> Webhook:
-    event = {"sender": {"id": address}, "recipient": {"id": "PAGE"}, "timestamp": int(time.time() * 1000),
-             "message": {"mid": "m_" + uuid.uuid4().hex, "text": text}}
-    raw = json.dumps({"object": "page", "entry": [{"id": "PAGE", "time": 1, "messaging": [event]}]}).encode()
-    return Webhook("messenger", "/channels/messenger/webhook", raw, {
-        "X-Hub-Signature-256": messenger_signature(GRAPH_SECRET, raw), "Content-Type": "application/json"})
+    event = {
+        "sender": {"id": address},
+        "recipient": {"id": "PAGE"},
+        "timestamp": int(time.time() * 1000),
+        "message": {"mid": "m_" + uuid.uuid4().hex, "text": text},
+    }
+    raw = json.dumps(
+        {"object": "page", "entry": [{"id": "PAGE", "time": 1, "messaging": [event]}]}
+    ).encode()
+    return Webhook(
+        "messenger",
+        "/channels/messenger/webhook",
+        raw,
+        {
+            "X-Hub-Signature-256": messenger_signature(GRAPH_SECRET, raw),
+            "Content-Type": "application/json",
+        },
+    )
 
 
 def _webchat(public_url: str, address: str, text: str) -> Webhook:
@@ -105,7 +143,9 @@ def webhook(channel: str, public_url: str, address: str, text: str) -> Webhook:
     return _BUILDERS[channel](public_url, address, text)
 
 
-async def _send(base_url: str, conversations: Sequence[Sequence[Webhook]], senders: int) -> dict[str, Tally]:
+async def _send(
+    base_url: str, conversations: Sequence[Sequence[Webhook]], senders: int
+) -> dict[str, Tally]:
     tallies: dict[str, Tally] = defaultdict(Tally)
     queue = iter(conversations)  # shared: each sender takes the next conversation when it is free
     limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
@@ -116,7 +156,9 @@ async def _send(base_url: str, conversations: Sequence[Sequence[Webhook]], sende
                 for hook in conversation:  # one after the other, as a citizen types them
                     started = time.perf_counter()
                     try:
-                        ok = (await http.post(hook.path, content=hook.content, headers=hook.headers)).is_success
+                        ok = (
+                            await http.post(hook.path, content=hook.content, headers=hook.headers)
+                        ).is_success
                     except httpx.HTTPError:
                         ok = False
                     tally = tallies[hook.channel]
@@ -132,7 +174,9 @@ async def _send(base_url: str, conversations: Sequence[Sequence[Webhook]], sende
     return dict(tallies)
 
 
-def send(base_url: str, conversations: Sequence[Sequence[Webhook]], senders: int) -> dict[str, Tally]:
+def send(
+    base_url: str, conversations: Sequence[Sequence[Webhook]], senders: int
+) -> dict[str, Tally]:
     """Send every conversation's requests in order, `senders` conversations at a time; time each response.
 
     Returns one tally per channel (latency from sending a request to its HTTP response; non-2xx = error).
@@ -166,8 +210,11 @@ class StampedGraph(_Stamped, FakeGraph):
 @contextmanager
 def fake_providers() -> Iterator[Providers]:
     """The three fake provider APIs with the test suite's credentials, each noting its last request."""
-    with StampedTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio, StampedTelegram(TELEGRAM_TOKEN) as telegram, \
-            StampedGraph(GRAPH_TOKEN) as graph:
+    with (
+        StampedTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio,
+        StampedTelegram(TELEGRAM_TOKEN) as telegram,
+        StampedGraph(GRAPH_TOKEN) as graph,
+    ):
         yield Providers(twilio, telegram, graph)
 
 
@@ -179,4 +226,7 @@ def replies(providers: Providers) -> int:
 
 def last_reply_at(providers: Providers) -> float:
     """perf_counter time of the latest request any fake answered (0 if none)."""
-    return max(getattr(fake, "last_at", 0.0) for fake in (providers.twilio, providers.telegram, providers.graph))
+    return max(
+        getattr(fake, "last_at", 0.0)
+        for fake in (providers.twilio, providers.telegram, providers.graph)
+    )

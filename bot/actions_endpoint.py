@@ -42,4 +42,3 @@ async def run_action(request: Request) -> JSONResponse:
     except ActionMissingDomainException as exc:
         return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=449)
     return JSONResponse(result.model_dump() if result else None)
-

@@ -50,7 +50,9 @@ MAX_BODY_BYTES = 64 * 1024
 async def _load_knowledge(runtime: Runtime) -> None:
     action_services.use_detector(runtime.detector)
     knowledge = await asyncio.to_thread(action_services.knowledge, runtime.settings)
-    await asyncio.to_thread(knowledge.ask, "warm up", "en")  # load both models before the first citizen
+    await asyncio.to_thread(
+        knowledge.ask, "warm up", "en"
+    )  # load both models before the first citizen
     runtime.knowledge = knowledge
     log.info("knowledge ready: %d FAQs", len(knowledge.bank.faqs))
 
@@ -59,27 +61,63 @@ def _build_runtime(settings: Settings, db: Database, engine: DialogueEngine | No
     """Wire the services: inbox → worker → engine; outbox → sender → channel adapters."""
     owner = uuid.uuid4().hex[:16]  # this replica, in leases and claims
     detector, hub, inbox, opt_outs = LanguageDetector(), LiveHub(), Inbox(db), OptOuts(db)
-    dialogue = engine or RasaEngine(settings.engine_url, settings.engine_timeout_s, settings.engine_concurrency)
+    dialogue = engine or RasaEngine(
+        settings.engine_url, settings.engine_timeout_s, settings.engine_concurrency
+    )
     adapters = build_adapters(settings)
     outbox = Outbox(db, owner, settings.claim_s)
     sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts)
     audit, insight = AuditLog(db), Insight(db, settings.sms_feedback_every)
-    centre = ContactCentre(load_config(settings.contact_centre_file), HandoffQueue(db), inbox, hub, audit,
-                           on_replies=sender.wake.set, insight=insight)
-    worker = ConversationWorker(
-        inbox, dialogue, hub, detector, opt_outs, max_attempts=settings.inbox_max_attempts,
-        lease_s=settings.lease_s, service_name=settings.service_name, max_chars=settings.max_message_chars,
-        on_replies=sender.wake.set, owner=owner, centre=centre, insight=insight,
+    centre = ContactCentre(
+        load_config(settings.contact_centre_file),
+        HandoffQueue(db),
+        inbox,
+        hub,
+        audit,
+        on_replies=sender.wake.set,
+        insight=insight,
     )
-    return Runtime(settings, db, inbox, hub, dialogue, detector, worker, outbox, opt_outs, sender, adapters,
-                   centre, Agents(db, audit), audit, insight)
+    worker = ConversationWorker(
+        inbox,
+        dialogue,
+        hub,
+        detector,
+        opt_outs,
+        max_attempts=settings.inbox_max_attempts,
+        lease_s=settings.lease_s,
+        service_name=settings.service_name,
+        max_chars=settings.max_message_chars,
+        on_replies=sender.wake.set,
+        owner=owner,
+        centre=centre,
+        insight=insight,
+    )
+    return Runtime(
+        settings,
+        db,
+        inbox,
+        hub,
+        dialogue,
+        detector,
+        worker,
+        outbox,
+        opt_outs,
+        sender,
+        adapters,
+        centre,
+        Agents(db, audit),
+        audit,
+        insight,
+    )
 
 
 def create_app(settings: Settings | None = None, engine: DialogueEngine | None = None) -> FastAPI:
     """Build the app; `engine` replaces the Rasa client (benchmarks and tests of failure paths)."""
     settings = settings or get_settings()
     install_log_redaction()  # no personal data (or URL secrets) in any log line
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry access tokens in URLs
+    logging.getLogger("httpx").setLevel(
+        logging.WARNING
+    )  # its INFO lines carry access tokens in URLs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,13 +133,20 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             asyncio.create_task(runtime.centre.run_sweeps(settings.sweep_interval_s, stop)),
             asyncio.create_task(run_purges(settings, db, stop)),
             asyncio.create_task(AlertWatcher(db, settings).run(stop)),
-            asyncio.create_task(GapClusterer(
-                db, lambda texts: runtime.knowledge.embed_questions(texts),  # type: ignore[union-attr]
-                settings.gap_similarity,
-            ).run(settings.insight_interval_s, stop, ready=lambda: runtime.knowledge is not None)),
+            asyncio.create_task(
+                GapClusterer(
+                    db,
+                    lambda texts: runtime.knowledge.embed_questions(texts),  # type: ignore[union-attr]
+                    settings.gap_similarity,
+                ).run(
+                    settings.insight_interval_s, stop, ready=lambda: runtime.knowledge is not None
+                )
+            ),
         ]
         if settings.redis_url:
-            tasks.append(asyncio.create_task(runtime.hub.relay_through_redis(settings.redis_url, stop)))
+            tasks.append(
+                asyncio.create_task(runtime.hub.relay_through_redis(settings.redis_url, stop))
+            )
         try:
             yield
         finally:
@@ -118,27 +163,41 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
     app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     # The widget is embedded on agency sites of other origins; it sends no credentials.
     app.add_middleware(
-        CORSMiddleware, allow_origins=settings.webchat_allowed_origins, allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"], allow_credentials=False,
+        CORSMiddleware,
+        allow_origins=settings.webchat_allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        allow_credentials=False,
     )
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
         length = request.headers.get("content-length")
         if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413)
+            return JSONResponse(
+                {"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413
+            )
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()][:5]
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()][
+            :5
+        ]
         return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
 
     @app.get("/healthz")
     async def healthz(runtime: RuntimeDep) -> JSONResponse:
         """200 when the app, the engine and the index are ready; 503 with what is missing otherwise."""
-        checks = {"app": True, "index": runtime.knowledge is not None, "engine": await runtime.engine.ready()}
-        return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+        checks = {
+            "app": True,
+            "index": runtime.knowledge is not None,
+            "engine": await runtime.engine.ready(),
+        }
+        return JSONResponse(
+            {"ready": all(checks.values()), **checks},
+            status_code=200 if all(checks.values()) else 503,
+        )
 
     @app.get("/livez")
     async def livez(runtime: RuntimeDep) -> JSONResponse:

@@ -30,28 +30,44 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
         from connectors.twilio import TwilioAdapter
 
         twilio = TwilioAdapter(
-            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from_number or "",
-            settings.twilio_whatsapp_from or "", settings.public_base_url, api_base=settings.twilio_api_base,
-            trust_forwarded=settings.trust_forwarded_headers, max_segments=settings.sms_max_segments,
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from_number or "",
+            settings.twilio_whatsapp_from or "",
+            settings.public_base_url,
+            api_base=settings.twilio_api_base,
+            trust_forwarded=settings.trust_forwarded_headers,
+            max_segments=settings.sms_max_segments,
         )
         adapters["sms"] = adapters["whatsapp"] = twilio
     if settings.telegram_bot_token and settings.telegram_secret_token:
         from connectors.telegram import TelegramAdapter
 
         adapters["telegram"] = TelegramAdapter(
-            settings.telegram_bot_token, settings.telegram_secret_token, api_base=settings.telegram_api_base
+            settings.telegram_bot_token,
+            settings.telegram_secret_token,
+            api_base=settings.telegram_api_base,
         )
-    if settings.messenger_app_secret and settings.messenger_page_access_token and settings.messenger_verify_token:
+    if (
+        settings.messenger_app_secret
+        and settings.messenger_page_access_token
+        and settings.messenger_verify_token
+    ):
         from connectors.messenger import MessengerAdapter
 
         adapters["messenger"] = MessengerAdapter(
-            settings.messenger_page_access_token, settings.messenger_app_secret, settings.messenger_verify_token,
-            graph_base=settings.graph_api_base, api_version=settings.graph_api_version,
+            settings.messenger_page_access_token,
+            settings.messenger_app_secret,
+            settings.messenger_verify_token,
+            graph_base=settings.graph_api_base,
+            api_version=settings.graph_api_version,
         )
     return adapters
 
 
-async def _ingest(runtime: Runtime, channel: str, request: Request) -> JSONResponse | tuple[Any, list[Incoming]]:
+async def _ingest(
+    runtime: Runtime, channel: str, request: Request
+) -> JSONResponse | tuple[Any, list[Incoming]]:
     """Verify, parse, store and commit; schedule the turns. Returns the channel's adapter and what was
     stored, or the response refusing the webhook (404 unconfigured channel, 403, 400, 413)."""
     adapter = runtime.adapters.get(channel)
@@ -65,8 +81,15 @@ async def _ingest(runtime: Runtime, channel: str, request: Request) -> JSONRespo
     for message in messages:
         text = clean(message.text, STORE_LIMIT).text
         title = clean(message.title, 300).text or None if message.title else None
-        received = await asyncio.to_thread(  # a blocking commit: off the event loop, other webhooks go on
-            runtime.inbox.receive, message.channel, message.address, message.provider_message_id, text, title
+        received = (
+            await asyncio.to_thread(  # a blocking commit: off the event loop, other webhooks go on
+                runtime.inbox.receive,
+                message.channel,
+                message.address,
+                message.provider_message_id,
+                text,
+                title,
+            )
         )
         if received.conversation_id not in conversations:
             conversations.append(received.conversation_id)

@@ -22,7 +22,9 @@ channels_app = typer.Typer(no_args_is_help=True, help="Provider channels.")
 telegram_app = typer.Typer(no_args_is_help=True, help="Telegram.")
 channels_app.add_typer(telegram_app, name="telegram")
 app.add_typer(channels_app, name="channels")
-agents_app = typer.Typer(no_args_is_help=True, help="Contact-centre accounts (agents, supervisors, admins).")
+agents_app = typer.Typer(
+    no_args_is_help=True, help="Contact-centre accounts (agents, supervisors, admins)."
+)
 app.add_typer(agents_app, name="agents")
 privacy_app = typer.Typer(no_args_is_help=True, help="Personal data: retention and erasure.")
 app.add_typer(privacy_app, name="privacy")
@@ -42,7 +44,9 @@ def _fail(message: str) -> None:
 
 
 @kb_app.command("validate")
-def kb_validate(directory: Path = typer.Option(None, "--dir", help="FAQ folder (default: FAQ_DIR)")) -> None:
+def kb_validate(
+    directory: Path = typer.Option(None, "--dir", help="FAQ folder (default: FAQ_DIR)"),
+) -> None:
     """Check every agency file: ids unique, languages known, answers present, dates valid."""
     from bot.knowledge.bank import FaqBank
 
@@ -51,8 +55,12 @@ def kb_validate(directory: Path = typer.Option(None, "--dir", help="FAQ folder (
     except KnowledgeError as exc:
         _fail(str(exc))
     languages = sorted({f.language for f in bank.faqs})
-    typer.echo(f"ok: {len(bank.faqs)} FAQs, {len(bank.agencies)} agencies, languages {', '.join(languages)}")
-    if directory is None:  # the configured knowledge base: check the contact centre that routes to it too
+    typer.echo(
+        f"ok: {len(bank.faqs)} FAQs, {len(bank.agencies)} agencies, languages {', '.join(languages)}"
+    )
+    if (
+        directory is None
+    ):  # the configured knowledge base: check the contact centre that routes to it too
         _validate_contact_centre(set(bank.agencies))
 
 
@@ -66,8 +74,12 @@ def _validate_contact_centre(agencies: set[str]) -> None:
         _fail(str(exc))
     unknown = sorted({a for q in centre.queues for a in q.agencies} - agencies)
     if unknown:
-        _fail(f"{settings.contact_centre_file}: queues serve unknown agencies: {', '.join(unknown)}")
-    typer.echo(f"ok: {len(centre.queues)} contact-centre queues, {len(centre.urgent_topics)} urgent topics")
+        _fail(
+            f"{settings.contact_centre_file}: queues serve unknown agencies: {', '.join(unknown)}"
+        )
+    typer.echo(
+        f"ok: {len(centre.queues)} contact-centre queues, {len(centre.urgent_topics)} urgent topics"
+    )
 
 
 @kb_app.command("import")
@@ -124,7 +136,9 @@ def eval_command(
     except KnowledgeError as exc:
         _fail(str(exc))
     settings = get_settings()
-    kb = KnowledgeBase.open(bank, settings.var_dir / "cache" / f"eval-{bank.content_hash()}", thresholds_from(settings))
+    kb = KnowledgeBase.open(
+        bank, settings.var_dir / "cache" / f"eval-{bank.content_hash()}", thresholds_from(settings)
+    )
     result = evaluate(kb, labelled)
     if calibrate_thresholds:
         thresholds, metrics = calibrate(labelled, rank_all(kb, labelled))
@@ -151,13 +165,17 @@ def inbox_dead() -> None:
     letters = _outbox().dead()
     for letter in letters:
         preview = letter.text.replace("\n", " ")[:60]
-        typer.echo(f"{letter.ref}\t{letter.conversation_id}\tattempts={letter.attempts}\t{letter.error or ''}\t{preview}")
+        typer.echo(
+            f"{letter.ref}\t{letter.conversation_id}\tattempts={letter.attempts}\t{letter.error or ''}\t{preview}"
+        )
     if not letters:
         typer.echo("no dead messages")
 
 
 @inbox_app.command("retry")
-def inbox_retry(ref: str = typer.Argument(..., help="in-ID or out-ID, as `govbot inbox dead` shows")) -> None:
+def inbox_retry(
+    ref: str = typer.Argument(..., help="in-ID or out-ID, as `govbot inbox dead` shows"),
+) -> None:
     """Put a dead message back in line; the running app picks it up."""
     if not _outbox().retry(ref):
         _fail(f"{ref} is not a dead message")
@@ -179,7 +197,9 @@ def agents_add(
     username: str = typer.Option(..., help="Login name"),
     role: str = typer.Option("agent", help="agent | supervisor | admin"),
     display_name: str = typer.Option("", help="Name shown to citizens (default: the username)"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input"
+    ),
 ) -> None:
     """Create an account; the password (12+ characters) is asked for, or read from stdin, and stored as
     an argon2 hash."""
@@ -200,7 +220,9 @@ def agents_add(
 def agents_list() -> None:
     """Every account, with its role and whether it is active."""
     for agent in _agents().list():
-        typer.echo(f"{agent.username}\t{agent.role}\t{'active' if agent.active else 'disabled'}\t{agent.display_name}")
+        typer.echo(
+            f"{agent.username}\t{agent.role}\t{'active' if agent.active else 'disabled'}\t{agent.display_name}"
+        )
 
 
 @agents_app.command("disable")
@@ -233,7 +255,9 @@ def privacy_purge() -> None:
 
     settings, now = get_settings(), utcnow()
     removed = purge(_privacy_db(), settings, now)
-    typer.echo(f"cutoff: {cutoff(settings, now):%Y-%m-%d %H:%M} UTC ({settings.retention_days} days)")
+    typer.echo(
+        f"cutoff: {cutoff(settings, now):%Y-%m-%d %H:%M} UTC ({settings.retention_days} days)"
+    )
     for table, count in removed.items():
         typer.echo(f"removed {count} {table}")
 
@@ -241,7 +265,9 @@ def privacy_purge() -> None:
 @privacy_app.command("erase")
 def privacy_erase(
     channel: str = typer.Option(..., help="sms | whatsapp | telegram | messenger | webchat"),
-    address: str = typer.Option(..., help="The citizen's address on it: phone number, chat id, session..."),
+    address: str = typer.Option(
+        ..., help="The citizen's address on it: phone number, chat id, session..."
+    ),
 ) -> None:
     """Remove one citizen's data: their conversation, its rows in every table, their opt-out, and their
     events in Rasa's tracker store."""
@@ -258,7 +284,9 @@ def privacy_erase(
 
 @telegram_app.command("set-webhook")
 def telegram_set_webhook(
-    url: str = typer.Option(None, help="Public webhook URL (default: PUBLIC_BASE_URL/channels/telegram/webhook)"),
+    url: str = typer.Option(
+        None, help="Public webhook URL (default: PUBLIC_BASE_URL/channels/telegram/webhook)"
+    ),
 ) -> None:
     """Register the app's webhook (with the secret token) at Telegram."""
     import asyncio
@@ -283,8 +311,13 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("bot.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    uvicorn.run(
+        "bot.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
 
 
 @app.command("run")

@@ -19,18 +19,67 @@ _ASK_ENGLISH = re.compile(
 )
 # Languages a citizen might plausibly write in; anything detected outside SUPPORTED gets a bilingual reply.
 _CANDIDATES = (
-    "ENGLISH", "FRENCH", "SPANISH", "GERMAN", "ITALIAN", "PORTUGUESE", "DUTCH", "CHINESE", "ARABIC",
-    "RUSSIAN", "JAPANESE", "KOREAN", "HINDI", "PUNJABI", "TAGALOG", "VIETNAMESE", "PERSIAN", "TURKISH",
-    "POLISH", "UKRAINIAN",
+    "ENGLISH",
+    "FRENCH",
+    "SPANISH",
+    "GERMAN",
+    "ITALIAN",
+    "PORTUGUESE",
+    "DUTCH",
+    "CHINESE",
+    "ARABIC",
+    "RUSSIAN",
+    "JAPANESE",
+    "KOREAN",
+    "HINDI",
+    "PUNJABI",
+    "TAGALOG",
+    "VIETNAMESE",
+    "PERSIAN",
+    "TURKISH",
+    "POLISH",
+    "UKRAINIAN",
 )
 
 
 # Short messages that statistical detection cannot place, but that say a lot about the citizen's language.
 _SHORT_WORDS = {
-    "fr": {"bonjour", "bonsoir", "salut", "allo", "allô", "merci", "oui", "non", "ouais", "au revoir",
-           "merci beaucoup", "d'accord", "bonne journée", "aide", "aidez-moi", "svp", "s'il vous plaît"},
-    "en": {"hello", "hi", "hey", "thanks", "thank you", "yes", "no", "yeah", "nope", "bye", "goodbye",
-           "good morning", "help", "please", "ok thanks"},
+    "fr": {
+        "bonjour",
+        "bonsoir",
+        "salut",
+        "allo",
+        "allô",
+        "merci",
+        "oui",
+        "non",
+        "ouais",
+        "au revoir",
+        "merci beaucoup",
+        "d'accord",
+        "bonne journée",
+        "aide",
+        "aidez-moi",
+        "svp",
+        "s'il vous plaît",
+    },
+    "en": {
+        "hello",
+        "hi",
+        "hey",
+        "thanks",
+        "thank you",
+        "yes",
+        "no",
+        "yeah",
+        "nope",
+        "bye",
+        "goodbye",
+        "good morning",
+        "help",
+        "please",
+        "ok thanks",
+    },
 }
 
 
@@ -69,7 +118,9 @@ class LanguageDetector:
                 # far more decisive between the two we answer in.
                 self._detector = (
                     LanguageDetectorBuilder.from_languages(*languages).build(),
-                    LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.FRENCH).build(),
+                    LanguageDetectorBuilder.from_languages(
+                        Language.ENGLISH, Language.FRENCH
+                    ).build(),
                 )
         return self._detector
 

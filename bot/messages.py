@@ -81,8 +81,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "You are next in line. A person will be with you shortly.",
         "fr": "Vous êtes le prochain dans la file. Une personne sera avec vous sous peu.",
     },
-    "leave_hint": {"en": "Reply CANCEL to leave the line.", "fr": "Répondez ANNULER pour quitter la file."},
-    "leave_hint_sms": {"en": "Text LEAVE to leave the line.", "fr": "Textez QUITTER pour quitter la file."},
+    "leave_hint": {
+        "en": "Reply CANCEL to leave the line.",
+        "fr": "Répondez ANNULER pour quitter la file.",
+    },
+    "leave_hint_sms": {
+        "en": "Text LEAVE to leave the line.",
+        "fr": "Textez QUITTER pour quitter la file.",
+    },
     "queue_left": {
         "en": "You have left the line. I'm here if you have other questions.",
         "fr": "Vous avez quitté la file. Je suis là si vous avez d'autres questions.",

@@ -77,9 +77,15 @@ class Settings(BaseSettings):
     # Insight: the dashboard's stale-FAQ flag, knowledge-gap grouping, and emerging-issue alerts (sent to a
     # webhook and/or by e-mail through SMTP when configured).
     stale_after_days: int = Field(default=365, ge=1)
-    gap_similarity: float = Field(default=0.88, gt=0, le=1)  # e5 cosine to join a knowledge-gap group
-    insight_interval_s: float = Field(default=30.0, gt=0)  # grouping new questions, checking for surges
-    alert_min_count: int = Field(default=8, ge=1)  # questions in the window before a surge can be called
+    gap_similarity: float = Field(
+        default=0.88, gt=0, le=1
+    )  # e5 cosine to join a knowledge-gap group
+    insight_interval_s: float = Field(
+        default=30.0, gt=0
+    )  # grouping new questions, checking for surges
+    alert_min_count: int = Field(
+        default=8, ge=1
+    )  # questions in the window before a surge can be called
     alert_ratio: float = Field(default=4.0, gt=1)  # times the usual rate
     alert_webhook_url: str | None = None
     alert_email_to: list[str] = []

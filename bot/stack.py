@@ -26,39 +26,76 @@ def endpoints(settings: Settings) -> dict[str, object]:
     app_url = f"http://{settings.host}:{settings.port}"
     action_endpoint: dict[str, object] = {"url": f"{app_url}/actions/webhook"}
     if settings.actions_token:
-        action_endpoint["token"] = settings.actions_token  # sent by Rasa as ?token=..., checked by the app
+        action_endpoint["token"] = (
+            settings.actions_token
+        )  # sent by Rasa as ?token=..., checked by the app
     doc: dict[str, object] = {"action_endpoint": action_endpoint}
     url = settings.database_url
     if url.startswith("sqlite"):
-        doc["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "rasa-tracker.db")}
+        doc["tracker_store"] = {
+            "type": "SQL",
+            "dialect": "sqlite",
+            "db": str(settings.var_dir / "rasa-tracker.db"),
+        }
     else:
         parsed = httpx.URL(url.replace("+psycopg", "").replace("+psycopg2", ""))
         doc["tracker_store"] = {
-            "type": "SQL", "dialect": "postgresql", "url": parsed.host, "port": parsed.port or 5432,
-            "db": parsed.path.lstrip("/"), "username": parsed.username or "", "password": parsed.password or "",
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": parsed.host,
+            "port": parsed.port or 5432,
+            "db": parsed.path.lstrip("/"),
+            "username": parsed.username or "",
+            "password": parsed.password or "",
             # sslmode, options=-csearch_path=... and the like apply to Rasa's connection too
             "query": dict(parsed.params),
         }
     if settings.redis_url:
         redis = httpx.URL(settings.redis_url)
-        doc["lock_store"] = {"type": "redis", "url": redis.host, "port": redis.port or 6379,
-                             "db": int(redis.path.lstrip("/") or 0), "password": redis.password or None,
-                             "use_ssl": redis.scheme == "rediss"}
+        doc["lock_store"] = {
+            "type": "redis",
+            "url": redis.host,
+            "port": redis.port or 6379,
+            "db": int(redis.path.lstrip("/") or 0),
+            "password": redis.password or None,
+            "use_ssl": redis.scheme == "rediss",
+        }
     return doc
 
 
 def engine_command(settings: Settings, endpoints_file: Path) -> list[str]:
     """The command line of the Rasa server."""
     return [
-        str(ENGINE_PYTHON), "-m", "rasa", "run", "--model", str(MODEL), "--endpoints", str(endpoints_file),
-        "--credentials", str(ROOT / "credentials.yml"), "--interface", "127.0.0.1",
-        "--port", str(settings.engine_port), "--quiet",
+        str(ENGINE_PYTHON),
+        "-m",
+        "rasa",
+        "run",
+        "--model",
+        str(MODEL),
+        "--endpoints",
+        str(endpoints_file),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(settings.engine_port),
+        "--quiet",
     ]
 
 
 def app_command(settings: Settings) -> list[str]:
     """The command line of the app."""
-    return [sys.executable, "-m", "bot.cli", "serve", "--host", settings.host, "--port", str(settings.port)]
+    return [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+    ]
 
 
 def wait_ready(url: str, processes: list[subprocess.Popen[bytes]], timeout_s: float) -> bool:
@@ -93,11 +130,14 @@ def app_environment(settings: Settings, engine_url: str | None = None) -> dict[s
     """The environment that gives a child process exactly these settings."""
     values = {
         name.upper(): json.dumps(value) if isinstance(value, (list, dict)) else str(value)
-        for name, value in settings.model_dump().items() if value is not None
+        for name, value in settings.model_dump().items()
+        if value is not None
     }
     values["ENGINE_URL"] = engine_url or f"http://127.0.0.1:{settings.engine_port}"
     return {
-        **os.environ, **values, "RASA_TELEMETRY_ENABLED": "false",
+        **os.environ,
+        **values,
+        "RASA_TELEMETRY_ENABLED": "false",
         # One thread per encoder: on a shared 2-core machine, more threads only spin against each other.
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
     }
@@ -113,18 +153,32 @@ def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess
     endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
     environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "OMP_NUM_THREADS": "1"}
     # Own session: Ctrl-C reaches only `govbot run`, which then stops the children in order.
-    return subprocess.Popen(engine_command(settings, endpoints_file), cwd=ROOT, env=environment,
-                            start_new_session=True, stdout=log, stderr=subprocess.STDOUT if log else None)
+    return subprocess.Popen(
+        engine_command(settings, endpoints_file),
+        cwd=ROOT,
+        env=environment,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
 
 
 def start_app(
-    settings: Settings, engine_url: str | None = None, extra_env: dict[str, str] | None = None,
+    settings: Settings,
+    engine_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
     log: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start one app process with `settings`; `engine_url` may point through something else (a proxy)."""
     environment = {**app_environment(settings, engine_url), **(extra_env or {})}
-    return subprocess.Popen(app_command(settings), cwd=ROOT, env=environment, start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT if log else None)
+    return subprocess.Popen(
+        app_command(settings),
+        cwd=ROOT,
+        env=environment,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
 
 
 def start(
@@ -156,10 +210,13 @@ def run(settings: Settings) -> int:
         if not wait_ready(f"{base}/healthz", processes, timeout_s=600):
             print("the stack did not become ready; stopping", file=sys.stderr)
             return 1
-        print(f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n"
-              f"  agent console: {base}/console (accounts: .venv/bin/govbot agents add --username NAME)\n"
-              f"  health: {base}/healthz\n"
-              f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n  Ctrl-C stops everything.\n", flush=True)
+        print(
+            f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n"
+            f"  agent console: {base}/console (accounts: .venv/bin/govbot agents add --username NAME)\n"
+            f"  health: {base}/healthz\n"
+            f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n  Ctrl-C stops everything.\n",
+            flush=True,
+        )
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         print("a process exited; stopping the stack", file=sys.stderr)

@@ -47,7 +47,9 @@ class Outgoing:
 
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)  # {"title", "payload"}
-    idempotency_key: str = ""  # stable per outbox row ("out-<id>"), sent where the provider accepts one
+    idempotency_key: str = (
+        ""  # stable per outbox row ("out-<id>"), sent where the provider accepts one
+    )
     human_agent: bool = False  # written by a person (Messenger's HUMAN_AGENT tag, 7-day window)
 
 

@@ -41,10 +41,6 @@ RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 613})
 REFUSED_CODES = frozenset({10, 200, 551})
 
 
-
-
-
-
 def _title(text: str) -> str:
     if len(text) <= MAX_QUICK_REPLY_TITLE:
         return text
@@ -208,7 +204,9 @@ class MessengerAdapter:
             or code in RETRYABLE_CODES
             or error.get("is_transient") is True
         )
-        return SendError(message, retryable, retry_after_seconds(response.headers.get("retry-after")))
+        return SendError(
+            message, retryable, retry_after_seconds(response.headers.get("retry-after"))
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -46,8 +46,6 @@ REMEMBERED = 10_000  # long payloads and pending callback ids kept in memory, ol
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
 
 
-
-
 def _remember(store: OrderedDict[str, str], key: str, value: str) -> None:
     store[key] = value
     store.move_to_end(key)

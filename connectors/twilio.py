@@ -33,10 +33,6 @@ WHATSAPP_MAX_CHARS = 1600
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-
-
-
-
 class TwilioAdapter:
     """The "sms" and "whatsapp" channels of one Twilio account (whatsapp when `From` is "whatsapp:...")."""
 
@@ -161,7 +157,9 @@ class TwilioAdapter:
             code, text = None, response.text[:200]
         message = f"Twilio {response.status_code} (code {code}): {text}"
         retryable = response.status_code == 429 or response.status_code >= 500
-        return SendError(message, retryable, retry_after_seconds(response.headers.get("retry-after")))
+        return SendError(
+            message, retryable, retry_after_seconds(response.headers.get("retry-after"))
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

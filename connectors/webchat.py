@@ -61,33 +61,47 @@ def _accept(
     provider_id = f"{session}/{client_id or uuid.uuid4().hex}"
     shown = clean(title, 300).text or None if title else None
     received = runtime.inbox.receive(CHANNEL, session, provider_id, cleaned.text, shown)
-    return TranscriptEntry(received.seq, "user", shown or cleaned.text, [], received.inbound_id,
-                           provider_id.removeprefix(f"{session}/"))
+    return TranscriptEntry(
+        received.seq,
+        "user",
+        shown or cleaned.text,
+        [],
+        received.inbound_id,
+        provider_id.removeprefix(f"{session}/"),
+    )
 
 
 @router.post("/messages")
 async def post_message(body: IncomingMessage, runtime: RuntimeDep) -> dict[str, Any]:
     """Store a message, run its turn, and return the replies (the HTTP fallback of the widget)."""
-    accepted = await asyncio.to_thread(_accept, runtime, body.session, body.text, body.id, body.title)
+    accepted = await asyncio.to_thread(
+        _accept, runtime, body.session, body.text, body.id, body.title
+    )
     if isinstance(accepted, str):
         return {"messages": [{"text": accepted, "buttons": []}]}
     conv = conversation_id(CHANNEL, body.session)
-    runtime.hub.publish(conv, {"type": "message", **accepted.as_json()})  # other tabs of the session
+    runtime.hub.publish(
+        conv, {"type": "message", **accepted.as_json()}
+    )  # other tabs of the session
     inbound_id = accepted.inbound_id
     assert inbound_id is not None
     await runtime.worker.drain(conv)
     # Another replica may hold this conversation's lease: wait for it to answer (or for the notice), but
     # not for a message that was processed without a reply (one kept for the agent who has the conversation).
     deadline = asyncio.get_running_loop().time() + runtime.settings.engine_timeout_s
-    while not (replies := await asyncio.to_thread(runtime.inbox.replies_to, inbound_id)) \
-            and await asyncio.to_thread(runtime.inbox.status, inbound_id) == "pending" \
-            and asyncio.get_running_loop().time() < deadline:
+    while (
+        not (replies := await asyncio.to_thread(runtime.inbox.replies_to, inbound_id))
+        and await asyncio.to_thread(runtime.inbox.status, inbound_id) == "pending"
+        and asyncio.get_running_loop().time() < deadline
+    ):
         await asyncio.sleep(0.1)
     return {"messages": [{"text": r.text, "buttons": r.buttons} for r in replies]}
 
 
 @router.get("/history")
-async def history(runtime: RuntimeDep, session: str = Query(pattern=SESSION_PATTERN), after: int = Query(0, ge=0)) -> dict[str, Any]:
+async def history(
+    runtime: RuntimeDep, session: str = Query(pattern=SESSION_PATTERN), after: int = Query(0, ge=0)
+) -> dict[str, Any]:
     """The transcript of a session after `after` (the widget restores it on load)."""
     entries = runtime.inbox.history(conversation_id(CHANNEL, session), after)
     return {"messages": [e.as_json() for e in entries]}
@@ -132,13 +146,21 @@ async def websocket_chat(websocket: WebSocket) -> None:
                 for entry in runtime.inbox.history(conv, max(after, 0)):
                     await websocket.send_json({"type": "message", **entry.as_json()})
             elif kind == "message" and isinstance(frame.get("text"), str):
-                client_id = frame.get("id") if isinstance(frame.get("id"), str) and _CLIENT_ID.match(frame["id"]) else None
+                client_id = (
+                    frame.get("id")
+                    if isinstance(frame.get("id"), str) and _CLIENT_ID.match(frame["id"])
+                    else None
+                )
                 title = frame.get("title") if isinstance(frame.get("title"), str) else None
-                accepted = await asyncio.to_thread(_accept, runtime, session, frame["text"], client_id, title)
+                accepted = await asyncio.to_thread(
+                    _accept, runtime, session, frame["text"], client_id, title
+                )
                 if client_id:
                     await websocket.send_json({"type": "ack", "id": client_id})
                 if isinstance(accepted, str):
-                    await websocket.send_json({"type": "notice", "from": "bot", "text": accepted, "buttons": []})
+                    await websocket.send_json(
+                        {"type": "notice", "from": "bot", "text": accepted, "buttons": []}
+                    )
                     continue
                 runtime.hub.publish(conv, {"type": "message", **accepted.as_json()})
                 task = asyncio.create_task(runtime.worker.drain(conv))
@@ -151,4 +173,3 @@ async def websocket_chat(websocket: WebSocket) -> None:
     finally:
         pump.cancel()
         runtime.hub.unsubscribe(conv, queue)
-

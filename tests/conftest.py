@@ -57,12 +57,18 @@ class RunningStack:
 def channel_settings(providers: Providers) -> dict[str, object]:
     """Settings that turn every provider channel on, pointed at the fakes."""
     return {
-        "twilio_account_sid": TWILIO_SID, "twilio_auth_token": TWILIO_TOKEN,
-        "twilio_from_number": "+15145550199", "twilio_whatsapp_from": "whatsapp:+15145550199",
-        "twilio_api_base": providers.twilio.base_url, "telegram_bot_token": TELEGRAM_TOKEN,
-        "telegram_secret_token": TELEGRAM_SECRET, "telegram_api_base": providers.telegram.base_url,
-        "messenger_page_access_token": GRAPH_TOKEN, "messenger_app_secret": GRAPH_SECRET,
-        "messenger_verify_token": GRAPH_VERIFY, "graph_api_base": providers.graph.base_url,
+        "twilio_account_sid": TWILIO_SID,
+        "twilio_auth_token": TWILIO_TOKEN,
+        "twilio_from_number": "+15145550199",
+        "twilio_whatsapp_from": "whatsapp:+15145550199",
+        "twilio_api_base": providers.twilio.base_url,
+        "telegram_bot_token": TELEGRAM_TOKEN,
+        "telegram_secret_token": TELEGRAM_SECRET,
+        "telegram_api_base": providers.telegram.base_url,
+        "messenger_page_access_token": GRAPH_TOKEN,
+        "messenger_app_secret": GRAPH_SECRET,
+        "messenger_verify_token": GRAPH_VERIFY,
+        "graph_api_base": providers.graph.base_url,
     }
 
 
@@ -70,8 +76,12 @@ def test_contact_centre(folder: Path) -> Path:
     """The demo contact centre with test timers, and City Services closed today (a holiday from yesterday to
     tomorrow, in its time zone), so its hand-offs become callback tickets."""
     config = yaml.safe_load((ROOT / "data" / "contact_centre.yml").read_text(encoding="utf-8"))
-    config["timers"] = {"offer_timeout_s": 20, "heartbeat_timeout_s": 12, "abandon_after_s": 3600,
-                        "default_handling_s": 300}
+    config["timers"] = {
+        "offer_timeout_s": 20,
+        "heartbeat_timeout_s": 12,
+        "abandon_after_s": 3600,
+        "default_handling_s": 300,
+    }
     today = dt.datetime.now(ZoneInfo("America/Toronto")).date()
     for queue in config["queues"]:
         if queue["id"] == "city-services":
@@ -85,8 +95,11 @@ def test_contact_centre(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def providers() -> Iterator[Providers]:
     """Local fake provider servers that record what the app sends."""
-    with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio, FakeTelegram(TELEGRAM_TOKEN) as telegram, \
-            FakeGraph(GRAPH_TOKEN) as graph:
+    with (
+        FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio,
+        FakeTelegram(TELEGRAM_TOKEN) as telegram,
+        FakeGraph(GRAPH_TOKEN) as graph,
+    ):
         yield Providers(twilio, telegram, graph)
 
 
@@ -105,9 +118,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
     var_dir = tmp_path_factory.mktemp("stack")
     port = free_port()
     settings = Settings(
-        port=port, engine_port=free_port(), var_dir=var_dir, public_base_url=f"http://127.0.0.1:{port}",
-        database_url=f"sqlite:///{var_dir / 'app.db'}", index_dir=ROOT / "var" / "index", retry_interval_s=0.5,
-        contact_centre_file=test_contact_centre(var_dir), sweep_interval_s=0.5,
+        port=port,
+        engine_port=free_port(),
+        var_dir=var_dir,
+        public_base_url=f"http://127.0.0.1:{port}",
+        database_url=f"sqlite:///{var_dir / 'app.db'}",
+        index_dir=ROOT / "var" / "index",
+        retry_interval_s=0.5,
+        contact_centre_file=test_contact_centre(var_dir),
+        sweep_interval_s=0.5,
         **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)
@@ -117,7 +136,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
     try:
         if not stack_module.wait_ready(f"{base_url}/healthz", processes, timeout_s=600):
             tail = (var_dir / "stack.log").read_text(errors="replace")[-4000:]
-            pytest.fail(f"the stack did not become ready; the end of {var_dir / 'stack.log'}:\n{tail}")
+            pytest.fail(
+                f"the stack did not become ready; the end of {var_dir / 'stack.log'}:\n{tail}"
+            )
         yield RunningStack(base_url, proxy, var_dir, providers, settings)
     finally:
         stack_module.stop(processes)

@@ -26,7 +26,9 @@ class BotMessage:
 class DialogueEngine(Protocol):
     """Takes one citizen message of a conversation and returns the bot's replies."""
 
-    async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]: ...
+    async def turn(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[BotMessage]: ...
 
     async def ready(self) -> bool: ...
 
@@ -45,18 +47,27 @@ class RasaEngine:
     """The Rasa server's REST channel (`/webhooks/rest/webhook`)."""
 
     def __init__(
-        self, base_url: str, timeout_s: float = 15.0, concurrency: int = 8,
+        self,
+        base_url: str,
+        timeout_s: float = 15.0,
+        concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         # Turns beyond `concurrency` wait their turn here instead of piling onto the engine, which works
         # through them one at a time anyway; a full connection pool is not an outage.
         self._slots = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout_s, transport=transport,
-            limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2),
+            base_url=base_url,
+            timeout=timeout_s,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2
+            ),
         )
 
-    async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]:
+    async def turn(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[BotMessage]:
         """Send one message; raise EngineUnavailable on any transport error or non-200 answer."""
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
         try:
@@ -78,9 +89,17 @@ class RasaEngine:
         for item in payload if isinstance(payload, list) else []:
             if not isinstance(item, dict):
                 continue
-            text_out, buttons, custom = item.get("text"), _buttons(item.get("buttons")), item.get("custom")
+            text_out, buttons, custom = (
+                item.get("text"),
+                _buttons(item.get("buttons")),
+                item.get("custom"),
+            )
             if text_out or buttons or isinstance(custom, dict):
-                messages.append(BotMessage(str(text_out or ""), buttons, custom if isinstance(custom, dict) else None))
+                messages.append(
+                    BotMessage(
+                        str(text_out or ""), buttons, custom if isinstance(custom, dict) else None
+                    )
+                )
         return messages
 
     async def ready(self) -> bool:

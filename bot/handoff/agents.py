@@ -52,13 +52,17 @@ def role_at_least(role: str, needed: str) -> bool:
 class Agents:
     """Accounts, passwords and sessions."""
 
-    def __init__(self, db: Database, audit: AuditLog, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, audit: AuditLog, clock: Callable[[], dt.datetime] = utcnow
+    ) -> None:
         self._db = db
         self._audit = audit
         self.now = clock
 
     # -- accounts ----------------------------------------------------------------------------------
-    def add(self, username: str, password: str, role: str = "agent", display_name: str | None = None) -> Agent:
+    def add(
+        self, username: str, password: str, role: str = "agent", display_name: str | None = None
+    ) -> Agent:
         username = username.strip()
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
@@ -66,15 +70,21 @@ class Agents:
             raise AccountError("username must be 1-64 characters without spaces")
         if len(password) < 12:
             raise AccountError("password must be at least 12 characters")
-        agent = Agent(username=username, display_name=(display_name or username).strip()[:120],
-                      password_hash=_hasher.hash(password), role=role)
+        agent = Agent(
+            username=username,
+            display_name=(display_name or username).strip()[:120],
+            password_hash=_hasher.hash(password),
+            role=role,
+        )
         with self._db.session() as session:
             session.add(agent)
             try:
                 session.commit()
             except IntegrityError as exc:
                 raise AccountError(f"username {username!r} is taken") from exc
-        self._audit.record(None, "admin-cli", "agent_added", detail={"username": username, "role": role})
+        self._audit.record(
+            None, "admin-cli", "agent_added", detail={"username": username, "role": role}
+        )
         return agent
 
     def list(self) -> list[Agent]:
@@ -96,12 +106,17 @@ class Agents:
             session.commit()
 
     # -- logging in ---------------------------------------------------------------------------------
-    def throttled(self, username: str, ip: str, per_user: int, per_ip: int, window_s: float) -> bool:
+    def throttled(
+        self, username: str, ip: str, per_user: int, per_ip: int, window_s: float
+    ) -> bool:
         """True when `username` failed to log in `per_user` times within the window, or `ip` `per_ip` times
         (a higher bar: colleagues may share an office's address)."""
         since = self.now() - dt.timedelta(seconds=window_s)
-        failed = select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "login_failed", AuditEntry.at >= since)
+        failed = (
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "login_failed", AuditEntry.at >= since)
+        )
         with self._db.session() as session:
             by_user = session.scalar(failed.where(AuditEntry.username == username[:64])) or 0
             by_ip = session.scalar(failed.where(AuditEntry.ip == ip)) or 0
@@ -132,9 +147,18 @@ class Agents:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.now()
         with self._db.session() as session:
-            session.add(AgentSession(token_hash=_digest(token), agent_id=agent.id, csrf_token=csrf,
-                                     created_at=now, expires_at=now + dt.timedelta(seconds=ttl_s)))
-            session.execute(delete(AgentSession).where(AgentSession.expires_at < now))  # tidy old ones
+            session.add(
+                AgentSession(
+                    token_hash=_digest(token),
+                    agent_id=agent.id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(seconds=ttl_s),
+                )
+            )
+            session.execute(
+                delete(AgentSession).where(AgentSession.expires_at < now)
+            )  # tidy old ones
             session.commit()
         self._audit.record(agent, agent.username, "login", ip=ip)
         return token, csrf
@@ -145,7 +169,10 @@ class Agents:
             return None
         with self._db.session() as session:
             row = session.get(AgentSession, _digest(token))
-            if row is None or row.expires_at.replace(tzinfo=row.expires_at.tzinfo or dt.UTC) < self.now():
+            if (
+                row is None
+                or row.expires_at.replace(tzinfo=row.expires_at.tzinfo or dt.UTC) < self.now()
+            ):
                 return None
             agent = session.get(Agent, row.agent_id)
             if agent is None or not agent.active:

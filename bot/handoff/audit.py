@@ -17,14 +17,25 @@ class AuditLog:
         self._db = db
 
     def record(
-        self, agent: Agent | None, username: str, action: str, handoff_id: int | None = None,
-        ip: str | None = None, detail: dict[str, Any] | None = None,
+        self,
+        agent: Agent | None,
+        username: str,
+        action: str,
+        handoff_id: int | None = None,
+        ip: str | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         with self._db.session() as session:
-            session.add(AuditEntry(
-                agent_id=agent.id if agent else None, username=username, action=action, handoff_id=handoff_id,
-                ip=ip, detail=detail or {},
-            ))
+            session.add(
+                AuditEntry(
+                    agent_id=agent.id if agent else None,
+                    username=username,
+                    action=action,
+                    handoff_id=handoff_id,
+                    ip=ip,
+                    detail=detail or {},
+                )
+            )
             session.commit()
 
     def entries(self, before: int | None = None, limit: int = 200) -> list[AuditEntry]:

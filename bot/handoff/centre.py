@@ -43,10 +43,18 @@ log = logging.getLogger(__name__)
 QUEUE_TOPIC = "console:queue"
 URGENT_PRIORITY = 100
 # On SMS, CANCEL and QUIT are carrier opt-out words (STOP), so the line is left with LEAVE / QUITTER there.
-_LEAVE_WORDS = {"cancel", "annuler", "leave", "quitter", "leave queue", "quitter la file", "/leave_queue"}
+_LEAVE_WORDS = {
+    "cancel",
+    "annuler",
+    "leave",
+    "quitter",
+    "leave queue",
+    "quitter la file",
+    "/leave_queue",
+}
 _LEAVE_WORDS_SMS = {"leave", "quitter", "leave queue", "quitter la file"}
 _RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?(?:[\s.!,:;-]+(.*))?$", re.DOTALL)
-_RATE_PAYLOAD = re.compile(r'^/rate(\{.*\})$')
+_RATE_PAYLOAD = re.compile(r"^/rate(\{.*\})$")
 
 
 def agent_topic(agent_id: int) -> str:
@@ -91,21 +99,49 @@ class Effects:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def queue_event(self, event: str, handoff: Handoff) -> None:
-        self.events.append((QUEUE_TOPIC, {"type": "queue", "event": event, "handoff_id": handoff.id,
-                                          "queue_id": handoff.queue_id, "at": time.time()}))
+        self.events.append(
+            (
+                QUEUE_TOPIC,
+                {
+                    "type": "queue",
+                    "event": event,
+                    "handoff_id": handoff.id,
+                    "queue_id": handoff.queue_id,
+                    "at": time.time(),
+                },
+            )
+        )
 
-    def agent_line(self, agent_id: int | None, handoff: Handoff, entry: TranscriptEntry, text: str) -> None:
+    def agent_line(
+        self, agent_id: int | None, handoff: Handoff, entry: TranscriptEntry, text: str
+    ) -> None:
         if agent_id is not None:
-            line = {"seq": entry.seq, "from": entry.sender, "text": text, "at": dt.datetime.now(dt.UTC).isoformat()}
-            self.events.append((agent_topic(agent_id), {"type": "message", "handoff_id": handoff.id, "entry": line}))
+            line = {
+                "seq": entry.seq,
+                "from": entry.sender,
+                "text": text,
+                "at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+            self.events.append(
+                (
+                    agent_topic(agent_id),
+                    {"type": "message", "handoff_id": handoff.id, "entry": line},
+                )
+            )
 
 
 class ContactCentre:
     """Hand-offs, the citizen's messages while one is in progress, and the agents' moves."""
 
     def __init__(
-        self, config: ContactCentreConfig, queue: HandoffQueue, inbox: Inbox, hub: LiveHub, audit: AuditLog,
-        on_replies: Callable[[], None] | None = None, insight: Insight | None = None,
+        self,
+        config: ContactCentreConfig,
+        queue: HandoffQueue,
+        inbox: Inbox,
+        hub: LiveHub,
+        audit: AuditLog,
+        on_replies: Callable[[], None] | None = None,
+        insight: Insight | None = None,
     ) -> None:
         self.config = config
         self._insight = insight
@@ -141,13 +177,24 @@ class ContactCentre:
         recent median handling time."""
         position = self.queue.position(handoff) or 1
         online = max(1, len(self.queue.agents_online(self.config.timers.heartbeat_timeout_s)))
-        handling = self.queue.handling_time_s(handoff.queue_id, self.config.timers.default_handling_s)
+        handling = self.queue.handling_time_s(
+            handoff.queue_id, self.config.timers.default_handling_s
+        )
         return position, max(1, math.ceil(math.ceil(position / online) * handling / 60))
 
-    def _notice(self, effects: Effects, handoff: Handoff, text: str, inbound_id: int | None = None,
-                done: bool = False, buttons: list[dict[str, Any]] | None = None, kind: str = "queue") -> None:
-        entry = self._inbox.add_notice(handoff.conversation_id, inbound_id, text, kind=kind, done=done,
-                                       buttons=buttons)
+    def _notice(
+        self,
+        effects: Effects,
+        handoff: Handoff,
+        text: str,
+        inbound_id: int | None = None,
+        done: bool = False,
+        buttons: list[dict[str, Any]] | None = None,
+        kind: str = "queue",
+    ) -> None:
+        entry = self._inbox.add_notice(
+            handoff.conversation_id, inbound_id, text, kind=kind, done=done, buttons=buttons
+        )
         effects.entries.append((handoff.conversation_id, entry))
         effects.agent_line(handoff.agent_id, handoff, entry, text)
 
@@ -158,11 +205,25 @@ class ContactCentre:
             opens = next_opening(queue, self.queue.now())
             when = describe(opens, handoff.language) if opens else "?"
             key = "after_hours_sms" if handoff.channel in SMS_CHANNELS else "after_hours"
-            return say(key, handoff.language, queue=queue.display_name(handoff.language), when=when, leave=leave)
+            return say(
+                key,
+                handoff.language,
+                queue=queue.display_name(handoff.language),
+                when=when,
+                leave=leave,
+            )
         position, minutes = self.estimate(handoff)
-        self.queue.tell(handoff.id, (handoff.told_position, handoff.told_wait_min), (position, minutes))
-        return say("queue_joined", handoff.language, queue=queue.display_name(handoff.language),
-                   position=position, minutes=minutes, leave=leave)
+        self.queue.tell(
+            handoff.id, (handoff.told_position, handoff.told_wait_min), (position, minutes)
+        )
+        return say(
+            "queue_joined",
+            handoff.language,
+            queue=queue.display_name(handoff.language),
+            position=position,
+            minutes=minutes,
+            leave=leave,
+        )
 
     # -- the citizen's side -------------------------------------------------------------------------
     async def intercept(self, conversation_id: str, message: InboundMessage) -> bool:
@@ -182,7 +243,9 @@ class ContactCentre:
             topic = self.config.urgent(text)
             if active.inbound_id == message.id:  # a retried turn that had already handed off
                 self._notice(effects, active, self._joined_text(active), message.id, done=True)
-            elif (fold(text) in leave_words or text == "/leave_queue") and active.status != "assigned":
+            elif (
+                fold(text) in leave_words or text == "/leave_queue"
+            ) and active.status != "assigned":
                 self._leave(effects, active, message.id)
             elif topic is not None and self.queue.bump(active.id, URGENT_PRIORITY):
                 self._notice(effects, active, self._urgent_text(topic, text), message.id, done=True)
@@ -203,20 +266,41 @@ class ContactCentre:
                 if self._insight is not None:
                     queue = self._queue_config(pending.queue_id)
                     self._insight.record_satisfaction(
-                        conversation_id, pending.channel, pending.language, pending.id,
-                        queue.agencies[0] if len(queue.agencies) == 1 else None, *rating)
-                self._notice(effects, pending, say("rating_thanks", pending.language), message.id, done=True,
-                             kind="notice")
+                        conversation_id,
+                        pending.channel,
+                        pending.language,
+                        pending.id,
+                        queue.agencies[0] if len(queue.agencies) == 1 else None,
+                        *rating,
+                    )
+                self._notice(
+                    effects,
+                    pending,
+                    say("rating_thanks", pending.language),
+                    message.id,
+                    done=True,
+                    kind="notice",
+                )
                 return effects
         topic = self.config.urgent(text)
         if topic is not None:
             handoff, _ = self.queue.enqueue(
-                conversation_id, message.channel, topic.queue or self.config.default_queue, "urgent",
-                self._urgent_language(text, topic), question=redact(text)[:500], priority=URGENT_PRIORITY,
+                conversation_id,
+                message.channel,
+                topic.queue or self.config.default_queue,
+                "urgent",
+                self._urgent_language(text, topic),
+                question=redact(text)[:500],
+                priority=URGENT_PRIORITY,
                 inbound_id=message.id,
             )
-            self._notice(effects, handoff, f"{self._urgent_text(topic, text)}\n{self._joined_text(handoff)}",
-                         message.id, done=True)
+            self._notice(
+                effects,
+                handoff,
+                f"{self._urgent_text(topic, text)}\n{self._joined_text(handoff)}",
+                message.id,
+                done=True,
+            )
             effects.queue_event("enqueued", handoff)
             return effects
         return None
@@ -228,7 +312,12 @@ class ContactCentre:
     def _urgent_language(text: str, topic: UrgentTopic) -> str:
         """French when the message matched only the topic's French phrases."""
         folded = f" {fold(text)} "
-        matched = {lang for lang, phrases in topic.phrases.items() for p in phrases if f" {fold(p)} " in folded}
+        matched = {
+            lang
+            for lang, phrases in topic.phrases.items()
+            for p in phrases
+            if f" {fold(p)} " in folded
+        }
         return "fr" if matched == {"fr"} else "en"
 
     def _leave(self, effects: Effects, handoff: Handoff, inbound_id: int | None) -> None:
@@ -236,24 +325,42 @@ class ContactCentre:
             left = self.queue.cancel(handoff.id)
         except QueueError:
             return
-        self._notice(effects, left, say("queue_left", left.language), inbound_id, done=inbound_id is not None,
-                     kind="notice")
+        self._notice(
+            effects,
+            left,
+            say("queue_left", left.language),
+            inbound_id,
+            done=inbound_id is not None,
+            kind="notice",
+        )
         effects.queue_event("cancelled", left)
 
     def _take_ticket(self, effects: Effects, handoff: Handoff, message: InboundMessage) -> None:
         number = handoff.conversation_id.split(":", 1)[1] if message.channel == "sms" else None
         found = phone_numbers(message.text)
-        ticket = self.queue.make_ticket(handoff.id, redact(message.text)[:1000], found[0] if found else number)
+        ticket = self.queue.make_ticket(
+            handoff.id, redact(message.text)[:1000], found[0] if found else number
+        )
         queue = self._queue_config(ticket.queue_id)
         opens = next_opening(queue, self.queue.now())
-        self._notice(effects, ticket, say(
-            "ticket_taken", ticket.language, ticket=ticket.id, queue=queue.display_name(ticket.language),
-            when=describe(opens, ticket.language) if opens else "",
-        ), message.id, done=True)
+        self._notice(
+            effects,
+            ticket,
+            say(
+                "ticket_taken",
+                ticket.language,
+                ticket=ticket.id,
+                queue=queue.display_name(ticket.language),
+                when=describe(opens, ticket.language) if opens else "",
+            ),
+            message.id,
+            done=True,
+        )
         effects.queue_event("ticket", ticket)
 
     async def opted_out(self, conversation_id: str) -> None:
         """The citizen texted STOP: nothing can reach them any more, so they leave the line."""
+
         def step() -> Effects:
             effects = Effects()
             active = self.queue.active_for(conversation_id)
@@ -263,11 +370,16 @@ class ContactCentre:
                 except QueueError:
                     pass
             return effects
+
         await self._run(step)
 
-    async def hand_off(self, conversation_id: str, message: InboundMessage, request: dict[str, Any]) -> list[BotMessage]:
+    async def hand_off(
+        self, conversation_id: str, message: InboundMessage, request: dict[str, Any]
+    ) -> list[BotMessage]:
         """Put the conversation in line as the bot asked; what to tell the citizen, in their language."""
-        effects, replies = await asyncio.to_thread(self._hand_off, conversation_id, message, request)
+        effects, replies = await asyncio.to_thread(
+            self._hand_off, conversation_id, message, request
+        )
         self.emit(effects)
         return replies
 
@@ -276,15 +388,23 @@ class ContactCentre:
     ) -> tuple[Effects, list[BotMessage]]:
         effects = Effects()
         language = request.get("language") if request.get("language") in ("en", "fr") else "en"
-        queue = (self.config.queue(str(request.get("queue") or ""))
-                 or self.config.queue_for_agency(request.get("agency"))
-                 or self._queue_config(self.config.default_queue))
+        queue = (
+            self.config.queue(str(request.get("queue") or ""))
+            or self.config.queue_for_agency(request.get("agency"))
+            or self._queue_config(self.config.default_queue)
+        )
         reason = str(request.get("reason") or "requested")[:32]
         question = request.get("question")
         status = "waiting" if is_open(queue, self.queue.now()) else "after_hours"
         handoff, created = self.queue.enqueue(
-            conversation_id, message.channel, queue.id, reason, str(language),
-            question=redact(str(question))[:500] if question else None, inbound_id=message.id, status=status,
+            conversation_id,
+            message.channel,
+            queue.id,
+            reason,
+            str(language),
+            question=redact(str(question))[:500] if question else None,
+            inbound_id=message.id,
+            status=status,
         )
         if created:
             effects.queue_event("enqueued", handoff)
@@ -295,11 +415,14 @@ class ContactCentre:
         def step() -> tuple[Effects, Handoff | None]:
             effects = Effects()
             queues = [queue_id] if queue_id else None
-            handoff = self.queue.claim_next(login.agent.id, self.config.timers.offer_timeout_s, queues)
+            handoff = self.queue.claim_next(
+                login.agent.id, self.config.timers.offer_timeout_s, queues
+            )
             if handoff is not None:
                 effects.queue_event("claimed", handoff)
                 self._audit.record(login.agent, login.agent.username, "claim", handoff.id, ip)
             return effects, handoff
+
         effects, handoff = await asyncio.to_thread(step)
         self.emit(effects)
         return handoff
@@ -309,11 +432,20 @@ class ContactCentre:
             effects = Effects()
             handoff = self.queue.accept(handoff_id, login.agent.id)
             queue = self._queue_config(handoff.queue_id)
-            self._notice(effects, handoff, say("agent_joined", handoff.language, agent=login.agent.display_name,
-                                               queue=queue.display_name(handoff.language)))
+            self._notice(
+                effects,
+                handoff,
+                say(
+                    "agent_joined",
+                    handoff.language,
+                    agent=login.agent.display_name,
+                    queue=queue.display_name(handoff.language),
+                ),
+            )
             effects.queue_event("accepted", handoff)
             self._audit.record(login.agent, login.agent.username, "accept", handoff_id, ip)
             return effects
+
         await self._run(step)
         return self._must_get(handoff_id)
 
@@ -323,6 +455,7 @@ class ContactCentre:
             effects.queue_event("requeued", self.queue.decline(handoff_id, login.agent.id))
             self._audit.record(login.agent, login.agent.username, "decline", handoff_id, ip)
             return effects
+
         await self._run(step)
         return self._must_get(handoff_id)
 
@@ -330,14 +463,27 @@ class ContactCentre:
         def step() -> tuple[Effects, TranscriptEntry]:
             effects = Effects()
             handoff = self.queue.get(handoff_id)
-            if handoff is None or handoff.status != "assigned" or handoff.agent_id != login.agent.id:
+            if (
+                handoff is None
+                or handoff.status != "assigned"
+                or handoff.agent_id != login.agent.id
+            ):
                 raise QueueError("the conversation is not assigned to you")
-            entry = self._inbox.add_notice(handoff.conversation_id, None, text, kind="reply", sender="agent")
+            entry = self._inbox.add_notice(
+                handoff.conversation_id, None, text, kind="reply", sender="agent"
+            )
             effects.entries.append((handoff.conversation_id, entry))
             effects.agent_line(login.agent.id, handoff, entry, redact(text))
-            self._audit.record(login.agent, login.agent.username, "reply", handoff_id, ip,
-                               {"seq": entry.seq, "chars": len(text)})
+            self._audit.record(
+                login.agent,
+                login.agent.username,
+                "reply",
+                handoff_id,
+                ip,
+                {"seq": entry.seq, "chars": len(text)},
+            )
             return effects, entry
+
         effects, entry = await asyncio.to_thread(step)
         self.emit(effects)
         return entry
@@ -352,11 +498,22 @@ class ContactCentre:
             position, minutes = self.estimate(handoff)
             self.queue.tell(handoff.id, (None, None), (position, minutes))
             queue = self._queue_config(queue_id)
-            self._notice(effects, handoff, say("transferred", handoff.language,
-                                               queue=queue.display_name(handoff.language), position=position))
+            self._notice(
+                effects,
+                handoff,
+                say(
+                    "transferred",
+                    handoff.language,
+                    queue=queue.display_name(handoff.language),
+                    position=position,
+                ),
+            )
             effects.queue_event("transferred", handoff)
-            self._audit.record(login.agent, login.agent.username, "transfer", handoff_id, ip, {"to": queue_id})
+            self._audit.record(
+                login.agent, login.agent.username, "transfer", handoff_id, ip, {"to": queue_id}
+            )
             return effects
+
         await self._run(step)
         return self._must_get(handoff_id)
 
@@ -367,15 +524,31 @@ class ContactCentre:
         def step() -> Effects:
             effects = Effects()
             handoff = self.queue.resolve(handoff_id, login.agent.id, disposition)
-            buttons = None if handoff.channel in SMS_CHANNELS else [
-                {"title": str(n), "payload": "/rate" + json.dumps({"score": n})} for n in range(1, 6)
-            ]
-            self._notice(effects, handoff, say("resolved_rating", handoff.language, agent=login.agent.display_name),
-                         buttons=buttons)
+            buttons = (
+                None
+                if handoff.channel in SMS_CHANNELS
+                else [
+                    {"title": str(n), "payload": "/rate" + json.dumps({"score": n})}
+                    for n in range(1, 6)
+                ]
+            )
+            self._notice(
+                effects,
+                handoff,
+                say("resolved_rating", handoff.language, agent=login.agent.display_name),
+                buttons=buttons,
+            )
             effects.queue_event("resolved", handoff)
-            self._audit.record(login.agent, login.agent.username, "resolve", handoff_id, ip,
-                               {"disposition": disposition})
+            self._audit.record(
+                login.agent,
+                login.agent.username,
+                "resolve",
+                handoff_id,
+                ip,
+                {"disposition": disposition},
+            )
             return effects
+
         await self._run(step)
         return self._must_get(handoff_id)
 
@@ -401,8 +574,12 @@ class ContactCentre:
             effects.queue_event("requeued", handoff)
             if was_assigned:
                 position, minutes = self.estimate(handoff)
-                if self.queue.tell(handoff.id, (handoff.told_position, handoff.told_wait_min), (position, minutes)):
-                    self._notice(effects, handoff, say("agent_lost", handoff.language, position=position))
+                if self.queue.tell(
+                    handoff.id, (handoff.told_position, handoff.told_wait_min), (position, minutes)
+                ):
+                    self._notice(
+                        effects, handoff, say("agent_lost", handoff.language, position=position)
+                    )
         for handoff in self.queue.abandon(timers.abandon_after_s):
             self._notice(effects, handoff, say("abandoned", handoff.language), kind="notice")
             effects.queue_event("abandoned", handoff)
@@ -422,12 +599,20 @@ class ContactCentre:
                 continue  # a ticket is a call back, not a live wait
             if handoff.queue_id not in handling:
                 handling[handoff.queue_id] = self.queue.handling_time_s(
-                    handoff.queue_id, self.config.timers.default_handling_s)
-            minutes = max(1, math.ceil(math.ceil(position / online) * handling[handoff.queue_id] / 60))
+                    handoff.queue_id, self.config.timers.default_handling_s
+                )
+            minutes = max(
+                1, math.ceil(math.ceil(position / online) * handling[handoff.queue_id] / 60)
+            )
             told = (handoff.told_position, handoff.told_wait_min)
-            if worth_telling(told, position, minutes) and self.queue.tell(handoff.id, told, (position, minutes)):
-                text = (say("queue_next", handoff.language) if position == 1
-                        else say("queue_update", handoff.language, position=position, minutes=minutes))
+            if worth_telling(told, position, minutes) and self.queue.tell(
+                handoff.id, told, (position, minutes)
+            ):
+                text = (
+                    say("queue_next", handoff.language)
+                    if position == 1
+                    else say("queue_update", handoff.language, position=position, minutes=minutes)
+                )
                 self._notice(effects, handoff, text)
 
     async def run_sweeps(self, interval_s: float, stop: asyncio.Event) -> None:

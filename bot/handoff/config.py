@@ -67,7 +67,9 @@ class QueueConfig(_Model):
 
     @field_validator("hours")
     @classmethod
-    def _spans(cls, value: Literal["always"] | dict[str, str]) -> Literal["always"] | dict[str, str]:
+    def _spans(
+        cls, value: Literal["always"] | dict[str, str]
+    ) -> Literal["always"] | dict[str, str]:
         if value == "always":
             return value
         for day, span in value.items():
@@ -140,7 +142,9 @@ class ContactCentreConfig(_Model):
             raise ValueError(f"default_queue {self.default_queue!r} is not one of the queues {ids}")
         for topic in self.urgent_topics:
             if topic.queue and topic.queue not in ids:
-                raise ValueError(f"urgent topic {topic.id!r}: queue {topic.queue!r} is not one of {ids}")
+                raise ValueError(
+                    f"urgent topic {topic.id!r}: queue {topic.queue!r} is not one of {ids}"
+                )
         served = [a for q in self.queues for a in q.agencies]
         if len(set(served)) != len(served):
             raise ValueError("an agency is served by two queues")
@@ -159,14 +163,20 @@ class ContactCentreConfig(_Model):
     def _urgent_patterns(self) -> list[tuple[UrgentTopic, re.Pattern[str]]]:
         found = []
         for topic in self.urgent_topics:
-            phrases = sorted({fold(p) for words in topic.phrases.values() for p in words if fold(p)})
-            found.append((topic, re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")))
+            phrases = sorted(
+                {fold(p) for words in topic.phrases.values() for p in words if fold(p)}
+            )
+            found.append(
+                (topic, re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b"))
+            )
         return found
 
     def urgent(self, text: str) -> UrgentTopic | None:
         """The urgent topic a citizen's message is about, if any."""
         folded = fold(text)
-        return next((topic for topic, pattern in self._urgent_patterns if pattern.search(folded)), None)
+        return next(
+            (topic for topic, pattern in self._urgent_patterns if pattern.search(folded)), None
+        )
 
 
 def load_config(path: Path) -> ContactCentreConfig:

@@ -57,7 +57,9 @@ class ApiError(Exception):
 
 async def api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=SECURITY_HEADERS)
+    return JSONResponse(
+        {"error": exc.message}, status_code=exc.status_code, headers=SECURITY_HEADERS
+    )
 
 
 def client_ip(request: Request | WebSocket, runtime: Runtime) -> str:
@@ -78,9 +80,12 @@ async def current_login(request: Request, runtime: RuntimeDep) -> Login:
     if login is None:
         raise ApiError(401, "log in first")
     last_seen = login.agent.last_seen_at
-    if last_seen is None or utcnow() - (last_seen if last_seen.tzinfo else last_seen.replace(tzinfo=dt.UTC)) \
-            > dt.timedelta(seconds=PRESENCE_WRITE_S):
-        await asyncio.to_thread(runtime.centre.heartbeat, login.agent)  # any request shows the agent is there
+    if last_seen is None or utcnow() - (
+        last_seen if last_seen.tzinfo else last_seen.replace(tzinfo=dt.UTC)
+    ) > dt.timedelta(seconds=PRESENCE_WRITE_S):
+        await asyncio.to_thread(
+            runtime.centre.heartbeat, login.agent
+        )  # any request shows the agent is there
     if request.method not in ("GET", "HEAD"):
         token = request.headers.get("x-csrf-token", "")
         if not hmac.compare_digest(token.encode(), login.csrf_token.encode()):
@@ -118,31 +123,53 @@ async def login_form(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("/login")
 async def login(
-    request: Request, runtime: RuntimeDep, username: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "", csrf: Annotated[str, Form(max_length=200)] = "",
+    request: Request,
+    runtime: RuntimeDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     settings, agents, ip = runtime.settings, runtime.agents, client_ip(request, runtime)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
-        return _login_page(secrets.token_urlsafe(24), "Your login form expired. Please try again.", 403)
-    if await asyncio.to_thread(agents.throttled, username, ip, settings.login_max_failures,
-                               settings.login_max_failures_per_ip, settings.login_window_s):
-        return _login_page(expected, "Too many failed attempts. Wait a few minutes and try again.", 429)
+        return _login_page(
+            secrets.token_urlsafe(24), "Your login form expired. Please try again.", 403
+        )
+    if await asyncio.to_thread(
+        agents.throttled,
+        username,
+        ip,
+        settings.login_max_failures,
+        settings.login_max_failures_per_ip,
+        settings.login_window_s,
+    ):
+        return _login_page(
+            expected, "Too many failed attempts. Wait a few minutes and try again.", 429
+        )
     agent = await asyncio.to_thread(agents.authenticate, username, password, ip)
     if agent is None:
         return _login_page(expected, "Wrong username or password.", 401)
-    token, _ = await asyncio.to_thread(agents.start_session, agent, settings.console_session_ttl_s, ip)
+    token, _ = await asyncio.to_thread(
+        agents.start_session, agent, settings.console_session_ttl_s, ip
+    )
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=int(settings.console_session_ttl_s), httponly=True, samesite="strict",
-        secure=settings.public_base_url.startswith("https://"), path="/console",
+        COOKIE,
+        token,
+        max_age=int(settings.console_session_ttl_s),
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_base_url.startswith("https://"),
+        path="/console",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, runtime: RuntimeDep, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+async def logout(
+    request: Request, runtime: RuntimeDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     login = await _session(request, runtime)
     if login is not None and hmac.compare_digest(csrf.encode(), login.csrf_token.encode()):
         await asyncio.to_thread(runtime.agents.end_session, login, client_ip(request, runtime))
@@ -151,17 +178,26 @@ async def logout(request: Request, runtime: RuntimeDep, csrf: Annotated[str, For
     return response
 
 
-async def page(request: Request, runtime: Runtime, name: str, role: str, shell: str = "page.html") -> Response:
+async def page(
+    request: Request, runtime: Runtime, name: str, role: str, shell: str = "page.html"
+) -> Response:
     """A logged-in page: the static `shell` with the session's CSRF token, the page and the role filled in;
     303 to the login page without a session, 403 without the role."""
     login = await _session(request, runtime)
     if login is None:
         return RedirectResponse("/console/login", status_code=303)
     if not role_at_least(login.agent.role, role):
-        return _html("<!doctype html><title>Forbidden</title><p>This page needs the " + role + " role.</p>", 403)
+        return _html(
+            "<!doctype html><title>Forbidden</title><p>This page needs the " + role + " role.</p>",
+            403,
+        )
     body = (PAGES / shell).read_text(encoding="utf-8")
-    for key, value in (("__CSRF__", login.csrf_token), ("__PAGE__", name), ("__ROLE__", login.agent.role),
-                       ("__USERNAME__", login.agent.username)):
+    for key, value in (
+        ("__CSRF__", login.csrf_token),
+        ("__PAGE__", name),
+        ("__ROLE__", login.agent.role),
+        ("__USERNAME__", login.agent.username),
+    ):
         body = body.replace(key, html.escape(value))
     return _html(body)
 
@@ -188,7 +224,9 @@ async def console_css() -> Response:
 
 @router.get("/static/console.js")
 async def console_js(_: LoginDep) -> Response:
-    return FileResponse(PAGES / "console.js", media_type="text/javascript", headers=SECURITY_HEADERS)
+    return FileResponse(
+        PAGES / "console.js", media_type="text/javascript", headers=SECURITY_HEADERS
+    )
 
 
 # -- API ---------------------------------------------------------------------------------------------
@@ -199,20 +237,38 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def _waited_s(handoff: Handoff, now: dt.datetime) -> float:
-    enqueued = handoff.enqueued_at if handoff.enqueued_at.tzinfo else handoff.enqueued_at.replace(tzinfo=dt.UTC)
+    enqueued = (
+        handoff.enqueued_at
+        if handoff.enqueued_at.tzinfo
+        else handoff.enqueued_at.replace(tzinfo=dt.UTC)
+    )
     return max(0.0, (now - enqueued).total_seconds())
 
 
-def _item(runtime: Runtime, handoff: Handoff, now: dt.datetime, position: int | None = None,
-          usernames: dict[int, str] | None = None) -> dict[str, Any]:
+def _item(
+    runtime: Runtime,
+    handoff: Handoff,
+    now: dt.datetime,
+    position: int | None = None,
+    usernames: dict[int, str] | None = None,
+) -> dict[str, Any]:
     queue = runtime.centre.config.queue(handoff.queue_id)
     return {
-        "id": handoff.id, "conversation_id": handoff.conversation_id, "queue_id": handoff.queue_id,
-        "queue_name": queue.display_name("en") if queue else handoff.queue_id, "status": handoff.status,
-        "priority": handoff.priority, "urgent": handoff.priority >= 100, "ticket": handoff.ticket,
-        "reason": handoff.reason, "channel": handoff.channel, "language": handoff.language,
-        "question": redact(handoff.question) if handoff.question else None, "waited_s": _waited_s(handoff, now),
-        "position": position, "agent": (usernames or {}).get(handoff.agent_id or -1),
+        "id": handoff.id,
+        "conversation_id": handoff.conversation_id,
+        "queue_id": handoff.queue_id,
+        "queue_name": queue.display_name("en") if queue else handoff.queue_id,
+        "status": handoff.status,
+        "priority": handoff.priority,
+        "urgent": handoff.priority >= 100,
+        "ticket": handoff.ticket,
+        "reason": handoff.reason,
+        "channel": handoff.channel,
+        "language": handoff.language,
+        "question": redact(handoff.question) if handoff.question else None,
+        "waited_s": _waited_s(handoff, now),
+        "position": position,
+        "agent": (usernames or {}).get(handoff.agent_id or -1),
         "offered_until": _iso(handoff.offered_until),
     }
 
@@ -223,7 +279,11 @@ def _usernames(runtime: Runtime) -> dict[int, str]:
 
 @router.get("/api/me")
 async def me(login: LoginDep) -> dict[str, Any]:
-    return {"username": login.agent.username, "display_name": login.agent.display_name, "role": login.agent.role}
+    return {
+        "username": login.agent.username,
+        "display_name": login.agent.display_name,
+        "role": login.agent.role,
+    }
 
 
 @router.get("/api/config")
@@ -236,15 +296,25 @@ async def config(_: LoginDep, runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-def _queue_states(runtime: Runtime, waiting: list[Handoff], now: dt.datetime) -> list[dict[str, Any]]:
+def _queue_states(
+    runtime: Runtime, waiting: list[Handoff], now: dt.datetime
+) -> list[dict[str, Any]]:
     """Each queue: open now?, how many wait, the longest wait (the queue page and the supervisor's)."""
     depth: dict[str, int] = {}
     longest: dict[str, float] = {}
     for handoff in waiting:
         depth[handoff.queue_id] = depth.get(handoff.queue_id, 0) + 1
         longest[handoff.queue_id] = max(longest.get(handoff.queue_id, 0.0), _waited_s(handoff, now))
-    return [{"id": q.id, "name": q.display_name("en"), "open": is_open(q, now), "waiting": depth.get(q.id, 0),
-             "longest_wait_s": longest.get(q.id, 0.0)} for q in runtime.centre.config.queues]
+    return [
+        {
+            "id": q.id,
+            "name": q.display_name("en"),
+            "open": is_open(q, now),
+            "waiting": depth.get(q.id, 0),
+            "longest_wait_s": longest.get(q.id, 0.0),
+        }
+        for q in runtime.centre.config.queues
+    ]
 
 
 def queue_snapshot(runtime: Runtime, agent_id: int, limit: int = 500) -> dict[str, Any]:
@@ -274,7 +344,9 @@ class ClaimBody(BaseModel):
 
 
 @router.post("/api/claim")
-async def claim(login: LoginDep, runtime: RuntimeDep, request: Request, body: ClaimBody | None = None) -> Any:
+async def claim(
+    login: LoginDep, runtime: RuntimeDep, request: Request, body: ClaimBody | None = None
+) -> Any:
     queue_id = body.queue_id if body else None
     if queue_id and runtime.centre.config.queue(queue_id) is None:
         raise ApiError(404, f"no queue {queue_id!r}")
@@ -293,13 +365,21 @@ async def _act(runtime: Runtime, coro: Any) -> dict[str, Any]:
 
 
 @router.post("/api/handoffs/{handoff_id}/accept")
-async def accept(handoff_id: int, login: LoginDep, runtime: RuntimeDep, request: Request) -> dict[str, Any]:
-    return await _act(runtime, runtime.centre.accept(login, handoff_id, client_ip(request, runtime)))
+async def accept(
+    handoff_id: int, login: LoginDep, runtime: RuntimeDep, request: Request
+) -> dict[str, Any]:
+    return await _act(
+        runtime, runtime.centre.accept(login, handoff_id, client_ip(request, runtime))
+    )
 
 
 @router.post("/api/handoffs/{handoff_id}/decline")
-async def decline(handoff_id: int, login: LoginDep, runtime: RuntimeDep, request: Request) -> dict[str, Any]:
-    return await _act(runtime, runtime.centre.decline(login, handoff_id, client_ip(request, runtime)))
+async def decline(
+    handoff_id: int, login: LoginDep, runtime: RuntimeDep, request: Request
+) -> dict[str, Any]:
+    return await _act(
+        runtime, runtime.centre.decline(login, handoff_id, client_ip(request, runtime))
+    )
 
 
 class ReplyBody(BaseModel):
@@ -307,12 +387,15 @@ class ReplyBody(BaseModel):
 
 
 @router.post("/api/handoffs/{handoff_id}/reply")
-async def reply(handoff_id: int, body: ReplyBody, login: LoginDep, runtime: RuntimeDep,
-                request: Request) -> dict[str, Any]:
+async def reply(
+    handoff_id: int, body: ReplyBody, login: LoginDep, runtime: RuntimeDep, request: Request
+) -> dict[str, Any]:
     if not body.text.strip():
         raise ApiError(422, "the reply is empty")
     try:
-        entry = await runtime.centre.reply(login, handoff_id, body.text.strip(), client_ip(request, runtime))
+        entry = await runtime.centre.reply(
+            login, handoff_id, body.text.strip(), client_ip(request, runtime)
+        )
     except QueueError as exc:
         raise ApiError(409, str(exc)) from exc
     return {"seq": entry.seq, "status": "sent"}
@@ -323,11 +406,15 @@ class TransferBody(BaseModel):
 
 
 @router.post("/api/handoffs/{handoff_id}/transfer")
-async def transfer(handoff_id: int, body: TransferBody, login: LoginDep, runtime: RuntimeDep,
-                   request: Request) -> dict[str, Any]:
+async def transfer(
+    handoff_id: int, body: TransferBody, login: LoginDep, runtime: RuntimeDep, request: Request
+) -> dict[str, Any]:
     if runtime.centre.config.queue(body.queue_id) is None:
         raise ApiError(404, f"no queue {body.queue_id!r}")
-    return await _act(runtime, runtime.centre.transfer(login, handoff_id, body.queue_id, client_ip(request, runtime)))
+    return await _act(
+        runtime,
+        runtime.centre.transfer(login, handoff_id, body.queue_id, client_ip(request, runtime)),
+    )
 
 
 class ResolveBody(BaseModel):
@@ -335,17 +422,24 @@ class ResolveBody(BaseModel):
 
 
 @router.post("/api/handoffs/{handoff_id}/resolve")
-async def resolve(handoff_id: int, body: ResolveBody, login: LoginDep, runtime: RuntimeDep,
-                  request: Request) -> dict[str, Any]:
+async def resolve(
+    handoff_id: int, body: ResolveBody, login: LoginDep, runtime: RuntimeDep, request: Request
+) -> dict[str, Any]:
     if runtime.centre.config.disposition(body.disposition) is None:
         raise ApiError(422, f"unknown disposition {body.disposition!r}")
-    return await _act(runtime, runtime.centre.resolve(login, handoff_id, body.disposition,
-                                                      client_ip(request, runtime)))
+    return await _act(
+        runtime,
+        runtime.centre.resolve(login, handoff_id, body.disposition, client_ip(request, runtime)),
+    )
 
 
-def _suggestions(runtime: Runtime, handoff: Handoff, transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _suggestions(
+    runtime: Runtime, handoff: Handoff, transcript: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     kb = runtime.knowledge
-    question = handoff.question or next((line["text"] for line in reversed(transcript) if line["from"] == "user"), "")
+    question = handoff.question or next(
+        (line["text"] for line in reversed(transcript) if line["from"] == "user"), ""
+    )
     if kb is None or not question:
         return []
     decision = kb.ask(question, handoff.language)
@@ -355,8 +449,14 @@ def _suggestions(runtime: Runtime, handoff: Handoff, transcript: list[dict[str, 
         if faq is None:
             continue
         shown = kb.translation(faq, handoff.language)
-        found.append({"faq_id": shown.id, "question": shown.question, "answer": shown.answer,
-                      "source_url": shown.source_url})
+        found.append(
+            {
+                "faq_id": shown.id,
+                "question": shown.question,
+                "answer": shown.answer,
+                "source_url": shown.source_url,
+            }
+        )
     return found
 
 
@@ -372,10 +472,16 @@ async def handoff_detail(handoff_id: int, login: LoginDep, runtime: RuntimeDep) 
         for line in runtime.inbox.timeline(handoff.conversation_id):
             text = line["text"] if line["from"] == "bot" else redact(line["text"])
             transcript.append({**line, "text": text, "at": _iso(line["at"])})
-        item = _item(runtime, handoff, utcnow(), runtime.centre.queue.position(handoff), _usernames(runtime))
+        item = _item(
+            runtime, handoff, utcnow(), runtime.centre.queue.position(handoff), _usernames(runtime)
+        )
         item.update(callback_number=handoff.callback_number, ticket_message=handoff.ticket_message)
-        return {"handoff": item, "transcript": transcript,
-                "suggestions": _suggestions(runtime, handoff, transcript)}
+        return {
+            "handoff": item,
+            "transcript": transcript,
+            "suggestions": _suggestions(runtime, handoff, transcript),
+        }
+
     return await asyncio.to_thread(load)
 
 
@@ -389,9 +495,15 @@ def supervisor_snapshot(runtime: Runtime) -> dict[str, Any]:
     for state in queues:
         state["assigned"] = sum(1 for h in with_agents if h.queue_id == state["id"])
     agents = [
-        {"username": a.username, "display_name": a.display_name, "role": a.role, "online": a.id in online,
-         "conversations": sum(1 for h in with_agents if h.agent_id == a.id)}
-        for a in runtime.agents.list() if a.active
+        {
+            "username": a.username,
+            "display_name": a.display_name,
+            "role": a.role,
+            "online": a.id in online,
+            "conversations": sum(1 for h in with_agents if h.agent_id == a.id),
+        }
+        for a in runtime.agents.list()
+        if a.active
     ]
     return {"queues": queues, "agents": agents}
 
@@ -403,11 +515,25 @@ async def supervisor(login: LoginDep, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/api/audit")
-async def audit(login: LoginDep, runtime: RuntimeDep, before: int | None = None, limit: int = 200) -> dict[str, Any]:
+async def audit(
+    login: LoginDep, runtime: RuntimeDep, before: int | None = None, limit: int = 200
+) -> dict[str, Any]:
     _need(login, "admin")
     rows = await asyncio.to_thread(runtime.audit.entries, before, limit)
-    return {"entries": [{"id": r.id, "at": _iso(r.at), "username": r.username, "action": r.action,
-                         "handoff_id": r.handoff_id, "ip": r.ip, "detail": r.detail} for r in rows]}
+    return {
+        "entries": [
+            {
+                "id": r.id,
+                "at": _iso(r.at),
+                "username": r.username,
+                "action": r.action,
+                "handoff_id": r.handoff_id,
+                "ip": r.ip,
+                "detail": r.detail,
+            }
+            for r in rows
+        ]
+    }
 
 
 # -- live updates ------------------------------------------------------------------------------------

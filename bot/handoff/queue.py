@@ -55,16 +55,20 @@ class HandoffQueue:
         """The conversation's hand-off in progress (queued, after hours, or with an agent), if any."""
         with self._db.session() as session:
             return session.scalar(
-                select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE))
-                .order_by(Handoff.id.desc()).limit(1)
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE))
+                .order_by(Handoff.id.desc())
+                .limit(1)
             )
 
     def rating_pending_for(self, conversation_id: str) -> Handoff | None:
         """The resolved hand-off whose satisfaction rating the citizen was just asked for, if any."""
         with self._db.session() as session:
             return session.scalar(
-                select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.rating_pending.is_(True))
-                .order_by(Handoff.id.desc()).limit(1)
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation_id, Handoff.rating_pending.is_(True))
+                .order_by(Handoff.id.desc())
+                .limit(1)
             )
 
     def waiting(self, queue_ids: Iterable[str] | None = None, limit: int = 1000) -> list[Handoff]:
@@ -90,14 +94,22 @@ class HandoffQueue:
         same_kind = Handoff.ticket.is_(bool(handoff.ticket))
         ahead = or_(
             Handoff.priority > handoff.priority,
-            and_(Handoff.priority == handoff.priority, Handoff.ticket.is_(True)) if not handoff.ticket else false(),
-            and_(Handoff.priority == handoff.priority, same_kind,
-                 or_(Handoff.enqueued_at < handoff.enqueued_at,
-                     and_(Handoff.enqueued_at == handoff.enqueued_at, Handoff.id < handoff.id))),
+            and_(Handoff.priority == handoff.priority, Handoff.ticket.is_(True))
+            if not handoff.ticket
+            else false(),
+            and_(
+                Handoff.priority == handoff.priority,
+                same_kind,
+                or_(
+                    Handoff.enqueued_at < handoff.enqueued_at,
+                    and_(Handoff.enqueued_at == handoff.enqueued_at, Handoff.id < handoff.id),
+                ),
+            ),
         )
         with self._db.session() as session:
             count = session.scalar(
-                select(func.count()).select_from(Handoff)
+                select(func.count())
+                .select_from(Handoff)
                 .where(Handoff.status == "waiting", Handoff.queue_id == handoff.queue_id, ahead)
             )
         return int(count or 0) + 1
@@ -107,8 +119,13 @@ class HandoffQueue:
         with self._db.session() as session:
             rows = session.execute(
                 select(Handoff.assigned_at, Handoff.ended_at)
-                .where(Handoff.queue_id == queue_id, Handoff.status == "resolved", Handoff.assigned_at.is_not(None))
-                .order_by(Handoff.ended_at.desc()).limit(last)
+                .where(
+                    Handoff.queue_id == queue_id,
+                    Handoff.status == "resolved",
+                    Handoff.assigned_at.is_not(None),
+                )
+                .order_by(Handoff.ended_at.desc())
+                .limit(last)
             ).all()
         spans = [(end - start).total_seconds() for start, end in rows if start and end]
         return statistics.median(spans) if spans else default_s
@@ -116,14 +133,25 @@ class HandoffQueue:
     def agents_online(self, heartbeat_timeout_s: float) -> list[Agent]:
         cutoff = self.now() - dt.timedelta(seconds=heartbeat_timeout_s)
         with self._db.session() as session:
-            return list(session.scalars(
-                select(Agent).where(Agent.active.is_(True), Agent.last_seen_at >= cutoff).order_by(Agent.username)
-            ))
+            return list(
+                session.scalars(
+                    select(Agent)
+                    .where(Agent.active.is_(True), Agent.last_seen_at >= cutoff)
+                    .order_by(Agent.username)
+                )
+            )
 
     # -- the citizen's side -------------------------------------------------------------------------
     def enqueue(
-        self, conversation_id: str, channel: str, queue_id: str, reason: str, language: str,
-        question: str | None = None, priority: int = 0, inbound_id: int | None = None,
+        self,
+        conversation_id: str,
+        channel: str,
+        queue_id: str,
+        reason: str,
+        language: str,
+        question: str | None = None,
+        priority: int = 0,
+        inbound_id: int | None = None,
         status: str = "waiting",
     ) -> tuple[Handoff, bool]:
         """Put the conversation in line; (hand-off, created). Idempotent: a conversation already in a
@@ -134,9 +162,17 @@ class HandoffQueue:
                 return existing, False
             now = self.now()
             row = Handoff(
-                conversation_id=conversation_id, inbound_id=inbound_id, queue_id=queue_id, status=status,
-                priority=priority, reason=reason, question=question, language=language, channel=channel,
-                enqueued_at=now, updated_at=now,
+                conversation_id=conversation_id,
+                inbound_id=inbound_id,
+                queue_id=queue_id,
+                status=status,
+                priority=priority,
+                reason=reason,
+                question=question,
+                language=language,
+                channel=channel,
+                enqueued_at=now,
+                updated_at=now,
             )
             session.add(row)
             try:
@@ -156,42 +192,64 @@ class HandoffQueue:
             if row is not None:
                 return row
         return session.scalar(
-            select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE)).limit(1)
+            select(Handoff)
+            .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE))
+            .limit(1)
         )
 
     def make_ticket(self, handoff_id: int, message: str, callback_number: str | None) -> Handoff:
         """An after-hours request becomes a ticket: it waits with the others, ahead of the first-come."""
-        return self._move(handoff_id, {"after_hours"}, status="waiting", ticket=True, ticket_message=message,
-                          callback_number=callback_number)
+        return self._move(
+            handoff_id,
+            {"after_hours"},
+            status="waiting",
+            ticket=True,
+            ticket_message=message,
+            callback_number=callback_number,
+        )
 
     def cancel(self, handoff_id: int) -> Handoff:
         """The citizen left the queue (or opted out)."""
-        return self._move(handoff_id, set(ACTIVE), status="cancelled", ended_at=self.now(), callback_number=None)
+        return self._move(
+            handoff_id, set(ACTIVE), status="cancelled", ended_at=self.now(), callback_number=None
+        )
 
     def record_rating(self, handoff_id: int, score: int | None) -> None:
         """Store the citizen's 1-5 rating (None: they moved on without rating)."""
         with self._db.session() as session:
             session.execute(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.rating_pending.is_(True))
+                update(Handoff)
+                .where(Handoff.id == handoff_id, Handoff.rating_pending.is_(True))
                 .values(rating=score, rating_pending=False)
             )
             session.commit()
 
-    def tell(self, handoff_id: int, told: tuple[int | None, int | None], now_told: tuple[int, int]) -> bool:
+    def tell(
+        self, handoff_id: int, told: tuple[int | None, int | None], now_told: tuple[int, int]
+    ) -> bool:
         """Record what the citizen is being told (position, minutes) if it is still `told`: one replica wins."""
         with self._db.session() as session:
             result = session.execute(
-                update(Handoff).where(
-                    Handoff.id == handoff_id, Handoff.status == "waiting",
-                    Handoff.told_position.is_(None) if told[0] is None else Handoff.told_position == told[0],
-                    Handoff.told_wait_min.is_(None) if told[1] is None else Handoff.told_wait_min == told[1],
-                ).values(told_position=now_told[0], told_wait_min=now_told[1])
+                update(Handoff)
+                .where(
+                    Handoff.id == handoff_id,
+                    Handoff.status == "waiting",
+                    Handoff.told_position.is_(None)
+                    if told[0] is None
+                    else Handoff.told_position == told[0],
+                    Handoff.told_wait_min.is_(None)
+                    if told[1] is None
+                    else Handoff.told_wait_min == told[1],
+                )
+                .values(told_position=now_told[0], told_wait_min=now_told[1])
             )
             session.commit()
             return bool(result.rowcount)
 
     # -- the agent's side ---------------------------------------------------------------------------
-    def claim_next(self, agent_id: int, offer_s: float, queue_ids: Iterable[str] | None = None) -> Handoff | None:
+    def claim_next(
+        self, agent_id: int, offer_s: float, queue_ids: Iterable[str] | None = None
+    ) -> Handoff | None:
         """Offer the next waiting conversation to the agent, atomically; None when nobody waits."""
         now = self.now()
         head = select(Handoff.id).where(Handoff.status == "waiting")
@@ -202,8 +260,12 @@ class HandoffQueue:
             claimed = session.scalar(
                 update(Handoff)
                 .where(Handoff.id == head.scalar_subquery(), Handoff.status == "waiting")
-                .values(status="offered", agent_id=agent_id, offered_until=now + dt.timedelta(seconds=offer_s),
-                        updated_at=now)
+                .values(
+                    status="offered",
+                    agent_id=agent_id,
+                    offered_until=now + dt.timedelta(seconds=offer_s),
+                    updated_at=now,
+                )
                 .returning(Handoff.id)
             )
             session.commit()
@@ -211,26 +273,62 @@ class HandoffQueue:
 
     def accept(self, handoff_id: int, agent_id: int) -> Handoff:
         now = self.now()
-        return self._move(handoff_id, {"offered"}, agent_id=agent_id, status="assigned", assigned_at=now,
-                          offered_until=None)
+        return self._move(
+            handoff_id,
+            {"offered"},
+            agent_id=agent_id,
+            status="assigned",
+            assigned_at=now,
+            offered_until=None,
+        )
 
     def decline(self, handoff_id: int, agent_id: int) -> Handoff:
         """Back to its place in the queue (its enqueued_at is unchanged)."""
-        return self._move(handoff_id, {"offered", "assigned"}, agent_id=agent_id, status="waiting", new_agent=None,
-                          offered_until=None, assigned_at=None)
+        return self._move(
+            handoff_id,
+            {"offered", "assigned"},
+            agent_id=agent_id,
+            status="waiting",
+            new_agent=None,
+            offered_until=None,
+            assigned_at=None,
+        )
 
     def transfer(self, handoff_id: int, agent_id: int, queue_id: str) -> Handoff:
         """To another queue, keeping its original arrival time (it does not go to the back)."""
-        return self._move(handoff_id, {"offered", "assigned"}, agent_id=agent_id, status="waiting", new_agent=None,
-                          queue_id=queue_id, offered_until=None, assigned_at=None, told_position=None,
-                          told_wait_min=None)
+        return self._move(
+            handoff_id,
+            {"offered", "assigned"},
+            agent_id=agent_id,
+            status="waiting",
+            new_agent=None,
+            queue_id=queue_id,
+            offered_until=None,
+            assigned_at=None,
+            told_position=None,
+            told_wait_min=None,
+        )
 
     def resolve(self, handoff_id: int, agent_id: int, disposition: str) -> Handoff:
-        return self._move(handoff_id, {"assigned"}, agent_id=agent_id, status="resolved", disposition=disposition,
-                          ended_at=self.now(), rating_pending=True, callback_number=None)
+        return self._move(
+            handoff_id,
+            {"assigned"},
+            agent_id=agent_id,
+            status="resolved",
+            disposition=disposition,
+            ended_at=self.now(),
+            rating_pending=True,
+            callback_number=None,
+        )
 
-    def _move(self, handoff_id: int, allowed: set[str], agent_id: int | None = None, new_agent: object = ...,
-              **values: object) -> Handoff:
+    def _move(
+        self,
+        handoff_id: int,
+        allowed: set[str],
+        agent_id: int | None = None,
+        new_agent: object = ...,
+        **values: object,
+    ) -> Handoff:
         """Compare-and-set: apply `values` only if the hand-off is in an `allowed` status (and, with
         `agent_id`, belongs to that agent). QueueError otherwise."""
         conditions = [Handoff.id == handoff_id, Handoff.status.in_(allowed)]
@@ -256,7 +354,10 @@ class HandoffQueue:
         now = self.now()
         return self._sweep(
             [Handoff.status == "offered", Handoff.offered_until < now],
-            status="waiting", agent_id=None, offered_until=None, updated_at=now,
+            status="waiting",
+            agent_id=None,
+            offered_until=None,
+            updated_at=now,
         )
 
     def requeue_offline(self, heartbeat_timeout_s: float) -> list[tuple[Handoff, bool]]:
@@ -264,12 +365,18 @@ class HandoffQueue:
         the agent had accepted it, so the citizen was talking to someone)."""
         now = self.now()
         cutoff = now - dt.timedelta(seconds=heartbeat_timeout_s)
-        offline = select(Agent.id).where(or_(Agent.last_seen_at.is_(None), Agent.last_seen_at < cutoff))
+        offline = select(Agent.id).where(
+            or_(Agent.last_seen_at.is_(None), Agent.last_seen_at < cutoff)
+        )
         moved = []
         for status in WITH_AGENT:
             rows = self._sweep(
                 [Handoff.status == status, Handoff.agent_id.in_(offline)],
-                status="waiting", agent_id=None, offered_until=None, assigned_at=None, updated_at=now,
+                status="waiting",
+                agent_id=None,
+                offered_until=None,
+                assigned_at=None,
+                updated_at=now,
             )
             moved += [(row, status == "assigned") for row in rows]
         return moved
@@ -278,8 +385,12 @@ class HandoffQueue:
         """Raise a waiting hand-off's priority (an urgent message while in line)."""
         with self._db.session() as session:
             result = session.execute(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.status.in_(("waiting", "after_hours")),
-                                      Handoff.priority < priority)
+                update(Handoff)
+                .where(
+                    Handoff.id == handoff_id,
+                    Handoff.status.in_(("waiting", "after_hours")),
+                    Handoff.priority < priority,
+                )
                 .values(priority=priority, status="waiting", reason="urgent", updated_at=self.now())
             )
             session.commit()
@@ -294,9 +405,17 @@ class HandoffQueue:
             or_(Conversation.last_inbound_at.is_(None), Conversation.last_inbound_at < cutoff)
         )
         return self._sweep(
-            [Handoff.status.in_(ACTIVE), Handoff.ticket.is_(False), Handoff.enqueued_at < cutoff,
-             or_(Handoff.assigned_at.is_(None), Handoff.assigned_at < cutoff), Handoff.conversation_id.in_(quiet)],
-            status="abandoned", ended_at=now, updated_at=now, callback_number=None,
+            [
+                Handoff.status.in_(ACTIVE),
+                Handoff.ticket.is_(False),
+                Handoff.enqueued_at < cutoff,
+                or_(Handoff.assigned_at.is_(None), Handoff.assigned_at < cutoff),
+                Handoff.conversation_id.in_(quiet),
+            ],
+            status="abandoned",
+            ended_at=now,
+            updated_at=now,
+            callback_number=None,
         )
 
     def _sweep(self, conditions: list[object], **values: object) -> list[Handoff]:
@@ -316,5 +435,7 @@ class HandoffQueue:
     # -- agents' presence ---------------------------------------------------------------------------
     def heartbeat(self, agent_id: int) -> None:
         with self._db.session() as session:
-            session.execute(update(Agent).where(Agent.id == agent_id).values(last_seen_at=self.now()))
+            session.execute(
+                update(Agent).where(Agent.id == agent_id).values(last_seen_at=self.now())
+            )
             session.commit()

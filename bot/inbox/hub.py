@@ -66,7 +66,9 @@ class LiveHub:
                 conversation_id, event = await outgoing.get()
                 try:
                     await client.publish(CHANNEL, json.dumps({"c": conversation_id, "e": event}))
-                except Exception:  # Redis hiccup: deliver locally so this replica's sockets still see it
+                except (
+                    Exception
+                ):  # Redis hiccup: deliver locally so this replica's sockets still see it
                     log.exception("redis publish failed")
                     self.deliver(conversation_id, event)
 

@@ -69,28 +69,47 @@ class Outbox:
         earlier = aliased(OutboundMessage)
         blocked = exists().where(
             earlier.conversation_id == OutboundMessage.conversation_id,
-            earlier.status == "pending", earlier.seq < OutboundMessage.seq,
+            earlier.status == "pending",
+            earlier.seq < OutboundMessage.seq,
         )
         with self._db.session() as session:
-            candidates = session.execute(
-                select(OutboundMessage.id)
-                .where(
-                    OutboundMessage.status == "pending",
-                    or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
-                    or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
-                    ~blocked,
+            candidates = (
+                session.execute(
+                    select(OutboundMessage.id)
+                    .where(
+                        OutboundMessage.status == "pending",
+                        or_(
+                            OutboundMessage.next_attempt_at.is_(None),
+                            OutboundMessage.next_attempt_at <= now,
+                        ),
+                        or_(
+                            OutboundMessage.claimed_until.is_(None),
+                            OutboundMessage.claimed_until < now,
+                        ),
+                        ~blocked,
+                    )
+                    .order_by(OutboundMessage.id)
+                    .limit(limit)
                 )
-                .order_by(OutboundMessage.id).limit(limit)
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             claimed: list[Delivery] = []
             for row_id in candidates:
                 taken = session.execute(
                     update(OutboundMessage)
                     .where(
-                        OutboundMessage.id == row_id, OutboundMessage.status == "pending",
-                        or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now),
+                        OutboundMessage.id == row_id,
+                        OutboundMessage.status == "pending",
+                        or_(
+                            OutboundMessage.claimed_until.is_(None),
+                            OutboundMessage.claimed_until < now,
+                        ),
                     )
-                    .values(claimed_by=self._owner, claimed_until=now + dt.timedelta(seconds=self._claim_s))
+                    .values(
+                        claimed_by=self._owner,
+                        claimed_until=now + dt.timedelta(seconds=self._claim_s),
+                    )
                 ).rowcount
                 session.commit()
                 if not taken:
@@ -100,10 +119,19 @@ class Outbox:
                     .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
                     .where(OutboundMessage.id == row_id)
                 ).one()
-                claimed.append(Delivery(
-                    row.id, conversation.channel, conversation.address, row.text, list(row.buttons or []),
-                    row.sender, row.kind, row.attempts, _as_utc(conversation.last_inbound_at),
-                ))
+                claimed.append(
+                    Delivery(
+                        row.id,
+                        conversation.channel,
+                        conversation.address,
+                        row.text,
+                        list(row.buttons or []),
+                        row.sender,
+                        row.kind,
+                        row.attempts,
+                        _as_utc(conversation.last_inbound_at),
+                    )
+                )
             return claimed
 
     def _finish(self, row_id: int, **values: object) -> None:
@@ -117,40 +145,66 @@ class Outbox:
 
     def sent(self, row_id: int, provider_message_id: str) -> None:
         """The provider accepted the message."""
-        self._finish(row_id, status="sent", provider_message_id=provider_message_id, sent_at=utcnow())
+        self._finish(
+            row_id, status="sent", provider_message_id=provider_message_id, sent_at=utcnow()
+        )
 
     def withheld(self, row_id: int, status: str, reason: str) -> None:
         """Not sent on purpose: `suppressed` (opted out) or `refused` (outside the reply window)."""
         self._finish(row_id, status=status, last_error=reason)
 
-    def failed(self, row_id: int, error: str, retryable: bool, retry_after: float | None, max_attempts: int,
-               attempts: int) -> None:
+    def failed(
+        self,
+        row_id: int,
+        error: str,
+        retryable: bool,
+        retry_after: float | None,
+        max_attempts: int,
+        attempts: int,
+    ) -> None:
         """A failed attempt: retry later with backoff, or dead-letter it."""
         attempts += 1
         if not retryable or attempts >= max_attempts:
             self._finish(row_id, status="dead", attempts=attempts, last_error=error[:500])
             return
         delay = max(backoff_s(attempts), retry_after or 0.0)
-        self._finish(row_id, attempts=attempts, last_error=error[:500],
-                     next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
+        self._finish(
+            row_id,
+            attempts=attempts,
+            last_error=error[:500],
+            next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+        )
 
     def status_counts(self) -> dict[str, int]:
         """How many outbound rows are in each delivery state."""
         with self._db.session() as session:
-            rows = session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
+            rows = session.execute(
+                select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
+            )
             return {status: int(count) for status, count in rows}
 
     # -- dead letters ---------------------------------------------------------------------
     def dead(self) -> list[DeadLetter]:
         """Every dead citizen message and dead reply, oldest first."""
         with self._db.session() as session:
-            inbound = session.scalars(select(InboundMessage).where(InboundMessage.status == "dead")
-                                      .order_by(InboundMessage.id))
-            letters = [DeadLetter(f"in-{m.id}", m.conversation_id, m.text, m.attempts, m.last_error) for m in inbound]
-            outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.status == "dead")
-                                       .order_by(OutboundMessage.id))
-            letters += [DeadLetter(f"out-{m.id}", m.conversation_id, m.text, m.attempts, m.last_error)
-                        for m in outbound]
+            inbound = session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.status == "dead")
+                .order_by(InboundMessage.id)
+            )
+            letters = [
+                DeadLetter(f"in-{m.id}", m.conversation_id, m.text, m.attempts, m.last_error)
+                for m in inbound
+            ]
+            outbound = session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.status == "dead")
+                .order_by(OutboundMessage.id)
+            )
+            letters += [
+                DeadLetter(f"out-{m.id}", m.conversation_id, m.text, m.attempts, m.last_error)
+                for m in outbound
+            ]
             return letters
 
     def retry(self, ref: str) -> bool:
@@ -164,7 +218,9 @@ class Outbox:
             values.update(next_attempt_at=utcnow(), claimed_by=None, claimed_until=None)
         with self._db.session() as session:
             result = session.execute(
-                update(model).where(and_(model.id == int(number), model.status == "dead")).values(**values)
+                update(model)
+                .where(and_(model.id == int(number), model.status == "dead"))
+                .values(**values)
             )
             session.commit()
             return bool(result.rowcount)

@@ -20,7 +20,9 @@ _KEYWORDS: dict[str, tuple[str, str | None]] = {
     **{w: ("stop", "fr") for w in ("ARRET", "ARRETER", "DESABONNER")},
     **{w: ("start", "en") for w in ("START", "UNSTOP")},
     **{w: ("start", "fr") for w in ("DEBUT", "DEMARRER", "ABONNER")},
-    "HELP": ("help", "en"), "INFO": ("help", None), "AIDE": ("help", "fr"),
+    "HELP": ("help", "en"),
+    "INFO": ("help", None),
+    "AIDE": ("help", "fr"),
 }
 
 
@@ -33,7 +35,10 @@ def keyword(text: str) -> tuple[str, str | None] | None:
 
 
 def window_refusal(
-    channel: str, from_agent: bool, last_inbound_at: dt.datetime | None, now: dt.datetime | None = None
+    channel: str,
+    from_agent: bool,
+    last_inbound_at: dt.datetime | None,
+    now: dt.datetime | None = None,
 ) -> str | None:
     """Why a message may not be sent now on `channel` (None when it may)."""
     if channel not in ("messenger", "whatsapp"):
@@ -46,10 +51,15 @@ def window_refusal(
     if channel == "messenger" and from_agent and age <= HUMAN_AGENT_WINDOW:
         return None
     if channel == "messenger":
-        return ("messenger: more than 7 days since the citizen's last message" if from_agent
-                else "messenger: more than 24 hours since the citizen's last message (only a person may reply, "
-                     "with the HUMAN_AGENT tag, up to 7 days)")
-    return "whatsapp: outside the 24-hour customer-service window (a pre-approved template is needed)"
+        return (
+            "messenger: more than 7 days since the citizen's last message"
+            if from_agent
+            else "messenger: more than 24 hours since the citizen's last message (only a person may reply, "
+            "with the HUMAN_AGENT tag, up to 7 days)"
+        )
+    return (
+        "whatsapp: outside the 24-hour customer-service window (a pre-approved template is needed)"
+    )
 
 
 class OptOuts:
@@ -71,6 +81,10 @@ class OptOuts:
     def is_opted_out(self, channel: str, address: str) -> bool:
         """True when the citizen's last word on this channel was STOP."""
         with self._db.session() as session:
-            return bool(session.scalar(
-                select(OptOut.opted_out).where(OptOut.channel == channel, OptOut.address == address)
-            ))
+            return bool(
+                session.scalar(
+                    select(OptOut.opted_out).where(
+                        OptOut.channel == channel, OptOut.address == address
+                    )
+                )
+            )

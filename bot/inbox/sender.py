@@ -17,7 +17,11 @@ class OutboxSender:
     """Claims due replies and sends each through its channel's adapter."""
 
     def __init__(
-        self, outbox: Outbox, adapters: dict[str, ChannelAdapter], opt_outs: OptOuts, max_attempts: int = 8,
+        self,
+        outbox: Outbox,
+        adapters: dict[str, ChannelAdapter],
+        opt_outs: OptOuts,
+        max_attempts: int = 8,
         poll_s: float = 0.5,
     ) -> None:
         self._outbox = outbox
@@ -31,31 +35,68 @@ class OutboxSender:
         """Send one claimed reply, or record why it was not sent (database calls in threads)."""
         adapter = self._adapters.get(delivery.channel)
         if adapter is None:
-            await asyncio.to_thread(self._outbox.failed, delivery.id, f"channel {delivery.channel} is not configured",
-                                    False, None, self._max_attempts, delivery.attempts)
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                f"channel {delivery.channel} is not configured",
+                False,
+                None,
+                self._max_attempts,
+                delivery.attempts,
+            )
             return
         # Compliance replies (the STOP confirmation itself) go out even to an opted-out number.
-        if (delivery.channel in SMS_CHANNELS and delivery.kind != "compliance"
-                and await asyncio.to_thread(self._opt_outs.is_opted_out, delivery.channel, delivery.address)):
-            await asyncio.to_thread(self._outbox.withheld, delivery.id, "suppressed", "recipient opted out (STOP)")
+        if (
+            delivery.channel in SMS_CHANNELS
+            and delivery.kind != "compliance"
+            and await asyncio.to_thread(
+                self._opt_outs.is_opted_out, delivery.channel, delivery.address
+            )
+        ):
+            await asyncio.to_thread(
+                self._outbox.withheld, delivery.id, "suppressed", "recipient opted out (STOP)"
+            )
             return
-        refusal = window_refusal(delivery.channel, delivery.sender == "agent", delivery.last_inbound_at)
+        refusal = window_refusal(
+            delivery.channel, delivery.sender == "agent", delivery.last_inbound_at
+        )
         if refusal:
             await asyncio.to_thread(self._outbox.withheld, delivery.id, "refused", refusal)
             return
-        message = Outgoing(delivery.text, delivery.buttons, f"out-{delivery.id}", delivery.sender == "agent")
+        message = Outgoing(
+            delivery.text, delivery.buttons, f"out-{delivery.id}", delivery.sender == "agent"
+        )
         await failpoint("before_send")
         try:
             provider_id = await adapter.send(delivery.address, message)
         except SendError as exc:
-            log.warning("send of out-%s failed (%s): %s", delivery.id, "retry" if exc.retryable else "final", exc)
-            await asyncio.to_thread(self._outbox.failed, delivery.id, str(exc), exc.retryable, exc.retry_after,
-                                    self._max_attempts, delivery.attempts)
+            log.warning(
+                "send of out-%s failed (%s): %s",
+                delivery.id,
+                "retry" if exc.retryable else "final",
+                exc,
+            )
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                str(exc),
+                exc.retryable,
+                exc.retry_after,
+                self._max_attempts,
+                delivery.attempts,
+            )
             return
         except Exception as exc:  # an adapter bug must not stop the sender; retry, then dead-letter
             log.exception("send of out-%s crashed", delivery.id)
-            await asyncio.to_thread(self._outbox.failed, delivery.id, repr(exc), True, None, self._max_attempts,
-                                    delivery.attempts)
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                repr(exc),
+                True,
+                None,
+                self._max_attempts,
+                delivery.attempts,
+            )
             return
         await asyncio.to_thread(self._outbox.sent, delivery.id, provider_id)
 

@@ -39,7 +39,12 @@ class TranscriptEntry:
 
     def as_json(self) -> dict[str, Any]:
         """The wire form used by the web chat."""
-        data: dict[str, Any] = {"seq": self.seq, "from": self.sender, "text": self.text, "buttons": self.buttons}
+        data: dict[str, Any] = {
+            "seq": self.seq,
+            "from": self.sender,
+            "text": self.text,
+            "buttons": self.buttons,
+        }
         if self.client_id:
             data["client_id"] = self.client_id
         return data
@@ -56,7 +61,11 @@ def pushes(channel: str) -> bool:
 
 
 def _next_seq(session: Session, conv_id: str) -> int:
-    session.execute(update(Conversation).where(Conversation.id == conv_id).values(last_seq=Conversation.last_seq + 1))
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conv_id)
+        .values(last_seq=Conversation.last_seq + 1)
+    )
     return int(session.scalar(select(Conversation.last_seq).where(Conversation.id == conv_id)) or 0)
 
 
@@ -79,7 +88,12 @@ class Inbox:
         self._db = db
 
     def receive(
-        self, channel: str, address: str, provider_message_id: str, text: str, title: str | None = None
+        self,
+        channel: str,
+        address: str,
+        provider_message_id: str,
+        text: str,
+        title: str | None = None,
     ) -> Received:
         """Store a citizen message once; a replay of the same provider id returns the stored one."""
         conv_id = conversation_id(channel, address)
@@ -94,10 +108,18 @@ class Inbox:
                 except IntegrityError:
                     session.rollback()
             seq = _next_seq(session, conv_id)
-            session.execute(update(Conversation).where(Conversation.id == conv_id).values(last_inbound_at=utcnow()))
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conv_id)
+                .values(last_inbound_at=utcnow())
+            )
             row = InboundMessage(
-                channel=channel, provider_message_id=provider_message_id, conversation_id=conv_id,
-                seq=seq, text=text, title=title,
+                channel=channel,
+                provider_message_id=provider_message_id,
+                conversation_id=conv_id,
+                seq=seq,
+                text=text,
+                title=title,
             )
             session.add(row)
             try:
@@ -113,7 +135,8 @@ class Inbox:
     def _find(session: Session, channel: str, provider_message_id: str) -> Received | None:
         row = session.scalar(
             select(InboundMessage).where(
-                InboundMessage.channel == channel, InboundMessage.provider_message_id == provider_message_id
+                InboundMessage.channel == channel,
+                InboundMessage.provider_message_id == provider_message_id,
             )
         )
         return Received(row.id, row.conversation_id, row.seq, duplicate=True) if row else None
@@ -121,18 +144,24 @@ class Inbox:
     def pending(self, conv_id: str) -> list[InboundMessage]:
         """The conversation's unprocessed messages, oldest first."""
         with self._db.session() as session:
-            return list(session.scalars(
-                select(InboundMessage)
-                .where(InboundMessage.conversation_id == conv_id, InboundMessage.status == "pending")
-                .order_by(InboundMessage.seq)
-            ))
+            return list(
+                session.scalars(
+                    select(InboundMessage)
+                    .where(
+                        InboundMessage.conversation_id == conv_id,
+                        InboundMessage.status == "pending",
+                    )
+                    .order_by(InboundMessage.seq)
+                )
+            )
 
     def conversations_with_pending(self) -> list[str]:
         """Conversations that have messages waiting, oldest waiting first."""
         with self._db.session() as session:
             rows = session.execute(
                 select(InboundMessage.conversation_id, InboundMessage.id)
-                .where(InboundMessage.status == "pending").order_by(InboundMessage.id)
+                .where(InboundMessage.status == "pending")
+                .order_by(InboundMessage.id)
             )
             return list(dict.fromkeys(conv for conv, _ in rows))
 
@@ -147,8 +176,13 @@ class Inbox:
             for reply in replies:
                 seq = _next_seq(session, inbound.conversation_id)
                 row = OutboundMessage(
-                    conversation_id=inbound.conversation_id, inbound_id=inbound_id, seq=seq,
-                    text=reply.text, buttons=reply.buttons, status=status, next_attempt_at=utcnow(),
+                    conversation_id=inbound.conversation_id,
+                    inbound_id=inbound_id,
+                    seq=seq,
+                    text=reply.text,
+                    buttons=reply.buttons,
+                    status=status,
+                    next_attempt_at=utcnow(),
                 )
                 session.add(row)
                 rows.append(row)
@@ -170,8 +204,14 @@ class Inbox:
             return inbound.attempts
 
     def add_notice(
-        self, conv_id: str, inbound_id: int | None, text: str, kind: str = "notice", done: bool = False,
-        sender: str = "bot", buttons: list[dict[str, Any]] | None = None,
+        self,
+        conv_id: str,
+        inbound_id: int | None,
+        text: str,
+        kind: str = "notice",
+        done: bool = False,
+        sender: str = "bot",
+        buttons: list[dict[str, Any]] | None = None,
     ) -> TranscriptEntry:
         """Store a message that is not from the dialogue (a service notice, an SMS keyword reply, a queue
         update, an agent's reply).
@@ -182,9 +222,15 @@ class Inbox:
             conversation = session.get(Conversation, conv_id)
             channel = conversation.channel if conversation else "webchat"
             row = OutboundMessage(
-                conversation_id=conv_id, inbound_id=inbound_id, seq=_next_seq(session, conv_id),
-                sender=sender, kind=kind, text=text, buttons=buttons or [],
-                status="pending" if pushes(channel) else "sent", next_attempt_at=utcnow(),
+                conversation_id=conv_id,
+                inbound_id=inbound_id,
+                seq=_next_seq(session, conv_id),
+                sender=sender,
+                kind=kind,
+                text=text,
+                buttons=buttons or [],
+                status="pending" if pushes(channel) else "sent",
+                next_attempt_at=utcnow(),
             )
             if done and inbound_id is not None:
                 inbound = session.get(InboundMessage, inbound_id)
@@ -203,8 +249,11 @@ class Inbox:
                 update(Conversation)
                 .where(
                     Conversation.id == conv_id,
-                    or_(Conversation.lease_owner.is_(None), Conversation.lease_owner == owner,
-                        Conversation.lease_until < now),
+                    or_(
+                        Conversation.lease_owner.is_(None),
+                        Conversation.lease_owner == owner,
+                        Conversation.lease_until < now,
+                    ),
                 )
                 .values(lease_owner=owner, lease_until=now + dt.timedelta(seconds=ttl_s))
             )
@@ -224,13 +273,17 @@ class Inbox:
     def status(self, inbound_id: int) -> str | None:
         """pending | done | dead, or None for an unknown message."""
         with self._db.session() as session:
-            return session.scalar(select(InboundMessage.status).where(InboundMessage.id == inbound_id))
+            return session.scalar(
+                select(InboundMessage.status).where(InboundMessage.id == inbound_id)
+            )
 
     def replies_to(self, inbound_id: int) -> list[TranscriptEntry]:
         """Everything sent in answer to one inbound message, in order."""
         with self._db.session() as session:
             rows = session.scalars(
-                select(OutboundMessage).where(OutboundMessage.inbound_id == inbound_id).order_by(OutboundMessage.seq)
+                select(OutboundMessage)
+                .where(OutboundMessage.inbound_id == inbound_id)
+                .order_by(OutboundMessage.seq)
             )
             return [_outbound_entry(r) for r in rows]
 
@@ -239,18 +292,36 @@ class Inbox:
         for replies whether they were delivered."""
         with self._db.session() as session:
             inbound = session.execute(
-                select(InboundMessage.seq, InboundMessage.title, InboundMessage.text, InboundMessage.received_at)
-                .where(InboundMessage.conversation_id == conv_id).order_by(InboundMessage.seq.desc()).limit(limit)
+                select(
+                    InboundMessage.seq,
+                    InboundMessage.title,
+                    InboundMessage.text,
+                    InboundMessage.received_at,
+                )
+                .where(InboundMessage.conversation_id == conv_id)
+                .order_by(InboundMessage.seq.desc())
+                .limit(limit)
             ).all()
             outbound = session.execute(
-                select(OutboundMessage.seq, OutboundMessage.sender, OutboundMessage.text, OutboundMessage.created_at,
-                       OutboundMessage.status)
-                .where(OutboundMessage.conversation_id == conv_id).order_by(OutboundMessage.seq.desc()).limit(limit)
+                select(
+                    OutboundMessage.seq,
+                    OutboundMessage.sender,
+                    OutboundMessage.text,
+                    OutboundMessage.created_at,
+                    OutboundMessage.status,
+                )
+                .where(OutboundMessage.conversation_id == conv_id)
+                .order_by(OutboundMessage.seq.desc())
+                .limit(limit)
             ).all()
-        lines = [{"seq": seq, "from": "user", "text": title or text, "at": at, "status": "received"}
-                 for seq, title, text, at in inbound]
-        lines += [{"seq": seq, "from": sender, "text": text, "at": at, "status": status}
-                  for seq, sender, text, at, status in outbound]
+        lines = [
+            {"seq": seq, "from": "user", "text": title or text, "at": at, "status": "received"}
+            for seq, title, text, at in inbound
+        ]
+        lines += [
+            {"seq": seq, "from": sender, "text": text, "at": at, "status": status}
+            for seq, sender, text, at, status in outbound
+        ]
         lines.sort(key=lambda line: line["seq"])
         return lines[-limit:]
 
@@ -258,16 +329,27 @@ class Inbox:
         """The transcript after `seq`: citizen messages and replies, in order."""
         with self._db.session() as session:
             inbound = session.execute(
-                select(InboundMessage).where(InboundMessage.conversation_id == conv_id, InboundMessage.seq > after)
+                select(InboundMessage).where(
+                    InboundMessage.conversation_id == conv_id, InboundMessage.seq > after
+                )
             )
             # Web chat keys a message "<session>/<client id>"; the client knows it by its own id.
             prefix = conv_id.split(":", 1)[-1] + "/"
             entries = [
-                TranscriptEntry(m.seq, "user", m.title or m.text, [], m.id, m.provider_message_id.removeprefix(prefix))
+                TranscriptEntry(
+                    m.seq,
+                    "user",
+                    m.title or m.text,
+                    [],
+                    m.id,
+                    m.provider_message_id.removeprefix(prefix),
+                )
                 for m in inbound.scalars()
             ]
             outbound = session.scalars(
-                select(OutboundMessage).where(OutboundMessage.conversation_id == conv_id, OutboundMessage.seq > after)
+                select(OutboundMessage).where(
+                    OutboundMessage.conversation_id == conv_id, OutboundMessage.seq > after
+                )
             )
             entries += [_outbound_entry(r) for r in outbound]
         entries.sort(key=lambda e: e.seq)

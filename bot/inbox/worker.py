@@ -33,11 +33,20 @@ class ConversationWorker:
     """Drains each conversation's pending messages through the engine, in order."""
 
     def __init__(
-        self, inbox: Inbox, engine: DialogueEngine, hub: LiveHub, detector: LanguageDetector,
-        opt_outs: OptOuts, max_attempts: int = 100, lease_s: float = 60.0, service_name: str = "",
+        self,
+        inbox: Inbox,
+        engine: DialogueEngine,
+        hub: LiveHub,
+        detector: LanguageDetector,
+        opt_outs: OptOuts,
+        max_attempts: int = 100,
+        lease_s: float = 60.0,
+        service_name: str = "",
         max_chars: int = 2000,
-        on_replies: Callable[[], None] | None = None, owner: str | None = None,
-        centre: ContactCentre | None = None, insight: Insight | None = None,
+        on_replies: Callable[[], None] | None = None,
+        owner: str | None = None,
+        centre: ContactCentre | None = None,
+        insight: Insight | None = None,
     ) -> None:
         self._inbox = inbox
         self._engine = engine
@@ -64,7 +73,9 @@ class ConversationWorker:
         language = self._detector.detect(text).language
         return language if language in ("en", "fr") else None
 
-    def _answer_locally(self, conversation_id: str, message: InboundMessage) -> TranscriptEntry | None:
+    def _answer_locally(
+        self, conversation_id: str, message: InboundMessage
+    ) -> TranscriptEntry | None:
         """Answer without the bot what must not reach it: SMS keywords (STOP, START, HELP), empty or
         oversized messages from provider channels. The stored answer, or None. Blocking: run in a thread."""
         found = keyword(message.text) if message.channel in SMS_CHANNELS else None
@@ -77,7 +88,10 @@ class ConversationWorker:
         elif not message.text.strip():
             reply, kind = say("empty_message", None), "notice"
         elif len(message.text) > self._max_chars:
-            reply, kind = say("too_long", self._language(message.text[:500]), limit=self._max_chars), "notice"
+            reply, kind = (
+                say("too_long", self._language(message.text[:500]), limit=self._max_chars),
+                "notice",
+            )
         else:
             return None
         return self._inbox.add_notice(conversation_id, message.id, reply, kind=kind, done=True)
@@ -85,7 +99,9 @@ class ConversationWorker:
     async def drain(self, conversation_id: str) -> bool:
         """Process every pending message of the conversation; False if the engine stopped us."""
         async with self._locks[conversation_id]:
-            if not await asyncio.to_thread(self._inbox.acquire, conversation_id, self.owner, self._lease_s):
+            if not await asyncio.to_thread(
+                self._inbox.acquire, conversation_id, self.owner, self._lease_s
+            ):
                 return True  # another replica is taking this conversation's turns; it will see ours too
             try:
                 return await self._drain_leased(conversation_id)
@@ -97,19 +113,27 @@ class ConversationWorker:
         # Database calls run in threads: they block, and the loop also serves webhooks and sockets.
         while pending := await asyncio.to_thread(self._inbox.pending, conversation_id):
             for message in pending:
-                await asyncio.to_thread(self._inbox.acquire, conversation_id, self.owner, self._lease_s)
+                await asyncio.to_thread(
+                    self._inbox.acquire, conversation_id, self.owner, self._lease_s
+                )
                 engine_text = await self._for_the_bot(conversation_id, message)
                 if engine_text is None:
                     continue
                 self._hub.publish(conversation_id, {"type": "typing", "on": True})
                 try:
-                    replies = await self._engine.turn(conversation_id, engine_text, {"message_id": message.id})
+                    replies = await self._engine.turn(
+                        conversation_id, engine_text, {"message_id": message.id}
+                    )
                 except EngineUnavailable as exc:
                     log.warning("engine unavailable for message %s: %s", message.id, exc)
-                    attempts = await asyncio.to_thread(self._inbox.fail, message.id, str(exc), self._max_attempts)
+                    attempts = await asyncio.to_thread(
+                        self._inbox.fail, message.id, str(exc), self._max_attempts
+                    )
                     if attempts == 1:
                         notice = await asyncio.to_thread(
-                            self._inbox.add_notice, conversation_id, message.id,
+                            self._inbox.add_notice,
+                            conversation_id,
+                            message.id,
                             say("engine_unavailable", self._language(message.text)),
                         )
                         self._publish(conversation_id, [notice])
@@ -118,7 +142,10 @@ class ConversationWorker:
                     self._hub.publish(conversation_id, {"type": "typing", "on": False})
                 await failpoint("after_engine")
                 replies = await self._hand_off(conversation_id, message, replies)
-                self._publish(conversation_id, await asyncio.to_thread(self._inbox.complete, message.id, replies))
+                self._publish(
+                    conversation_id,
+                    await asyncio.to_thread(self._inbox.complete, message.id, replies),
+                )
         return True
 
     async def _for_the_bot(self, conversation_id: str, message: InboundMessage) -> str | None:
@@ -128,8 +155,11 @@ class ConversationWorker:
         local = await asyncio.to_thread(self._answer_locally, conversation_id, message)
         if local is not None:
             self._publish(conversation_id, [local])
-            if self._centre is not None and message.channel in SMS_CHANNELS \
-                    and (keyword(message.text) or ("",))[0] == "stop":
+            if (
+                self._centre is not None
+                and message.channel in SMS_CHANNELS
+                and (keyword(message.text) or ("",))[0] == "stop"
+            ):
                 await self._centre.opted_out(conversation_id)
             return None
         if self._centre is not None and await self._centre.intercept(conversation_id, message):
@@ -139,7 +169,10 @@ class ConversationWorker:
         if self._insight is not None:
             answer = await asyncio.to_thread(self._insight.answer_feedback, message)
             if answer.handled:
-                self._publish(conversation_id, [await asyncio.to_thread(self._thank, conversation_id, message)])
+                self._publish(
+                    conversation_id,
+                    [await asyncio.to_thread(self._thank, conversation_id, message)],
+                )
                 return None
             engine_text = answer.engine_text or engine_text
         return engine_text
@@ -152,7 +185,9 @@ class ConversationWorker:
         last) and the turn's analytics (with "did this help?" after an answer)."""
         instructions = [r.custom for r in replies if r.custom]
         replies = [r for r in replies if r.text or r.buttons]
-        analytics = next((i["analytics"] for i in instructions if isinstance(i.get("analytics"), dict)), None)
+        analytics = next(
+            (i["analytics"] for i in instructions if isinstance(i.get("analytics"), dict)), None
+        )
         if analytics is not None and self._insight is not None:
             replies = await asyncio.to_thread(self._record_turn, message, analytics, replies)
         requests = [i["handoff"] for i in instructions if isinstance(i.get("handoff"), dict)]
@@ -160,14 +195,18 @@ class ConversationWorker:
             replies += await self._centre.hand_off(conversation_id, message, requests[0])
         return replies
 
-    def _record_turn(self, message: InboundMessage, analytics: dict[str, object],
-                     replies: list[BotMessage]) -> list[BotMessage]:
+    def _record_turn(
+        self, message: InboundMessage, analytics: dict[str, object], replies: list[BotMessage]
+    ) -> list[BotMessage]:
         assert self._insight is not None
         turn = self._insight.record_turn(message, analytics)
         way = self._insight.ask_helpful(turn) if turn is not None and replies else None
         if way == "buttons" and not replies[-1].buttons:
             last = replies[-1]
-            replies = [*replies[:-1], BotMessage(last.text, self._insight.helpful_buttons(turn.language))]  # type: ignore[union-attr]
+            replies = [
+                *replies[:-1],
+                BotMessage(last.text, self._insight.helpful_buttons(turn.language)),
+            ]  # type: ignore[union-attr]
         elif way == "sms":
             replies = [*replies, BotMessage(say("helpful_ask_sms", turn.language))]  # type: ignore[union-attr]
         return replies
@@ -175,7 +214,9 @@ class ConversationWorker:
     def _thank(self, conversation_id: str, message: InboundMessage) -> TranscriptEntry:
         """Thank the citizen for their "did this help?" answer, in the conversation's language (blocking)."""
         language = self._insight.language_of(conversation_id) if self._insight is not None else None
-        return self._inbox.add_notice(conversation_id, message.id, say("feedback_thanks", language), "notice", True)
+        return self._inbox.add_notice(
+            conversation_id, message.id, say("feedback_thanks", language), "notice", True
+        )
 
     async def retry_pending(self) -> int:
         """One pass over every conversation with waiting messages; returns how many were drained."""

@@ -142,10 +142,13 @@ SENDING_STALE = dt.timedelta(minutes=5)
 RETRY_HORIZON = DAY
 TIMEOUT_S = 10.0
 _LOCK_CLASS = 7318202  # first key of the PostgreSQL advisory locks taken when opening an alert
-_STATUS = re.compile(r"^(?:failed: .*|sending since (?P<since>\S+)) \(attempt (?P<n>\d+)/\d+\)$", re.DOTALL)
+_STATUS = re.compile(
+    r"^(?:failed: .*|sending since (?P<since>\S+)) \(attempt (?P<n>\d+)/\d+\)$", re.DOTALL
+)
 
 
 # --- the rule ----------------------------------------------------------------------------------------------
+
 
 def binomial_tail(count: int, trials: int, p: float) -> float:
     """P(X >= count) for X ~ Binomial(trials, p), summed from `count` upwards (no cancellation error)."""
@@ -153,8 +156,13 @@ def binomial_tail(count: int, trials: int, p: float) -> float:
         return 1.0
     if count > trials or p <= 0:
         return 0.0
-    term = math.exp(math.lgamma(trials + 1) - math.lgamma(count + 1) - math.lgamma(trials - count + 1)
-                    + count * math.log(p) + (trials - count) * math.log1p(-p))
+    term = math.exp(
+        math.lgamma(trials + 1)
+        - math.lgamma(count + 1)
+        - math.lgamma(trials - count + 1)
+        + count * math.log(p)
+        + (trials - count) * math.log1p(-p)
+    )
     total, j = 0.0, count
     while j <= trials:
         total += term
@@ -171,8 +179,13 @@ def chance(count: int, seen: int, windows: float) -> float:
     return binomial_tail(count, count + seen, 1 / (windows + 1))
 
 
-def threshold(min_count: int, ratio: float, expected: float, baselines: Iterable[tuple[int, float]] = (),
-              alpha: float = ALPHA) -> int:
+def threshold(
+    min_count: int,
+    ratio: float,
+    expected: float,
+    baselines: Iterable[tuple[int, float]] = (),
+    alpha: float = ALPHA,
+) -> int:
     """The smallest count that is a surge: at least `min_count`, at least `ratio` x `expected`, and for every
     baseline (`seen` questions in `windows` windows) no more likely than `alpha` by chance."""
     baselines = tuple(baselines)
@@ -197,8 +210,20 @@ class GroupRate:
 
     def thresholds(self, settings: Settings) -> tuple[int, int]:
         """The hour's and the day's surge thresholds."""
-        return (threshold(settings.alert_min_count, settings.alert_ratio, self.expected_hour, self.hour_baselines),
-                threshold(settings.alert_min_count, settings.alert_ratio, self.expected_day, self.day_baselines))
+        return (
+            threshold(
+                settings.alert_min_count,
+                settings.alert_ratio,
+                self.expected_hour,
+                self.hour_baselines,
+            ),
+            threshold(
+                settings.alert_min_count,
+                settings.alert_ratio,
+                self.expected_day,
+                self.day_baselines,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +259,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), IN_CHUNK):
-        yield values[start:start + IN_CHUNK]
+        yield values[start : start + IN_CHUNK]
 
 
 def anchor_of(now: dt.datetime) -> dt.datetime:
@@ -249,7 +274,9 @@ class Baselines:
 
     def __init__(self) -> None:
         self.anchor: dt.datetime | None = None
-        self.counts: dict[str, tuple[int, int, int]] = {}  # key -> (7 days before, 7 days before the day, same hour)
+        self.counts: dict[
+            str, tuple[int, int, int]
+        ] = {}  # key -> (7 days before, 7 days before the day, same hour)
 
     def at(self, anchor: dt.datetime) -> dict[str, tuple[int, int, int]]:
         if anchor != self.anchor:
@@ -257,26 +284,44 @@ class Baselines:
         return self.counts
 
 
-def group_rates(session: Session, settings: Settings, now: dt.datetime, oldest: dt.datetime,
-                always: Iterable[str] = (), baselines: Baselines | None = None) -> dict[str, GroupRate]:
+def group_rates(
+    session: Session,
+    settings: Settings,
+    now: dt.datetime,
+    oldest: dt.datetime,
+    always: Iterable[str] = (),
+    baselines: Baselines | None = None,
+) -> dict[str, GroupRate]:
     """Counts of every group active in the last day; usual rates of those that could surge (and those in
     `always`). Needs `now - oldest >= MIN_HISTORY`."""
     citizen, always = Turn.conversation_id, set(always)
     # No day threshold is lower than this (the floor's): a group under it in the day cannot surge there.
-    day_floor = max(settings.alert_min_count, math.ceil(round(settings.alert_ratio * FLOOR_PER_HOUR * 24, 9)))
+    day_floor = max(
+        settings.alert_min_count, math.ceil(round(settings.alert_ratio * FLOOR_PER_HOUR * 24, 9))
+    )
     anchor = anchor_of(now)
     cache = (baselines or Baselines()).at(anchor)
     # History actually there (a young database): divide by what was seen, not by 7 days.
     hour_span_h = min(BASELINE_DAYS * 24.0, (anchor - HOUR - oldest) / HOUR)
     day_span_d = min(float(BASELINE_DAYS), (anchor - DAY - oldest) / DAY)
     seasonal_days = max(1, min(BASELINE_DAYS, math.floor((anchor - HOUR - oldest) / DAY)))
-    seasonal = or_(*(and_(Turn.at >= anchor - HOUR - k * DAY, Turn.at < anchor - k * DAY)
-                     for k in range(1, seasonal_days + 1)))
+    seasonal = or_(
+        *(
+            and_(Turn.at >= anchor - HOUR - k * DAY, Turn.at < anchor - k * DAY)
+            for k in range(1, seasonal_days + 1)
+        )
+    )
     rates: dict[str, GroupRate] = {}
     for kind in _KINDS:
-        window = (select(kind.column, func.count(distinct(case((Turn.at >= now - HOUR, citizen)))),
-                         func.count(distinct(citizen)))
-                  .where(Turn.at >= now - DAY, Turn.at < now, *kind.where).group_by(kind.column))
+        window = (
+            select(
+                kind.column,
+                func.count(distinct(case((Turn.at >= now - HOUR, citizen)))),
+                func.count(distinct(citizen)),
+            )
+            .where(Turn.at >= now - DAY, Turn.at < now, *kind.where)
+            .group_by(kind.column)
+        )
         candidates = []
         for value, hour, day in session.execute(window):
             key = kind.key(value)
@@ -286,19 +331,31 @@ def group_rates(session: Session, settings: Settings, now: dt.datetime, oldest: 
         missing = [value for value in candidates if kind.key(value) not in cache]
         for chunk in _chunks(missing):
             cache.update((kind.key(value), (0, 0, 0)) for value in chunk)
-            baseline = (select(kind.column,
-                               func.count(distinct(case((Turn.at >= anchor - HOUR - BASELINE_DAYS * DAY, citizen)))),
-                               func.count(distinct(case((Turn.at < anchor - DAY, citizen)))),
-                               func.count(distinct(case((seasonal, citizen)))))
-                        .where(kind.column.in_(chunk), *kind.where,
-                               Turn.at >= anchor - DAY - BASELINE_DAYS * DAY, Turn.at < anchor - HOUR)
-                        .group_by(kind.column))
+            baseline = (
+                select(
+                    kind.column,
+                    func.count(
+                        distinct(case((Turn.at >= anchor - HOUR - BASELINE_DAYS * DAY, citizen)))
+                    ),
+                    func.count(distinct(case((Turn.at < anchor - DAY, citizen)))),
+                    func.count(distinct(case((seasonal, citizen)))),
+                )
+                .where(
+                    kind.column.in_(chunk),
+                    *kind.where,
+                    Turn.at >= anchor - DAY - BASELINE_DAYS * DAY,
+                    Turn.at < anchor - HOUR,
+                )
+                .group_by(kind.column)
+            )
             for value, hour_flat, day_flat, same_hour in session.execute(baseline):
                 cache[kind.key(value)] = (int(hour_flat), int(day_flat), int(same_hour))
         for value in candidates:
             rate = rates[kind.key(value)]
             hour_flat, day_flat, same_hour = cache[rate.key]
-            rate.expected_hour = max(hour_flat / hour_span_h, same_hour / seasonal_days, FLOOR_PER_HOUR)
+            rate.expected_hour = max(
+                hour_flat / hour_span_h, same_hour / seasonal_days, FLOOR_PER_HOUR
+            )
             rate.expected_day = max(day_flat / day_span_d, FLOOR_PER_HOUR * 24)
             rate.hour_baselines = ((hour_flat, hour_span_h), (same_hour, float(seasonal_days)))
             rate.day_baselines = ((day_flat, day_span_d),)
@@ -307,15 +364,25 @@ def group_rates(session: Session, settings: Settings, now: dt.datetime, oldest: 
 
 # --- detection ---------------------------------------------------------------------------------------------
 
+
 def _examples(session: Session, key: str, since: dt.datetime, now: dt.datetime) -> list[str]:
     """The latest few distinct (redacted) questions of a group in the window."""
     for kind in _KINDS:
         value = kind.value(key)
         if value is None:
             continue
-        rows = session.scalars(select(Turn.question).where(
-            kind.column == value, *kind.where, Turn.question.is_not(None), Turn.at >= since, Turn.at < now,
-        ).order_by(Turn.at.desc()).limit(50))
+        rows = session.scalars(
+            select(Turn.question)
+            .where(
+                kind.column == value,
+                *kind.where,
+                Turn.question.is_not(None),
+                Turn.at >= since,
+                Turn.at < now,
+            )
+            .order_by(Turn.at.desc())
+            .limit(50)
+        )
         examples: list[str] = []
         for question in rows:
             text = " ".join(question.split())[:300]
@@ -336,29 +403,61 @@ def _label(session: Session, key: str) -> str:
     return raw
 
 
-def _open(session: Session, now: dt.datetime, key: str, label: str, window: str, count: int, expected: float,
-          examples: list[str], settings: Settings) -> int | None:
+def _open(
+    session: Session,
+    now: dt.datetime,
+    key: str,
+    label: str,
+    window: str,
+    count: int,
+    expected: float,
+    examples: list[str],
+    settings: Settings,
+) -> int | None:
     """Open an alert for `key` unless one is open (or, for the day window, one ended in the last day):
     compare-and-set, safe against other replicas (see the module's docstring). Its id, or None."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, func.hashtext(key))))
     blocked = exists().where(Alert.group_key == key, Alert.ended_at.is_(None))
     if window == "day":
-        blocked = exists().where(Alert.group_key == key, or_(Alert.ended_at.is_(None), Alert.ended_at > now - DAY))
+        blocked = exists().where(
+            Alert.group_key == key, or_(Alert.ended_at.is_(None), Alert.ended_at > now - DAY)
+        )
     webhook = "pending" if settings.alert_webhook_url else None
     email = "pending" if _email_configured(settings) else None
     row = select(
-        literal(now, DateTime(timezone=True)), literal(key, String(140)), literal(label, Text()),
-        literal(window, String(8)), literal(count, Integer()), literal(float(expected), Float()),
-        literal(examples, JSON()), literal(webhook, String(200)), literal(email, String(200)),
+        literal(now, DateTime(timezone=True)),
+        literal(key, String(140)),
+        literal(label, Text()),
+        literal(window, String(8)),
+        literal(count, Integer()),
+        literal(float(expected), Float()),
+        literal(examples, JSON()),
+        literal(webhook, String(200)),
+        literal(email, String(200)),
     ).where(~blocked)
-    columns = ["at", "group_key", "label", "window", "count", "expected", "examples", "webhook_status",
-               "email_status"]
-    return session.execute(insert(Alert).from_select(columns, row).returning(Alert.id)).scalar_one_or_none()
+    columns = [
+        "at",
+        "group_key",
+        "label",
+        "window",
+        "count",
+        "expected",
+        "examples",
+        "webhook_status",
+        "email_status",
+    ]
+    return session.execute(
+        insert(Alert).from_select(columns, row).returning(Alert.id)
+    ).scalar_one_or_none()
 
 
-def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
-           baselines: Baselines | None = None) -> list[Alert]:
+def detect(
+    db: Database,
+    settings: Settings,
+    now: dt.datetime | None = None,
+    baselines: Baselines | None = None,
+) -> list[Alert]:
     """One pass: close the alerts whose group calmed down, open alerts for groups surging now; the newly
     opened alerts (blocking). Pass the same `baselines` from pass to pass to save re-reading the week."""
     now = _aware(now or utcnow())
@@ -366,8 +465,12 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
         oldest = session.scalar(select(func.min(Turn.at)).where(Turn.at < now))
         if oldest is None or now - _aware(oldest) < MIN_HISTORY:
             return []  # not enough history to know what is usual
-        open_alerts = {a.group_key: a for a in session.scalars(select(Alert).where(Alert.ended_at.is_(None)))}
-        ended_lately = set(session.scalars(select(Alert.group_key).where(Alert.ended_at > now - DAY)))
+        open_alerts = {
+            a.group_key: a for a in session.scalars(select(Alert).where(Alert.ended_at.is_(None)))
+        }
+        ended_lately = set(
+            session.scalars(select(Alert.group_key).where(Alert.ended_at > now - DAY))
+        )
         rates = group_rates(session, settings, now, _aware(oldest), set(open_alerts), baselines)
     closed = 0
     for key, alert in open_alerts.items():
@@ -375,8 +478,11 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
         hour_t, day_t = rate.thresholds(settings)
         if 2 * rate.hour < hour_t and (alert.window == "hour" or 2 * rate.day < day_t):
             with db.session() as session:
-                closed += session.execute(update(Alert).where(Alert.id == alert.id, Alert.ended_at.is_(None))
-                                          .values(ended_at=now)).rowcount
+                closed += session.execute(
+                    update(Alert)
+                    .where(Alert.id == alert.id, Alert.ended_at.is_(None))
+                    .values(ended_at=now)
+                ).rowcount
                 session.commit()
     opened: list[Alert] = []
     for key, rate in sorted(rates.items()):
@@ -390,8 +496,17 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
         else:
             continue
         with db.session() as session:
-            alert_id = _open(session, now, key, _label(session, key), window, count, expected,
-                             _examples(session, key, since, now), settings)
+            alert_id = _open(
+                session,
+                now,
+                key,
+                _label(session, key),
+                window,
+                count,
+                expected,
+                _examples(session, key, since, now),
+                settings,
+            )
             session.commit()
             if alert_id is not None:
                 alert = session.get(Alert, alert_id)
@@ -405,11 +520,15 @@ def detect(db: Database, settings: Settings, now: dt.datetime | None = None,
 def recent_alerts(db: Database, limit: int = 20) -> list[Alert]:
     """For the dashboard: open alerts first, then the latest closed ones (blocking)."""
     with db.session() as session:
-        return list(session.scalars(select(Alert).order_by(Alert.ended_at.is_not(None), Alert.at.desc())
-                                    .limit(limit)))
+        return list(
+            session.scalars(
+                select(Alert).order_by(Alert.ended_at.is_not(None), Alert.at.desc()).limit(limit)
+            )
+        )
 
 
 # --- delivery ----------------------------------------------------------------------------------------------
+
 
 def _email_configured(settings: Settings) -> bool:
     return bool(settings.smtp_host and settings.alert_email_to)
@@ -417,17 +536,24 @@ def _email_configured(settings: Settings) -> bool:
 
 def payload(alert: Alert) -> dict[str, Any]:
     """The webhook's JSON body."""
-    return {"alert": {
-        "id": alert.id, "group_key": alert.group_key, "label": alert.label, "window": alert.window,
-        "count": alert.count, "expected": round(alert.expected, 2), "examples": list(alert.examples or []),
-        "at": _aware(alert.at).isoformat(),
-    }}
+    return {
+        "alert": {
+            "id": alert.id,
+            "group_key": alert.group_key,
+            "label": alert.label,
+            "window": alert.window,
+            "count": alert.count,
+            "expected": round(alert.expected, 2),
+            "examples": list(alert.examples or []),
+            "at": _aware(alert.at).isoformat(),
+        }
+    }
 
 
 def _subject_text(text: str, limit: int) -> str:
     """One line (no header injection from a citizen's question), at most `limit` characters."""
     line = " ".join(text.split())
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def email_message(alert: Alert, settings: Settings) -> EmailMessage:
@@ -450,7 +576,9 @@ def email_message(alert: Alert, settings: Settings) -> EmailMessage:
     message["From"] = settings.alert_email_from
     message["To"] = ", ".join(settings.alert_email_to)
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid("govbot-alert", settings.alert_email_from.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(
+        "govbot-alert", settings.alert_email_from.rpartition("@")[2] or None
+    )
     message.set_content("\n".join(lines) + "\n")
     return message
 
@@ -468,8 +596,12 @@ def send_email(alert: Alert, settings: Settings) -> None:
     assert settings.smtp_host
     message = email_message(alert, settings)
     if settings.smtp_port == 465:
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S,
-                                              context=ssl.create_default_context())
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.smtp_host,
+            settings.smtp_port,
+            timeout=TIMEOUT_S,
+            context=ssl.create_default_context(),
+        )
     else:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S)
     with smtp:
@@ -510,7 +642,9 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())[:140]
 
 
-def _deliver_one(db: Database, settings: Settings, alert_id: int, channel: str, now: dt.datetime) -> None:
+def _deliver_one(
+    db: Database, settings: Settings, alert_id: int, channel: str, now: dt.datetime
+) -> None:
     """Claim the channel of an alert (compare-and-set on its status), send, record the outcome."""
     column = Alert.webhook_status if channel == "webhook" else Alert.email_status
     with db.session() as session:
@@ -521,13 +655,21 @@ def _deliver_one(db: Database, settings: Settings, alert_id: int, channel: str, 
         attempt, abandoned = _attempt_due(old, now)
         if attempt is None:
             if abandoned:
-                session.execute(update(Alert).where(Alert.id == alert_id, column == old).values(
-                    {column.key: f"failed: interrupted (attempt {MAX_ATTEMPTS}/{MAX_ATTEMPTS})"}))
+                session.execute(
+                    update(Alert)
+                    .where(Alert.id == alert_id, column == old)
+                    .values(
+                        {column.key: f"failed: interrupted (attempt {MAX_ATTEMPTS}/{MAX_ATTEMPTS})"}
+                    )
+                )
                 session.commit()
             return
-        claim = f"sending since {now.strftime('%Y-%m-%dT%H:%M:%SZ')} (attempt {attempt}/{MAX_ATTEMPTS})"
-        claimed = session.execute(update(Alert).where(Alert.id == alert_id, column == old)
-                                  .values({column.key: claim})).rowcount
+        claim = (
+            f"sending since {now.strftime('%Y-%m-%dT%H:%M:%SZ')} (attempt {attempt}/{MAX_ATTEMPTS})"
+        )
+        claimed = session.execute(
+            update(Alert).where(Alert.id == alert_id, column == old).values({column.key: claim})
+        ).rowcount
         session.commit()
     if claimed != 1:
         return  # another replica took it
@@ -538,20 +680,34 @@ def _deliver_one(db: Database, settings: Settings, alert_id: int, channel: str, 
         outcome = f"failed: {_reason(exc)} (attempt {attempt}/{MAX_ATTEMPTS})"
         log.warning("alert %s: %s delivery failed: %s", alert_id, channel, outcome)
     with db.session() as session:
-        session.execute(update(Alert).where(Alert.id == alert_id, column == claim).values({column.key: outcome}))
+        session.execute(
+            update(Alert).where(Alert.id == alert_id, column == claim).values({column.key: outcome})
+        )
         session.commit()
 
 
-def deliver(db: Database, settings: Settings, alerts: Sequence[Alert], now: dt.datetime | None = None) -> None:
+def deliver(
+    db: Database, settings: Settings, alerts: Sequence[Alert], now: dt.datetime | None = None
+) -> None:
     """Send `alerts` to the webhook and by e-mail, and retry the deliveries of the last day still due
     (blocking; the SMTP and HTTP calls time out after TIMEOUT_S)."""
     now = _aware(now or utcnow())
-    channels = [name for name, on in (("webhook", bool(settings.alert_webhook_url)),
-                                      ("email", _email_configured(settings))) if on]
+    channels = [
+        name
+        for name, on in (
+            ("webhook", bool(settings.alert_webhook_url)),
+            ("email", _email_configured(settings)),
+        )
+        if on
+    ]
     if not channels:
         return
-    due = or_(*(or_(column == "pending", column.like("failed: %"), column.like("sending since %"))
-                for column in (Alert.webhook_status, Alert.email_status)))
+    due = or_(
+        *(
+            or_(column == "pending", column.like("failed: %"), column.like("sending since %"))
+            for column in (Alert.webhook_status, Alert.email_status)
+        )
+    )
     with db.session() as session:
         ids = set(session.scalars(select(Alert.id).where(Alert.at > now - RETRY_HORIZON, due)))
     ids |= {alert.id for alert in alerts}
@@ -561,6 +717,7 @@ def deliver(db: Database, settings: Settings, alerts: Sequence[Alert], now: dt.d
 
 
 # --- in the app --------------------------------------------------------------------------------------------
+
 
 class AlertWatcher:
     """Runs detection and delivery every `settings.insight_interval_s` in the app (one per replica; the
@@ -575,8 +732,15 @@ class AlertWatcher:
         """One pass (blocking): detect, then deliver what opened and retry what is due."""
         opened = detect(self._db, self._settings, baselines=self._baselines)
         for alert in opened:
-            log.warning("emerging issue #%s %s (%s): %d in the last %s, usually %.1f", alert.id, alert.group_key,
-                        _subject_text(alert.label, 80), alert.count, alert.window, alert.expected)
+            log.warning(
+                "emerging issue #%s %s (%s): %d in the last %s, usually %.1f",
+                alert.id,
+                alert.group_key,
+                _subject_text(alert.label, 80),
+                alert.count,
+                alert.window,
+                alert.expected,
+            )
         deliver(self._db, self._settings, opened)
         return opened
 

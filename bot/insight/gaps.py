@@ -26,7 +26,9 @@ UNANSWERED = ("clarify", "no_answer", "handoff")
 class GapClusterer:
     """Places new unanswered questions into groups."""
 
-    def __init__(self, db: Database, embed: Callable[[list[str]], np.ndarray], similarity: float = 0.88) -> None:
+    def __init__(
+        self, db: Database, embed: Callable[[list[str]], np.ndarray], similarity: float = 0.88
+    ) -> None:
         self._db = db
         self._embed = embed
         self._similarity = similarity
@@ -34,13 +36,19 @@ class GapClusterer:
     def run_once(self, batch: int = 200) -> int:
         """Group up to `batch` new questions; how many were placed (blocking)."""
         with self._db.session() as session:
-            turns = list(session.scalars(
-                select(Turn).where(Turn.clustered.is_(False)).order_by(Turn.id).limit(batch)
-            ))
+            turns = list(
+                session.scalars(
+                    select(Turn).where(Turn.clustered.is_(False)).order_by(Turn.id).limit(batch)
+                )
+            )
             if not turns:
                 return 0
-            todo = [t for t in turns if t.outcome in UNANSWERED and t.question and t.question.strip()]
-            vectors = self._embed([t.question for t in todo]) if todo else np.zeros((0, 1), np.float32)  # type: ignore[misc]
+            todo = [
+                t for t in turns if t.outcome in UNANSWERED and t.question and t.question.strip()
+            ]
+            vectors = (
+                self._embed([t.question for t in todo]) if todo else np.zeros((0, 1), np.float32)
+            )  # type: ignore[misc]
             clusters = list(session.scalars(select(GapCluster)))
             centroids = {c.id: np.frombuffer(c.centroid, dtype=np.float32) for c in clusters}
             by_language: dict[str, list[GapCluster]] = {}
@@ -59,11 +67,21 @@ class GapClusterer:
                     merged = centroids[best.id] * best.size + vector
                     merged /= np.linalg.norm(merged) or 1.0
                     centroids[best.id] = merged.astype(np.float32)
-                    best.centroid, best.size, best.last_seen_at = centroids[best.id].tobytes(), best.size + 1, turn.at
+                    best.centroid, best.size, best.last_seen_at = (
+                        centroids[best.id].tobytes(),
+                        best.size + 1,
+                        turn.at,
+                    )
                     turn.cluster_id = best.id
                 else:
-                    cluster = GapCluster(label=turn.question[:300], language=turn.language, size=1,  # type: ignore[index]
-                                         centroid=vector.tobytes(), created_at=turn.at, last_seen_at=turn.at)
+                    cluster = GapCluster(
+                        label=turn.question[:300],
+                        language=turn.language,
+                        size=1,  # type: ignore[index]
+                        centroid=vector.tobytes(),
+                        created_at=turn.at,
+                        last_seen_at=turn.at,
+                    )
                     session.add(cluster)
                     session.flush()
                     centroids[cluster.id] = vector
@@ -74,7 +92,9 @@ class GapClusterer:
             session.commit()
             return len(turns)
 
-    async def run(self, interval_s: float, stop: asyncio.Event, ready: Callable[[], bool] = lambda: True) -> None:
+    async def run(
+        self, interval_s: float, stop: asyncio.Event, ready: Callable[[], bool] = lambda: True
+    ) -> None:
         """Group new questions every `interval_s` (once `ready`, i.e. the model is loaded) until `stop`."""
         while not stop.is_set():
             try:
@@ -87,5 +107,3 @@ class GapClusterer:
                 await asyncio.wait_for(stop.wait(), timeout=interval_s)
             except TimeoutError:
                 pass
-
-

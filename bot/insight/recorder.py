@@ -60,9 +60,15 @@ class Insight:
             if existing is not None:
                 return existing
             row = Turn(
-                inbound_id=message.id, conversation_id=message.conversation_id, channel=message.channel,
-                language=payload.get("language") if payload.get("language") in ("en", "fr") else "en",
-                outcome=outcome, faq_id=payload.get("faq_id"), agency=payload.get("agency"),
+                inbound_id=message.id,
+                conversation_id=message.conversation_id,
+                channel=message.channel,
+                language=payload.get("language")
+                if payload.get("language") in ("en", "fr")
+                else "en",
+                outcome=outcome,
+                faq_id=payload.get("faq_id"),
+                agency=payload.get("agency"),
                 question=redact(str(question))[:1000] if question else None,
                 clustered=outcome == "answered",  # only unanswered questions are grouped into gaps
             )
@@ -84,29 +90,50 @@ class Insight:
             if self._sms_every <= 0:
                 return None
             with self._db.session() as session:
-                answered = session.scalar(select(func.count()).select_from(Turn).where(
-                    Turn.conversation_id == turn.conversation_id, Turn.outcome == "answered")) or 0
+                answered = (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Turn)
+                        .where(
+                            Turn.conversation_id == turn.conversation_id, Turn.outcome == "answered"
+                        )
+                    )
+                    or 0
+                )
             if answered % self._sms_every:
                 return None  # only every sms_every-th answer of the conversation
             way = "sms"
         with self._db.session() as session:
-            session.execute(update(Turn).where(Turn.conversation_id == turn.conversation_id,
-                                               Turn.feedback_pending.is_(True)).values(feedback_pending=False))
+            session.execute(
+                update(Turn)
+                .where(
+                    Turn.conversation_id == turn.conversation_id, Turn.feedback_pending.is_(True)
+                )
+                .values(feedback_pending=False)
+            )
             session.execute(update(Turn).where(Turn.id == turn.id).values(feedback_pending=True))
             session.commit()
         return way
 
     @staticmethod
     def helpful_buttons(language: str) -> list[dict[str, str]]:
-        return [{"title": say("helpful_yes", language), "payload": HELPFUL},
-                {"title": say("helpful_no", language), "payload": NOT_HELPFUL}]
+        return [
+            {"title": say("helpful_yes", language), "payload": HELPFUL},
+            {"title": say("helpful_no", language), "payload": NOT_HELPFUL},
+        ]
 
     def answer_feedback(self, message: InboundMessage) -> FeedbackAnswer:
         """Read the citizen's message as the answer to a pending "did this help?", if there is one."""
         with self._db.session() as session:
             turn = session.scalar(
-                select(Turn).where(Turn.conversation_id == message.conversation_id, Turn.feedback_pending.is_(True),
-                                   Turn.at >= utcnow() - PENDING_FOR).order_by(Turn.id.desc()).limit(1)
+                select(Turn)
+                .where(
+                    Turn.conversation_id == message.conversation_id,
+                    Turn.feedback_pending.is_(True),
+                    Turn.at >= utcnow() - PENDING_FOR,
+                )
+                .order_by(Turn.id.desc())
+                .limit(1)
             )
             if turn is None:
                 return FeedbackAnswer(False)
@@ -121,23 +148,53 @@ class Insight:
                 session.commit()
                 return FeedbackAnswer(False)
             turn.feedback_pending = False
-            session.add(Feedback(kind="helpful", value=value, conversation_id=turn.conversation_id,
-                                 channel=turn.channel, language=turn.language, faq_id=turn.faq_id,
-                                 agency=turn.agency, turn_id=turn.id))
+            session.add(
+                Feedback(
+                    kind="helpful",
+                    value=value,
+                    conversation_id=turn.conversation_id,
+                    channel=turn.channel,
+                    language=turn.language,
+                    faq_id=turn.faq_id,
+                    agency=turn.agency,
+                    turn_id=turn.id,
+                )
+            )
             session.commit()
         return FeedbackAnswer(True) if value else FeedbackAnswer(False, NOT_HELPFUL)
 
     def language_of(self, conversation_id: str) -> str | None:
         """The language of the conversation's latest turn (blocking)."""
         with self._db.session() as session:
-            return session.scalar(select(Turn.language).where(Turn.conversation_id == conversation_id)
-                                  .order_by(Turn.id.desc()).limit(1))
+            return session.scalar(
+                select(Turn.language)
+                .where(Turn.conversation_id == conversation_id)
+                .order_by(Turn.id.desc())
+                .limit(1)
+            )
 
-    def record_satisfaction(self, conversation_id: str, channel: str, language: str, handoff_id: int,
-                            agency: str | None, score: int, comment: str | None) -> None:
+    def record_satisfaction(
+        self,
+        conversation_id: str,
+        channel: str,
+        language: str,
+        handoff_id: int,
+        agency: str | None,
+        score: int,
+        comment: str | None,
+    ) -> None:
         """A 1-5 rating after an agent resolved the conversation."""
         with self._db.session() as session:
-            session.add(Feedback(kind="satisfaction", value=score, conversation_id=conversation_id,
-                                 channel=channel, language=language, handoff_id=handoff_id, agency=agency,
-                                 comment=redact(comment)[:1000] if comment else None))
+            session.add(
+                Feedback(
+                    kind="satisfaction",
+                    value=score,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    language=language,
+                    handoff_id=handoff_id,
+                    agency=agency,
+                    comment=redact(comment)[:1000] if comment else None,
+                )
+            )
             session.commit()

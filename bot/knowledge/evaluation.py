@@ -30,7 +30,11 @@ def read_queries(path: Path) -> list[LabelledQuery]:
         try:
             raw = json.loads(line)
             queries.append(
-                LabelledQuery(str(raw["text"]), str(raw.get("language") or "en"), frozenset(raw["relevant_faq_ids"]))
+                LabelledQuery(
+                    str(raw["text"]),
+                    str(raw.get("language") or "en"),
+                    frozenset(raw["relevant_faq_ids"]),
+                )
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise KnowledgeError(str(path), number, f"bad query record: {exc}")
@@ -42,7 +46,9 @@ def rank_all(kb: KnowledgeBase, queries: list[LabelledQuery]) -> list[list[Hit]]
     return [kb.index.search(q.text, q.language, k=10) for q in queries]
 
 
-def score(queries: list[LabelledQuery], rankings: list[list[Hit]], thresholds: Thresholds) -> dict[str, float]:
+def score(
+    queries: list[LabelledQuery], rankings: list[list[Hit]], thresholds: Thresholds
+) -> dict[str, float]:
     """P@1, Recall@5, MRR@10, and the share answered and answered correctly under `thresholds`."""
     n = len(queries)
     p1 = r5 = mrr = answered = answered_right = 0.0
@@ -84,7 +90,9 @@ def calibrate(
     best: tuple[Thresholds, dict[str, float]] | None = None
     for cosine_cut in [0.80 + x / 100 for x in range(15)]:
         for margin_cut in [x / 20 for x in range(31)]:
-            thresholds = Thresholds(answer_margin=margin_cut, answer_cosine=cosine_cut, clarify_cosine=0.0)
+            thresholds = Thresholds(
+                answer_margin=margin_cut, answer_cosine=cosine_cut, clarify_cosine=0.0
+            )
             metrics = score(queries, rankings, thresholds)
             if metrics["answered_precision"] >= target_precision and (
                 best is None or metrics["answered_rate"] > best[1]["answered_rate"]

@@ -19,7 +19,9 @@ def clean_answer(text: str) -> str:
 
 def sentences(text: str) -> list[str]:
     """The answer split into sentences (good enough for FAQ prose in English and French)."""
-    return [part.strip(" -•\t") for part in _SENTENCE_END.split(text) if len(part.strip(" -•\t")) > 3]
+    return [
+        part.strip(" -•\t") for part in _SENTENCE_END.split(text) if len(part.strip(" -•\t")) > 3
+    ]
 
 
 def question_and_answer(faq: Faq) -> str:

@@ -63,7 +63,9 @@ def read_faq_file(path: Path, agency: str = "") -> list[Faq]:
             raise KnowledgeError(str(path), None, "unsupported format (use .csv or .jsonl)")
     except UnicodeDecodeError:
         raise KnowledgeError(str(path), None, "not UTF-8 text")
-    triples = [(faq_from_record(raw, str(path), line, agency), str(path), line) for raw, line in records]
+    triples = [
+        (faq_from_record(raw, str(path), line, agency), str(path), line) for raw, line in records
+    ]
     if not triples:
         raise KnowledgeError(str(path), None, "no FAQs in file")
     check_unique(triples)

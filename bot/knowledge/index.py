@@ -82,7 +82,9 @@ def _texts(faqs: list[Faq], field: str) -> list[str]:
 class FaqIndex:
     """Hybrid retrieval over a fixed list of FAQs."""
 
-    def __init__(self, faqs: list[Faq], embedders: list[Embedder], vectors: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, faqs: list[Faq], embedders: list[Embedder], vectors: dict[str, np.ndarray]
+    ) -> None:
         self.faqs = faqs
         self.embedders = embedders
         self._vectors = vectors
@@ -90,9 +92,13 @@ class FaqIndex:
         self._by_language: dict[str, np.ndarray] = {}
         self._lexical: dict[str, LexicalRanker] = {}
         for language in sorted({f.language for f in faqs}):
-            members = np.array([i for i, f in enumerate(faqs) if f.language == language], dtype=np.int64)
+            members = np.array(
+                [i for i, f in enumerate(faqs) if f.language == language], dtype=np.int64
+            )
             self._by_language[language] = members
-            self._lexical[language] = LexicalRanker(language, [" ".join(faqs[i].questions) for i in members])
+            self._lexical[language] = LexicalRanker(
+                language, [" ".join(faqs[i].questions) for i in members]
+            )
 
     # -- building and persistence -------------------------------------------------------------
     @classmethod
@@ -100,7 +106,9 @@ class FaqIndex:
         """Encode every FAQ text each signal needs, and each FAQ's hubness."""
         vectors: dict[str, np.ndarray] = {}
         for signal in SIGNALS:
-            vectors[signal.key] = embedders[signal.embedder].encode_passages(_texts(faqs, signal.field))
+            vectors[signal.key] = embedders[signal.embedder].encode_passages(
+                _texts(faqs, signal.field)
+            )
         owner = _question_owners(faqs)
         # Each FAQ's main question stands in as a query for the hubness estimate. Where an embedder already
         # has the questions' passage vectors (its `q` rows), they are reused: re-encoding them as queries
@@ -108,7 +116,8 @@ class FaqIndex:
         first_row = np.searchsorted(owner, np.arange(len(faqs)))
         question_rows = {s.embedder: vectors[s.key][first_row] for s in SIGNALS if s.field == "q"}
         as_queries = {
-            number: question_rows[number] if number in question_rows
+            number: question_rows[number]
+            if number in question_rows
             else embedder.encode_queries([f.question for f in faqs])
             for number, embedder in enumerate(embedders)
         }
@@ -118,7 +127,9 @@ class FaqIndex:
             if signal.field == "q":  # best phrasing per FAQ
                 per_faq = np.full((len(faqs), len(faqs)), -1.0, dtype=np.float32)
                 for column, faq_index in enumerate(owner):
-                    np.maximum(per_faq[:, faq_index], similarity[:, column], out=per_faq[:, faq_index])
+                    np.maximum(
+                        per_faq[:, faq_index], similarity[:, column], out=per_faq[:, faq_index]
+                    )
                 similarity = per_faq
             # An FAQ's hubness: its mean similarity to the most similar other questions of its language.
             similarity = np.where(languages[:, None] == languages[None, :], similarity, -np.inf)
@@ -143,17 +154,23 @@ class FaqIndex:
         with open(directory / f"vectors.npz{suffix}", "wb") as handle:
             np.savez(handle, **self._vectors)
         (directory / f"faq_ids.json{suffix}").write_text(json.dumps([f.id for f in self.faqs]))
-        (directory / f"manifest.json{suffix}").write_text(json.dumps(self.manifest(kb_hash, self.embedders)))
+        (directory / f"manifest.json{suffix}").write_text(
+            json.dumps(self.manifest(kb_hash, self.embedders))
+        )
         for name in ("vectors.npz", "faq_ids.json", "manifest.json"):
             os.replace(directory / f"{name}{suffix}", directory / name)
 
     @classmethod
-    def open(cls, directory: Path, faqs: list[Faq], kb_hash: str, embedders: list[Embedder]) -> FaqIndex:
+    def open(
+        cls, directory: Path, faqs: list[Faq], kb_hash: str, embedders: list[Embedder]
+    ) -> FaqIndex:
         """Load the persisted index when its manifest matches, else build and persist a new one."""
         manifest_path = directory / "manifest.json"
         try:
             same = json.loads(manifest_path.read_text()) == cls.manifest(kb_hash, embedders)
-            same = same and json.loads((directory / "faq_ids.json").read_text()) == [f.id for f in faqs]
+            same = same and json.loads((directory / "faq_ids.json").read_text()) == [
+                f.id for f in faqs
+            ]
         except (OSError, ValueError):
             same = False
         if same:
@@ -167,7 +184,12 @@ class FaqIndex:
 
     # -- search ----------------------------------------------------------------------------
     def search(
-        self, query: str, language: str | None = None, k: int = 10, lexical: bool = True, dense: bool = True
+        self,
+        query: str,
+        language: str | None = None,
+        k: int = 10,
+        lexical: bool = True,
+        dense: bool = True,
     ) -> list[Hit]:
         """Rank the FAQs of `language` (the largest language if it has none) for `query`; best first.
 
@@ -187,7 +209,9 @@ class FaqIndex:
             if not dense or (signal.languages is not None and language not in signal.languages):
                 continue
             if signal.embedder not in encoded:
-                encoded[signal.embedder] = self.embedders[signal.embedder].encode_queries([query])[0]
+                encoded[signal.embedder] = self.embedders[signal.embedder].encode_queries([query])[
+                    0
+                ]
             raw = self._vectors[signal.key] @ encoded[signal.embedder]
             if signal.field == "q":
                 best = np.full(len(self.faqs), -1.0, dtype=np.float32)

@@ -30,7 +30,9 @@ class LexicalRanker:
         self._size = len(documents)
         self._bm25 = bm25s.BM25()
         tokens = bm25s.tokenize(
-            [fold(d) for d in documents], stopwords=self._stopwords, stemmer=self._stemmer,
+            [fold(d) for d in documents],
+            stopwords=self._stopwords,
+            stemmer=self._stemmer,
             show_progress=False,
         )
         self._bm25.index(tokens, show_progress=False)
@@ -43,8 +45,11 @@ class LexicalRanker:
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for `query` (zeros when no query term is known)."""
         tokens = bm25s.tokenize(
-            [fold(query)], stopwords=self._stopwords, stemmer=self._stemmer,
-            show_progress=False, return_ids=False,
+            [fold(query)],
+            stopwords=self._stopwords,
+            stemmer=self._stemmer,
+            show_progress=False,
+            return_ids=False,
         )
         known = [t for t in (tokens[0] if tokens else []) if t in self._bm25.vocab_dict]
         if not known:

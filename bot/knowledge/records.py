@@ -56,7 +56,9 @@ def faq_from_record(raw: Mapping[str, Any], file: str, line: int | None, agency:
     language = _text(raw, "language", file, line, required=True).lower()
     if language not in LANGUAGES:
         raise KnowledgeError(
-            file, line, f"unknown language {language!r} in {faq_id} (expected {', '.join(LANGUAGES)})"
+            file,
+            line,
+            f"unknown language {language!r} in {faq_id} (expected {', '.join(LANGUAGES)})",
         )
     question = _text(raw, "question", file, line, required=True)
     answer = _text(raw, "answer", file, line, required=False)
@@ -84,7 +86,9 @@ def faq_from_record(raw: Mapping[str, Any], file: str, line: int | None, agency:
     )
 
 
-def check_unique(faqs: Iterable[tuple[Faq, str, int | None]], seen: dict[str, str] | None = None) -> None:
+def check_unique(
+    faqs: Iterable[tuple[Faq, str, int | None]], seen: dict[str, str] | None = None
+) -> None:
     """Raise KnowledgeError on the first FAQ id used twice (across files too)."""
     seen = dict(seen or {})
     for faq, file, line in faqs:

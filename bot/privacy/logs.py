@@ -25,7 +25,9 @@ from bot.privacy.redact import redact
 LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
 _MARK = "_govbot_redacted"
 _KEEP_ARGS = ("uvicorn.access",)
-_SECRET = re.compile(r"(?i)\b(token|secret|password|access_token)=([^&\s\"']+)")  # formatters that read record.args themselves
+_SECRET = re.compile(
+    r"(?i)\b(token|secret|password|access_token)=([^&\s\"']+)"
+)  # formatters that read record.args themselves
 
 
 def _redact_text(value: str) -> str:
@@ -102,7 +104,9 @@ class RedactingFilter(logging.Filter):
 FILTER = RedactingFilter("")
 
 
-def _redacting_factory(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+def _redacting_factory(
+    factory: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
     def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
         redact_record(record)

@@ -57,14 +57,18 @@ _REFERENCE_CUE = re.compile(
     r"|receipt|reçu|application|demande|bn|neq|business\s+number|entreprise|serial|série|matricule|id|uci|iuc|form"
     r"|formulaire|code)\b"
 )
-_SSN_CUE = re.compile(r"(?i)(?:\bssn\b|\bss#|\bs\.s\.n\b|social\s+security|soc\.?\s*sec\b|sécurité\s+sociale)")
+_SSN_CUE = re.compile(
+    r"(?i)(?:\bssn\b|\bss#|\bs\.s\.n\b|social\s+security|soc\.?\s*sec\b|sécurité\s+sociale)"
+)
 
 
 def _ascii_digits(text: str) -> str:
     """`text` with every decimal digit written as an ASCII digit; lengths and offsets are unchanged."""
     if text.isascii():
         return text
-    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in text)
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in text
+    )
 
 
 def _only_digits(value: str) -> str:
@@ -73,21 +77,25 @@ def _only_digits(value: str) -> str:
 
 def _is_money(text: str, start: int, end: int) -> bool:
     """Whether the number at text[start:end] is an amount ("$90", "1 234 567 $", "12 %")."""
-    return bool(_MONEY_BEFORE.search(text, max(0, start - 2), start) or _MONEY_AFTER.match(text, end))
+    return bool(
+        _MONEY_BEFORE.search(text, max(0, start - 2), start) or _MONEY_AFTER.match(text, end)
+    )
 
 
 def _looks_like_reference(text: str, start: int) -> bool:
     """Whether the closest cue before a bare number, in the same sentence, names a reference, not a person."""
-    window = text[max(0, start - 40):start]
+    window = text[max(0, start - 40) : start]
     cut = [m.end() for m in _SENTENCE_END.finditer(window)]
-    window = window[cut[-1]:] if cut else window
+    window = window[cut[-1] :] if cut else window
     cues = [(m.end(), False) for m in _PERSONAL_CUE.finditer(window)]
     cues += [(m.end(), True) for m in _REFERENCE_CUE.finditer(window)]
     return max(cues)[1] if cues else False
 
 
 def _ssn_cue_near(text: str, start: int, end: int) -> bool:
-    return bool(_SSN_CUE.search(text[max(0, start - 40):start]) or _SSN_CUE.search(text[end:end + 25]))
+    return bool(
+        _SSN_CUE.search(text[max(0, start - 40) : start]) or _SSN_CUE.search(text[end : end + 25])
+    )
 
 
 # --- checksums and number rules ------------------------------------------------------------------------
@@ -151,7 +159,8 @@ def _card_ok(digits: str) -> bool:
     if not 13 <= len(digits) <= 19:
         return False
     plausible = any(
-        low <= digits[: len(low)] <= high and len(digits) in lengths for low, high, lengths in _CARD_RANGES
+        low <= digits[: len(low)] <= high and len(digits) in lengths
+        for low, high, lengths in _CARD_RANGES
     )
     return plausible and luhn_ok(digits)
 
@@ -174,19 +183,25 @@ def _number_candidates(text: str) -> list[_Candidate]:
     """Cards, SINs and SSNs among runs of digit groups ("4111 1111 1111 1111", "130-692-544", ...)."""
     found: list[_Candidate] = []
     for run in _DIGIT_RUN.finditer(text):
-        after = text[run.end():run.end() + 2]
+        after = text[run.end() : run.end() + 2]
         if re.match(r"\w|[.,]\d", after) or _is_money(text, run.start(), run.end()):
             continue
-        groups = [(m.start() + run.start(), m.end() + run.start()) for m in _DIGITS.finditer(run.group())]
+        groups = [
+            (m.start() + run.start(), m.end() + run.start()) for m in _DIGITS.finditer(run.group())
+        ]
         for first in range(len(groups)):
             separators: set[str] = set()
             for last in range(first, min(first + 6, len(groups))):
                 if last > first:
-                    separators.add(text[groups[last - 1][1]:groups[last][0]])
+                    separators.add(text[groups[last - 1][1] : groups[last][0]])
                 if len(separators) > 1:
                     break
                 start, end = groups[first][0], groups[last][1]
-                found.extend(_classify_digits(text, start, end, tuple(e - s for s, e in groups[first:last + 1])))
+                found.extend(
+                    _classify_digits(
+                        text, start, end, tuple(e - s for s, e in groups[first : last + 1])
+                    )
+                )
     return found
 
 
@@ -219,7 +234,9 @@ _NANP = re.compile(
     """,
     re.VERBOSE,
 )
-_INTERNATIONAL = re.compile(rf"(?<![\w+])\+[2-9]\d*(?:(?:{_SEP}|{_SEP}?\(\d{{1,4}}\){_SEP}?)\d+)*(?!\d)")
+_INTERNATIONAL = re.compile(
+    rf"(?<![\w+])\+[2-9]\d*(?:(?:{_SEP}|{_SEP}?\(\d{{1,4}}\){_SEP}?)\d+)*(?!\d)"
+)
 # Toll-free numbers spelled with letters: "1-800-O-Canada", "1 888 GO-TAXES".
 _VANITY = re.compile(
     rf"(?<![\w+])(?:\+?1{_SEP}?)?\(?8(?:00|33|44|55|66|77|88)\)?{_SEP}?"
@@ -247,7 +264,11 @@ def _phone_candidates(text: str) -> list[_Candidate]:
             if count + len(group.group()) > 15:
                 break
             count, end = count + len(group.group()), group.end()
-        if count >= 8 and not re.match(r"[.,]\d", text[end:end + 2]) and not _is_money(text, match.start(), end):
+        if (
+            count >= 8
+            and not re.match(r"[.,]\d", text[end : end + 2])
+            and not _is_money(text, match.start(), end)
+        ):
             found.append(_Candidate("phone", match.start(), end))
     return found
 
@@ -267,7 +288,11 @@ _EMAIL = re.compile(
 
 
 def _email_candidates(text: str) -> list[_Candidate]:
-    return [_Candidate("email", m.start(), m.end()) for m in _EMAIL.finditer(text) if ".." not in m.group()]
+    return [
+        _Candidate("email", m.start(), m.end())
+        for m in _EMAIL.finditer(text)
+        if ".." not in m.group()
+    ]
 
 
 # --- addresses -----------------------------------------------------------------------------------------
@@ -284,8 +309,12 @@ _STOP = (
     r"|ma|mes|ton|ta|vos|votre|nos|notre|est|sont|pas|plus|moins)\b"
 )
 _NUMBER = r"(?<![\w$€£.,/\-])(?:\d{1,5}[\-–])?\d{1,6}[A-Za-z]?(?![\w\-])"
-_UNIT_WORD = r"(?i:apt|apartment|app|appart|appartement|unit|unité|suite|bureau|logement|log|ste)\.?"
-_UNIT_BEFORE = rf"(?:{_UNIT_WORD}\s*#?\s*\d{{1,5}}[A-Za-z]?\s*[,\-]?\s*|#\s*\d{{1,5}}[A-Za-z]?\s*[,\-]\s*)?"
+_UNIT_WORD = (
+    r"(?i:apt|apartment|app|appart|appartement|unit|unité|suite|bureau|logement|log|ste)\.?"
+)
+_UNIT_BEFORE = (
+    rf"(?:{_UNIT_WORD}\s*#?\s*\d{{1,5}}[A-Za-z]?\s*[,\-]?\s*|#\s*\d{{1,5}}[A-Za-z]?\s*[,\-]\s*)?"
+)
 _UNIT_AFTER = rf"(?:\s*,?\s*{_UNIT_WORD}\s*(?:#|no\.?|n°)?\s*\d{{1,5}}[A-Za-z]?\b|\s*,?\s*#\s*\d{{1,5}}[A-Za-z]?\b)?"
 _DIRECTION = r"(?:\s+(?:North|South|East|West|Est|Ouest|Nord|Sud|NE|NW|SE|SW|N|S|E|W|O)\b\.?)?"
 _EN_TYPE = (
@@ -313,7 +342,9 @@ _STREET_PATTERNS = (
     # lowercase SMS: "1234 rue sainte-catherine", "12 chemin de la montagne"
     rf"{_NUMBER},?\s+{_FR_TYPE_COMMON}\b\.?\s+{_FR_PARTICLE}?(?!{_STOP}){_LOW_WORD}",
 )
-_STREETS = tuple(re.compile(rf"{_UNIT_BEFORE}{p}{_DIRECTION}{_UNIT_AFTER}") for p in _STREET_PATTERNS)
+_STREETS = tuple(
+    re.compile(rf"{_UNIT_BEFORE}{p}{_DIRECTION}{_UNIT_AFTER}") for p in _STREET_PATTERNS
+)
 _POSTAL_CODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \-]?\d[ABCEGHJ-NPRSTV-Z]\d"
 _POSTAL = re.compile(rf"(?<!\w)(?i:{_POSTAL_CODE})(?!\w)")
 # After a street: optional city and province or state, then a postal code or a ZIP code.
@@ -331,7 +362,10 @@ def _address_candidates(text: str) -> list[_Candidate]:
             tail = _ADDRESS_TAIL.match(text, match.end())
             end = tail.end() if tail else match.end()
             found.append(_Candidate("address", match.start(), end, (match.start() - end,)))
-    found += [_Candidate("address", m.start(), m.end(), (m.start() - m.end(),)) for m in _POSTAL.finditer(text)]
+    found += [
+        _Candidate("address", m.start(), m.end(), (m.start() - m.end(),))
+        for m in _POSTAL.finditer(text)
+    ]
     return found
 
 
@@ -353,7 +387,7 @@ def find(text: str) -> list[Finding]:
         if all(candidate.end <= other.start or other.end <= candidate.start for other in taken):
             taken.append(candidate)
     taken.sort(key=lambda c: c.start)
-    return [Finding(c.kind, c.start, c.end, text[c.start:c.end]) for c in taken]
+    return [Finding(c.kind, c.start, c.end, text[c.start : c.end]) for c in taken]
 
 
 def redact(text: str) -> str:
@@ -368,7 +402,7 @@ def redact(text: str) -> str:
             break
         parts, position = [], 0
         for finding in findings:
-            parts += [text[position:finding.start], f"[{finding.kind}]"]
+            parts += [text[position : finding.start], f"[{finding.kind}]"]
             position = finding.end
         text = "".join(parts) + text[position:]
     return text

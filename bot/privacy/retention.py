@@ -80,12 +80,26 @@ class _Doomed:
     feedback: set[int] = field(default_factory=set)
     counts: Counter[tuple[dt.date, str, str, str, str]] = field(default_factory=Counter)
 
-    def count(self, at: dt.datetime | None, metric: str, channel: str | None, agency: str | None = None,
-              language: str | None = None, value: int = 1) -> None:
+    def count(
+        self,
+        at: dt.datetime | None,
+        metric: str,
+        channel: str | None,
+        agency: str | None = None,
+        language: str | None = None,
+        value: int = 1,
+    ) -> None:
         if at is None:
             return
-        self.counts[(_aware(at).date(), metric, (channel or "")[:32], (agency or "")[:64], (language or "")[:8])] \
-            += value
+        self.counts[
+            (
+                _aware(at).date(),
+                metric,
+                (channel or "")[:32],
+                (agency or "")[:64],
+                (language or "")[:8],
+            )
+        ] += value
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -96,12 +110,15 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
     items = sorted(values)
     for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+        yield items[start : start + CHUNK]
 
 
 def _take_inbound(session: Session, doomed: _Doomed, condition: Any) -> None:
-    rows = session.execute(select(InboundMessage.id, InboundMessage.channel, InboundMessage.received_at)
-                           .where(condition))
+    rows = session.execute(
+        select(InboundMessage.id, InboundMessage.channel, InboundMessage.received_at).where(
+            condition
+        )
+    )
     for row_id, channel, received_at in rows:
         if row_id not in doomed.inbound:
             doomed.inbound.add(row_id)
@@ -113,7 +130,9 @@ def _take_outbound(session: Session, doomed: _Doomed, condition: Any) -> None:
 
 
 def _take_handoffs(session: Session, doomed: _Doomed, condition: Any) -> None:
-    rows = session.execute(select(Handoff.id, Handoff.channel, Handoff.language, Handoff.enqueued_at).where(condition))
+    rows = session.execute(
+        select(Handoff.id, Handoff.channel, Handoff.language, Handoff.enqueued_at).where(condition)
+    )
     for row_id, channel, language, enqueued_at in rows:
         if row_id not in doomed.handoffs:
             doomed.handoffs.add(row_id)
@@ -121,8 +140,11 @@ def _take_handoffs(session: Session, doomed: _Doomed, condition: Any) -> None:
 
 
 def _take_turns(session: Session, doomed: _Doomed, condition: Any) -> None:
-    rows = session.execute(select(Turn.id, Turn.at, Turn.channel, Turn.agency, Turn.language, Turn.outcome)
-                           .where(condition))
+    rows = session.execute(
+        select(Turn.id, Turn.at, Turn.channel, Turn.agency, Turn.language, Turn.outcome).where(
+            condition
+        )
+    )
     for row_id, at, channel, agency, language, outcome in rows:
         if row_id not in doomed.turns:
             doomed.turns.add(row_id)
@@ -130,8 +152,17 @@ def _take_turns(session: Session, doomed: _Doomed, condition: Any) -> None:
 
 
 def _take_feedback(session: Session, doomed: _Doomed, condition: Any) -> None:
-    rows = session.execute(select(Feedback.id, Feedback.at, Feedback.kind, Feedback.value, Feedback.channel,
-                                  Feedback.agency, Feedback.language).where(condition))
+    rows = session.execute(
+        select(
+            Feedback.id,
+            Feedback.at,
+            Feedback.kind,
+            Feedback.value,
+            Feedback.channel,
+            Feedback.agency,
+            Feedback.language,
+        ).where(condition)
+    )
     for row_id, at, kind, value, channel, agency, language in rows:
         if row_id in doomed.feedback:
             continue
@@ -146,7 +177,9 @@ def _take_feedback(session: Session, doomed: _Doomed, condition: Any) -> None:
 def _take_conversations(session: Session, doomed: _Doomed, conversation_ids: Iterable[str]) -> None:
     """Every row of these conversations."""
     for chunk in _chunks(conversation_ids):
-        doomed.conversations.update(session.scalars(select(Conversation.id).where(Conversation.id.in_(chunk))))
+        doomed.conversations.update(
+            session.scalars(select(Conversation.id).where(Conversation.id.in_(chunk)))
+        )
         _take_inbound(session, doomed, InboundMessage.conversation_id.in_(chunk))
         _take_outbound(session, doomed, OutboundMessage.conversation_id.in_(chunk))
         _take_handoffs(session, doomed, Handoff.conversation_id.in_(chunk))
@@ -154,7 +187,9 @@ def _take_conversations(session: Session, doomed: _Doomed, conversation_ids: Ite
         _take_feedback(session, doomed, Feedback.conversation_id.in_(chunk))
 
 
-def _stale_conversations(session: Session, before: dt.datetime, now: dt.datetime, lock: bool) -> list[str]:
+def _stale_conversations(
+    session: Session, before: dt.datetime, now: dt.datetime, lock: bool
+) -> list[str]:
     """Conversations with no activity since `before`: no message either way, no hand-off that ended (or is
     still going on), nothing waiting to be processed or sent, and no replica working on them right now."""
     recent_inbound = exists().where(
@@ -167,31 +202,57 @@ def _stale_conversations(session: Session, before: dt.datetime, now: dt.datetime
     )
     live_handoff = exists().where(
         Handoff.conversation_id == Conversation.id,
-        or_(Handoff.status.in_(ACTIVE_HANDOFF), Handoff.enqueued_at >= before, Handoff.ended_at >= before),
+        or_(
+            Handoff.status.in_(ACTIVE_HANDOFF),
+            Handoff.enqueued_at >= before,
+            Handoff.ended_at >= before,
+        ),
     )
     query = select(Conversation.id).where(
         Conversation.created_at < before,
         or_(Conversation.last_inbound_at.is_(None), Conversation.last_inbound_at < before),
         or_(Conversation.lease_until.is_(None), Conversation.lease_until < now),
-        not_(recent_inbound), not_(recent_outbound), not_(live_handoff),
+        not_(recent_inbound),
+        not_(recent_outbound),
+        not_(live_handoff),
     )
-    if lock:  # PostgreSQL: a message arriving meanwhile waits for the purge (its insert needs the row)
+    if (
+        lock
+    ):  # PostgreSQL: a message arriving meanwhile waits for the purge (its insert needs the row)
         query = query.with_for_update(of=Conversation)
     return list(session.scalars(query))
 
 
 def _take_old_rows(session: Session, doomed: _Doomed, before: dt.datetime) -> None:
     """Rows older than `before` in conversations that go on: finished messages, ended hand-offs, analytics."""
-    _take_inbound(session, doomed, and_(InboundMessage.received_at < before, InboundMessage.status != "pending"))
-    _take_outbound(session, doomed, and_(OutboundMessage.created_at < before, OutboundMessage.status != "pending"))
-    _take_handoffs(session, doomed, and_(Handoff.status.not_in(ACTIVE_HANDOFF),
-                                         or_(Handoff.ended_at < before,
-                                             and_(Handoff.ended_at.is_(None), Handoff.enqueued_at < before))))
+    _take_inbound(
+        session,
+        doomed,
+        and_(InboundMessage.received_at < before, InboundMessage.status != "pending"),
+    )
+    _take_outbound(
+        session,
+        doomed,
+        and_(OutboundMessage.created_at < before, OutboundMessage.status != "pending"),
+    )
+    _take_handoffs(
+        session,
+        doomed,
+        and_(
+            Handoff.status.not_in(ACTIVE_HANDOFF),
+            or_(
+                Handoff.ended_at < before,
+                and_(Handoff.ended_at.is_(None), Handoff.enqueued_at < before),
+            ),
+        ),
+    )
     _take_turns(session, doomed, Turn.at < before)
     _take_feedback(session, doomed, Feedback.at < before)
 
 
-def _add_daily_counts(session: Session, counts: Counter[tuple[dt.date, str, str, str, str]]) -> None:
+def _add_daily_counts(
+    session: Session, counts: Counter[tuple[dt.date, str, str, str, str]]
+) -> None:
     """Add `counts` to `daily_counts`: existing rows are read and updated, missing ones inserted."""
     by_day: dict[dt.date, list[tuple[dt.date, str, str, str, str]]] = {}
     for key in counts:
@@ -205,8 +266,16 @@ def _add_daily_counts(session: Session, counts: Counter[tuple[dt.date, str, str,
             for key in by_day[day]:
                 row = existing.get(key)
                 if row is None:
-                    session.add(DailyCount(day=key[0], metric=key[1], channel=key[2], agency=key[3],
-                                           language=key[4], value=counts[key]))
+                    session.add(
+                        DailyCount(
+                            day=key[0],
+                            metric=key[1],
+                            channel=key[2],
+                            agency=key[3],
+                            language=key[4],
+                            value=counts[key],
+                        )
+                    )
                 else:
                     row.value = (row.value or 0) + counts[key]
     session.flush()
@@ -219,14 +288,22 @@ def _delete(session: Session, doomed: _Doomed) -> dict[str, int]:
 
     def remove(table: str, column: Any, ids: set[Any]) -> None:
         for chunk in _chunks(ids):
-            removed[table] += session.execute(delete(column.class_).where(column.in_(chunk))).rowcount or 0
+            removed[table] += (
+                session.execute(delete(column.class_).where(column.in_(chunk))).rowcount or 0
+            )
 
     remove("outbound_messages", OutboundMessage.id, doomed.outbound)
     remove("handoffs", Handoff.id, doomed.handoffs)
     # A kept reply or hand-off may point at a message that goes: it loses the link, not its life.
     for chunk in _chunks(doomed.inbound):
-        session.execute(update(OutboundMessage).where(OutboundMessage.inbound_id.in_(chunk)).values(inbound_id=None))
-        session.execute(update(Handoff).where(Handoff.inbound_id.in_(chunk)).values(inbound_id=None))
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.inbound_id.in_(chunk))
+            .values(inbound_id=None)
+        )
+        session.execute(
+            update(Handoff).where(Handoff.inbound_id.in_(chunk)).values(inbound_id=None)
+        )
     remove("inbound_messages", InboundMessage.id, doomed.inbound)
     remove("turns", Turn.id, doomed.turns)
     remove("feedback", Feedback.id, doomed.feedback)
@@ -286,7 +363,9 @@ def _sqlite_tracker_delete(path: Path, statement: str, params: dict[str, Any]) -
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         connection.execute("PRAGMA secure_delete=ON")
-        found = connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (TRACKER_TABLE,))
+        found = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (TRACKER_TABLE,)
+        )
         if found.fetchone() is None:
             return 0
         connection.execute("BEGIN IMMEDIATE")
@@ -314,7 +393,9 @@ def secure_delete_at_connect(db: Database) -> bool:
     default): then deleted and overwritten rows are zeroed in place, and no VACUUM is needed."""
     if not _is_sqlite(db):
         return False
-    pool = db.engine.pool.recreate()  # a fresh connection with the same connect-time pragmas, not a pooled one
+    pool = (
+        db.engine.pool.recreate()
+    )  # a fresh connection with the same connect-time pragmas, not a pooled one
     try:
         connection = pool.connect()
         try:
@@ -355,7 +436,9 @@ def scrub_sqlite_file(path: Path, vacuum: bool, attempts: int = 5) -> dict[str, 
     return done
 
 
-def scrub(db: Database, settings: Settings | None = None, vacuum: bool | None = None) -> list[dict[str, Any]]:
+def scrub(
+    db: Database, settings: Settings | None = None, vacuum: bool | None = None
+) -> list[dict[str, Any]]:
     """Make deleted and overwritten rows unrecoverable from the SQLite files: the app's database and, with
     `settings`, Rasa's SQLite tracker store. `vacuum=None` decides: the app database is VACUUMed unless its
     connections have `secure_delete` on (then truncating the WAL is enough); the tracker store, where Rasa only
@@ -385,14 +468,20 @@ def purge(db: Database, settings: Settings, now: dt.datetime | None = None) -> d
     with db.session() as session:
         _begin(session)
         doomed = _Doomed()
-        _take_conversations(session, doomed, _stale_conversations(session, before, now, not _is_sqlite(db)))
+        _take_conversations(
+            session, doomed, _stale_conversations(session, before, now, not _is_sqlite(db))
+        )
         _take_old_rows(session, doomed, before)
         removed = _delete(session, doomed)
         params = {"before": before.timestamp()}
-        removed["tracker_events"] = 0 if _is_sqlite(db) else _server_tracker_delete(session, _PURGE_EVENTS, params)
+        removed["tracker_events"] = (
+            0 if _is_sqlite(db) else _server_tracker_delete(session, _PURGE_EVENTS, params)
+        )
         session.commit()
     if _is_sqlite(db):
-        removed["tracker_events"] = _sqlite_tracker_delete(tracker_path(settings), _PURGE_EVENTS, params)
+        removed["tracker_events"] = _sqlite_tracker_delete(
+            tracker_path(settings), _PURGE_EVENTS, params
+        )
     scrub(db, settings)
     return removed
 
@@ -410,14 +499,21 @@ def erase(db: Database, settings: Settings, channel: str, address: str) -> dict[
         _take_turns(session, doomed, Turn.conversation_id == conversation_id)
         _take_feedback(session, doomed, Feedback.conversation_id == conversation_id)
         removed = _delete(session, doomed)
-        removed["opt_outs"] = session.execute(
-            delete(OptOut).where(OptOut.channel == channel, OptOut.address == address)
-        ).rowcount or 0
+        removed["opt_outs"] = (
+            session.execute(
+                delete(OptOut).where(OptOut.channel == channel, OptOut.address == address)
+            ).rowcount
+            or 0
+        )
         params = {"sender": conversation_id}
-        removed["tracker_events"] = 0 if _is_sqlite(db) else _server_tracker_delete(session, _ERASE_EVENTS, params)
+        removed["tracker_events"] = (
+            0 if _is_sqlite(db) else _server_tracker_delete(session, _ERASE_EVENTS, params)
+        )
         session.commit()
     if _is_sqlite(db):
-        removed["tracker_events"] = _sqlite_tracker_delete(tracker_path(settings), _ERASE_EVENTS, params)
+        removed["tracker_events"] = _sqlite_tracker_delete(
+            tracker_path(settings), _ERASE_EVENTS, params
+        )
     scrub(db, settings)
     return removed
 
@@ -443,5 +539,6 @@ async def run_purges(settings: Settings, db: Database, stop: asyncio.Event) -> N
         except Exception:  # the app must keep running; the next run retries
             log.exception("privacy purge failed")
             continue
-        log.info("privacy purge (older than %d days): %s", settings.retention_days, describe(removed))
-
+        log.info(
+            "privacy purge (older than %d days): %s", settings.retention_days, describe(removed)
+        )

@@ -46,7 +46,9 @@ class Conversation(Base):
     address: Mapped[str] = mapped_column(String(160))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The citizen's last message: Messenger and WhatsApp only allow replies within a window after it.
-    last_inbound_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_inbound_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     # Which app replica is taking this conversation's turns, until when (one turn at a time, across replicas).
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -102,11 +104,17 @@ class OutboundMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="sent")  # pending|sent|suppressed|refused|dead
+    status: Mapped[str] = mapped_column(
+        String(16), default="sent"
+    )  # pending|sent|suppressed|refused|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     provider_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -172,7 +180,9 @@ class Handoff(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"))
     # The citizen message that led to it: a retried turn finds the hand-off it already made.
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), unique=True, nullable=True)
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id"), unique=True, nullable=True
+    )
     queue_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     priority: Mapped[int] = mapped_column(Integer, default=0)  # higher first; urgent topics use 100
@@ -183,7 +193,9 @@ class Handoff(Base):
     channel: Mapped[str] = mapped_column(String(32))
     enqueued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
-    offered_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    offered_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     assigned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -230,7 +242,9 @@ class Turn(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    inbound_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)  # a retried turn: once
+    inbound_id: Mapped[int | None] = mapped_column(
+        Integer, unique=True, nullable=True
+    )  # a retried turn: once
     conversation_id: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -305,7 +319,9 @@ class DailyCount(Base):
     __tablename__ = "daily_counts"
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    metric: Mapped[str] = mapped_column(String(32), primary_key=True)  # messages | turns_<outcome> | handoffs ...
+    metric: Mapped[str] = mapped_column(
+        String(32), primary_key=True
+    )  # messages | turns_<outcome> | handoffs ...
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     agency: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" when none
     language: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed"
+)
 
 CHROMIUM = os.environ.get("GOVBOT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -107,12 +107,15 @@ def citizen_says(page: Page, text: str) -> None:
 
 
 def expect_reply(page: Page, text: str | re.Pattern[str], selector: str = REPLIES) -> None:
-    expect(page.locator(selector).filter(has_text=text).last).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(page.locator(selector).filter(has_text=text).last).to_be_visible(
+        timeout=REPLY_TIMEOUT_MS
+    )
 
 
 def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(f"{stack.base_url}/webchat/messages", json={"session": session, "text": text},
-                          timeout=60)
+    response = httpx.post(
+        f"{stack.base_url}/webchat/messages", json={"session": session, "text": text}, timeout=60
+    )
     response.raise_for_status()
     return response.json()["messages"]  # type: ignore[no-any-return]
 
@@ -144,10 +147,15 @@ def log_in(page: Page, base_url: str, username: str) -> None:
 
 def waiting_handoff_id(page: Page, base_url: str, conversation_suffix: str, queue_id: str) -> str:
     """The id of the waiting hand-off of this conversation (API call with the agent's own session)."""
+
     def find() -> str | None:
         waiting = page.request.get(base_url + "/console/api/queue").json()["waiting"]
-        mine = [w for w in waiting
-                if w["conversation_id"].endswith(":" + conversation_suffix) and w["queue_id"] == queue_id]
+        mine = [
+            w
+            for w in waiting
+            if w["conversation_id"].endswith(":" + conversation_suffix)
+            and w["queue_id"] == queue_id
+        ]
         return str(mine[0]["id"]) if mine else None
 
     for _ in range(60):
@@ -167,7 +175,9 @@ def take_from_queue(page: Page, queue_id: str, handoff_id: str) -> None:
         expect(page.locator(tid("accept"))).to_be_visible(timeout=REPLY_TIMEOUT_MS)
         opened = page.locator(f'{tid("mine-item")} button[aria-current="true"]')
         expect(opened).to_have_count(1)
-        opened_id = page.locator(tid("mine-item")).filter(has=page.locator('button[aria-current="true"]'))
+        opened_id = page.locator(tid("mine-item")).filter(
+            has=page.locator('button[aria-current="true"]')
+        )
         if opened_id.get_attribute("data-handoff-id") == handoff_id:
             break
         page.locator(tid("accept")).click()
@@ -181,7 +191,9 @@ def take_from_queue(page: Page, queue_id: str, handoff_id: str) -> None:
     expect(page.locator(tid("status"))).to_have_text("Conversation accepted.")
     expect(page.locator(tid("accept"))).to_have_count(0)
     expect(page.locator(tid("reply-text"))).to_be_enabled()
-    expect(page.locator(f'{tid("mine-item")}[data-handoff-id="{handoff_id}"]')).to_contain_text("Assigned")
+    expect(page.locator(f'{tid("mine-item")}[data-handoff-id="{handoff_id}"]')).to_contain_text(
+        "Assigned"
+    )
 
 
 def transcript_lines(page: Page, source: str) -> Any:
@@ -190,7 +202,10 @@ def transcript_lines(page: Page, source: str) -> Any:
 
 # --------------------------------------------------------------------------- tests
 def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
-    stack: RunningStack, new_page: Callable[[], Page], agent_account: Callable[[str], str], artifacts_dir
+    stack: RunningStack,
+    new_page: Callable[[], Page],
+    agent_account: Callable[[str], str],
+    artifacts_dir,
 ) -> None:
     citizen, agent = new_page(), new_page()
 
@@ -199,8 +214,13 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     citizen_says(citizen, REVENUE_QUESTION)
     expect_reply(citizen, "April 30")
     citizen_says(citizen, "I want to talk to a person")
-    expect_reply(citizen, re.compile(r"connecting you with a person at Revenue Northbridge\. "
-                                     r"You are number \d+ in line"))
+    expect_reply(
+        citizen,
+        re.compile(
+            r"connecting you with a person at Revenue Northbridge\. "
+            r"You are number \d+ in line"
+        ),
+    )
     session = citizen.evaluate("localStorage.getItem('gbw-session')")
     assert session
 
@@ -209,7 +229,9 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     log_in(agent, stack.base_url, username)
     expect(agent.locator("#who")).to_have_text(f"Riya ({username})")
     handoff_id = waiting_handoff_id(agent, stack.base_url, session, "revenue")
-    item = agent.locator(f'[data-queue-id="revenue"] {tid("waiting-item")}[data-handoff-id="{handoff_id}"]')
+    item = agent.locator(
+        f'[data-queue-id="revenue"] {tid("waiting-item")}[data-handoff-id="{handoff_id}"]'
+    )
     expect(item).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     expect(item).to_contain_text(REVENUE_QUESTION)
     expect(item).to_contain_text("webchat")
@@ -255,11 +277,14 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     agent_count = citizen.locator(AGENT_MSGS).count()
     citizen_says(citizen, "thanks, one more thing")
     expect(transcript_lines(agent, "user").filter(has_text="thanks, one more thing")).to_have_count(
-        1, timeout=REPLY_TIMEOUT_MS)
+        1, timeout=REPLY_TIMEOUT_MS
+    )
     citizen.wait_for_timeout(3000)
-    assert citizen.locator(BOT_MSGS).count() == bot_count, "the bot answered while an agent had the chat"
+    assert citizen.locator(BOT_MSGS).count() == bot_count, (
+        "the bot answered while an agent had the chat"
+    )
     assert citizen.locator(AGENT_MSGS).count() == agent_count
-    last_line = agent.locator(f'{tid("transcript")} {tid("transcript-line")}').last
+    last_line = agent.locator(f"{tid('transcript')} {tid('transcript-line')}").last
     expect(last_line).to_have_attribute("data-from", "user")
     expect(last_line).to_contain_text("thanks, one more thing")
     agent.screenshot(path=str(artifacts_dir / "console-agent.png"), full_page=True)
@@ -301,18 +326,27 @@ def test_citizen_markup_is_shown_literally_in_the_console(
     stack: RunningStack, new_page: Callable[[], Page], agent_account: Callable[[str], str]
 ) -> None:
     session = f"xss-{uuid.uuid4().hex[:16]}"
-    asked = webchat(stack, session, "I want to talk to a person")  # no topic yet: asked which service
-    assert any('/choose_queue{"queue_id": "benefits"}' in b["payload"] for m in asked
-               for b in m.get("buttons") or []), asked
+    asked = webchat(
+        stack, session, "I want to talk to a person"
+    )  # no topic yet: asked which service
+    assert any(
+        '/choose_queue{"queue_id": "benefits"}' in b["payload"]
+        for m in asked
+        for b in m.get("buttons") or []
+    ), asked
     joined = webchat(stack, session, '/choose_queue{"queue_id":"benefits"}')
-    assert any("Benefits Northbridge" in m["text"] and "in line" in m["text"] for m in joined), joined
+    assert any("Benefits Northbridge" in m["text"] and "in line" in m["text"] for m in joined), (
+        joined
+    )
     # While waiting the citizen writes markup (a message that would run script if parsed as HTML).
     webchat_send(stack, session, XSS)
 
     agent = new_page()
     log_in(agent, stack.base_url, agent_account("Sam"))
     handoff_id = waiting_handoff_id(agent, stack.base_url, session, "benefits")
-    item = agent.locator(f'[data-queue-id="benefits"] {tid("waiting-item")}[data-handoff-id="{handoff_id}"]')
+    item = agent.locator(
+        f'[data-queue-id="benefits"] {tid("waiting-item")}[data-handoff-id="{handoff_id}"]'
+    )
     expect(item).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     take_from_queue(agent, "benefits", handoff_id)
 
@@ -321,7 +355,8 @@ def test_citizen_markup_is_shown_literally_in_the_console(
     expect(transcript_lines(agent, "user").filter(has_text=XSS)).to_have_count(1)
     webchat_send(stack, session, XSS + " again")
     expect(transcript_lines(agent, "user").filter(has_text=XSS + " again")).to_have_count(
-        1, timeout=REPLY_TIMEOUT_MS)
+        1, timeout=REPLY_TIMEOUT_MS
+    )
     texts = transcript_lines(agent, "user").locator(".line-text").all_inner_texts()
     assert XSS in texts and XSS + " again" in texts, texts
     assert transcript.locator("img").count() == 0

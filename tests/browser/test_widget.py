@@ -79,7 +79,9 @@ def wait_renew_answer(page: Page) -> None:
 # --------------------------------------------------------------------------- tests
 def test_answers_a_faq_question(page: Page, live_app_url: str, artifacts_dir):
     open_widget(page, live_app_url + "/")
-    expect(page.locator(f"{ROOT} [role=dialog]")).to_have_attribute("aria-labelledby", re.compile(r"gbw-title"))
+    expect(page.locator(f"{ROOT} [role=dialog]")).to_have_attribute(
+        "aria-labelledby", re.compile(r"gbw-title")
+    )
     log = page.locator(f"{ROOT} [role=log]")
     expect(log).to_have_count(1)
     expect(log).to_have_attribute("aria-live", "polite")
@@ -134,7 +136,9 @@ def test_transcript_survives_reload(page: Page, live_app_url: str):
     expect(page.locator(".gbw-msg--pending")).to_have_count(0)
     page.wait_for_timeout(1000)  # let any trailing reply messages arrive
     session = page.evaluate("localStorage.getItem('gbw-session')")
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", session)
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", session
+    )
     users, replies = bubble_texts(page, USER_MSGS), bubble_texts(page, REPLIES)
 
     page.reload()
@@ -234,7 +238,9 @@ def test_only_one_global_and_one_root(page: Page, live_app_url: str):
         }"""
     )
     assert added == ["GovBotWidget"]
-    assert page.evaluate("typeof GovBotWidget.open + typeof GovBotWidget.close") == "functionfunction"
+    assert (
+        page.evaluate("typeof GovBotWidget.open + typeof GovBotWidget.close") == "functionfunction"
+    )
     assert page.locator(".gbw-root").count() == 1
     # Every element the widget created is inside the root, and its classes are prefixed.
     bad = page.evaluate(

@@ -14,8 +14,17 @@ DEMO = WEB / "pages" / "demo.html"
 def test_widget_never_parses_html():
     source = WIDGET.read_text(encoding="utf-8")
     code = re.sub(r"/\*.*?\*/", "", source, flags=re.DOTALL)  # the header comment may name the APIs
-    for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                      "new Function", "DOMParser", "createContextualFragment", "srcdoc"):
+    for forbidden in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "DOMParser",
+        "createContextualFragment",
+        "srcdoc",
+    ):
         assert forbidden not in code, forbidden
 
 
@@ -24,7 +33,9 @@ def test_widget_has_no_external_dependencies():
     for token in ("import ", "require(", "//cdn", "googleapis", "@import"):
         assert token not in code, token
     # Only absolute URLs allowed: the SVG namespace.
-    assert set(re.findall(r"https?://[\w./-]+", re.sub(r"/\*.*?\*/", "", code, flags=re.DOTALL))) <= {
+    assert set(
+        re.findall(r"https?://[\w./-]+", re.sub(r"/\*.*?\*/", "", code, flags=re.DOTALL))
+    ) <= {
         "http://www.w3.org/2000/svg",
     }
 
@@ -52,8 +63,12 @@ def test_demo_page_is_self_contained():
     html = DEMO.read_text(encoding="utf-8")
     c = _Collector()
     c.feed(html)
-    assert c.scripts == [{"src": "/webchat/widget.js", "data-title": "Northbridge Services", "defer": None}]
-    assert '<script src="/webchat/widget.js" data-title="Northbridge Services" defer></script>' in html
+    assert c.scripts == [
+        {"src": "/webchat/widget.js", "data-title": "Northbridge Services", "defer": None}
+    ]
+    assert (
+        '<script src="/webchat/widget.js" data-title="Northbridge Services" defer></script>' in html
+    )
     for url in c.urls:
         assert not re.match(r"^(https?:)?//", url), f"external resource: {url}"
     assert "url(" not in html and "@import" not in html

@@ -33,17 +33,32 @@ T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)  # a Monday, 00:00 UTC
 STEP = dt.timedelta(minutes=5)
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 
-FAQS = {"renew-driving-licence": 6.0, "pay-property-tax": 3.0, "passport-photo": 1.5, "school-closures": 0.8,
-        "power-outage-status": 0.3}  # citizens per hour, on average
-GAPS = {1: ("Can I pay a parking fine in cash?", 0.6), 2: ("Is the Main Street bridge closed?", 0.3),
-        3: ("Where do I vote if I moved last month?", 1.2), 4: ("Do you buy back old bicycles?", 0.1)}
+FAQS = {
+    "renew-driving-licence": 6.0,
+    "pay-property-tax": 3.0,
+    "passport-photo": 1.5,
+    "school-closures": 0.8,
+    "power-outage-status": 0.3,
+}  # citizens per hour, on average
+GAPS = {
+    1: ("Can I pay a parking fine in cash?", 0.6),
+    2: ("Is the Main Street bridge closed?", 0.3),
+    3: ("Where do I vote if I moved last month?", 1.2),
+    4: ("Do you buy back old bicycles?", 0.1),
+}
 UNCLUSTERED = 0.5  # unanswered questions the clusterer has not grouped (no group)
 
 
 def settings(**overrides: Any) -> Settings:
     """Alert settings at their defaults, nothing delivered, whatever the environment says."""
-    values: dict[str, Any] = {"alert_min_count": 8, "alert_ratio": 4.0, "alert_webhook_url": None,
-                              "alert_email_to": [], "smtp_host": None, "insight_interval_s": 30.0}
+    values: dict[str, Any] = {
+        "alert_min_count": 8,
+        "alert_ratio": 4.0,
+        "alert_webhook_url": None,
+        "alert_email_to": [],
+        "smtp_host": None,
+        "insight_interval_s": 30.0,
+    }
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
 
 
@@ -59,18 +74,43 @@ class Traffic:
     """Turns to insert, and each group's (time, conversation) list for the re-count."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    clusters: dict[int, str] = field(default_factory=lambda: {c: label for c, (label, _) in GAPS.items()})
+    clusters: dict[int, str] = field(
+        default_factory=lambda: {c: label for c, (label, _) in GAPS.items()}
+    )
     groups: dict[str, list[tuple[dt.datetime, str]]] = field(default_factory=dict)
     serial: int = 0
 
-    def add(self, at: dt.datetime, outcome: str, question: str, faq_id: str | None = None,
-            cluster_id: int | None = None, conversation: str | None = None) -> None:
+    def add(
+        self,
+        at: dt.datetime,
+        outcome: str,
+        question: str,
+        faq_id: str | None = None,
+        cluster_id: int | None = None,
+        conversation: str | None = None,
+    ) -> None:
         self.serial += 1
         conversation = conversation or f"webchat:c{self.serial}"
-        self.rows.append({"at": at, "conversation_id": conversation, "channel": "webchat", "language": "en",
-                          "outcome": outcome, "faq_id": faq_id, "question": question, "cluster_id": cluster_id,
-                          "clustered": cluster_id is not None or outcome == "answered"})
-        key = f"faq:{faq_id}" if outcome == "answered" and faq_id else f"gap:{cluster_id}" if cluster_id else None
+        self.rows.append(
+            {
+                "at": at,
+                "conversation_id": conversation,
+                "channel": "webchat",
+                "language": "en",
+                "outcome": outcome,
+                "faq_id": faq_id,
+                "question": question,
+                "cluster_id": cluster_id,
+                "clustered": cluster_id is not None or outcome == "answered",
+            }
+        )
+        key = (
+            f"faq:{faq_id}"
+            if outcome == "answered" and faq_id
+            else f"gap:{cluster_id}"
+            if cluster_id
+            else None
+        )
         if key:
             self.groups.setdefault(key, []).append((at, conversation))
 
@@ -82,23 +122,47 @@ class Traffic:
             level = shape[began.hour] * (0.5 if began.weekday() >= 5 else 1.0)
             for faq_id, mean in FAQS.items():
                 for offset in rng.uniform(0, 3600, rng.poisson(mean * level)):
-                    self.add(began + dt.timedelta(seconds=float(offset)), "answered", f"question about {faq_id}",
-                             faq_id=faq_id)
+                    self.add(
+                        began + dt.timedelta(seconds=float(offset)),
+                        "answered",
+                        f"question about {faq_id}",
+                        faq_id=faq_id,
+                    )
             for cluster_id, (label, mean) in GAPS.items():
                 for offset in rng.uniform(0, 3600, rng.poisson(mean * level)):
                     outcome = ("no_answer", "clarify", "handoff")[int(offset) % 3]
-                    self.add(began + dt.timedelta(seconds=float(offset)), outcome, label.lower(),
-                             cluster_id=cluster_id)
+                    self.add(
+                        began + dt.timedelta(seconds=float(offset)),
+                        outcome,
+                        label.lower(),
+                        cluster_id=cluster_id,
+                    )
             for offset in rng.uniform(0, 3600, rng.poisson(UNCLUSTERED * level)):
-                self.add(began + dt.timedelta(seconds=float(offset)), "no_answer", "something else entirely")
+                self.add(
+                    began + dt.timedelta(seconds=float(offset)),
+                    "no_answer",
+                    "something else entirely",
+                )
 
-    def surge(self, start: dt.datetime, minutes: int, every_s: float, question: str, faq_id: str | None = None,
-              cluster_id: int | None = None) -> None:
+    def surge(
+        self,
+        start: dt.datetime,
+        minutes: int,
+        every_s: float,
+        question: str,
+        faq_id: str | None = None,
+        cluster_id: int | None = None,
+    ) -> None:
         """One question every `every_s` seconds for `minutes`, each from a new citizen."""
         outcome = "answered" if faq_id else "no_answer"
         for n in range(int(minutes * 60 / every_s)):
-            self.add(start + dt.timedelta(seconds=n * every_s), outcome, f"{question} ({n})", faq_id=faq_id,
-                     cluster_id=cluster_id)
+            self.add(
+                start + dt.timedelta(seconds=n * every_s),
+                outcome,
+                f"{question} ({n})",
+                faq_id=faq_id,
+                cluster_id=cluster_id,
+            )
 
     def seed(self, db: Database) -> None:
         with db.session() as session:
@@ -110,6 +174,7 @@ class Traffic:
 
 
 # --- an independent re-count of the documented rule, in Python over the seeded rows ------------------------
+
 
 class Oracle:
     """What the module's docstring says should happen at each step, counted in Python from the raw turns."""
@@ -125,7 +190,12 @@ class Oracle:
 
     def citizens(self, key: str, start: dt.datetime, end: dt.datetime) -> set[str]:
         times = self.times[key]
-        return {c for _, c in self.groups[key][bisect.bisect_left(times, start):bisect.bisect_left(times, end)]}
+        return {
+            c
+            for _, c in self.groups[key][
+                bisect.bisect_left(times, start) : bisect.bisect_left(times, end)
+            ]
+        }
 
     def rates(self, key: str, now: dt.datetime) -> tuple[int, int, float, float]:
         """Citizens in the last hour and day, and the usual hour and day, per the docstring (the usual rates'
@@ -137,12 +207,21 @@ class Oracle:
         day_span = min(7.0, (anchor - DAY - self.oldest) / DAY)
         seasonal_days = max(1, min(7, math.floor((anchor - HOUR - self.oldest) / DAY)))
         flat_hour = len(self.citizens(key, anchor - HOUR - 7 * DAY, anchor - HOUR))
-        same_hour = set().union(*(self.citizens(key, anchor - HOUR - k * DAY, anchor - k * DAY)
-                                  for k in range(1, seasonal_days + 1)))
+        same_hour = set().union(
+            *(
+                self.citizens(key, anchor - HOUR - k * DAY, anchor - k * DAY)
+                for k in range(1, seasonal_days + 1)
+            )
+        )
         flat_day = len(self.citizens(key, anchor - 8 * DAY, anchor - DAY))
-        expected_hour = max(flat_hour / hour_span, len(same_hour) / seasonal_days, alerts.FLOOR_PER_HOUR)
+        expected_hour = max(
+            flat_hour / hour_span, len(same_hour) / seasonal_days, alerts.FLOOR_PER_HOUR
+        )
         expected_day = max(flat_day / day_span, alerts.FLOOR_PER_HOUR * 24)
-        self.baselines = ([(flat_hour, hour_span), (len(same_hour), seasonal_days)], [(flat_day, day_span)])
+        self.baselines = (
+            [(flat_hour, hour_span), (len(same_hour), seasonal_days)],
+            [(flat_day, day_span)],
+        )
         return hour, day, expected_hour, expected_day
 
     def step(self, now: dt.datetime) -> list[tuple[str, str]]:
@@ -172,18 +251,23 @@ class Oracle:
 
 def open_alerts(db: Database) -> dict[int, str]:
     with db.session() as session:
-        return dict(session.execute(select(Alert.id, Alert.group_key).where(Alert.ended_at.is_(None))).all())
+        return dict(
+            session.execute(select(Alert.id, Alert.group_key).where(Alert.ended_at.is_(None))).all()
+        )
 
 
-def replay(db: Database, oracle: Oracle, config: Settings, times: list[dt.datetime]
-           ) -> tuple[list[tuple[dt.datetime, str, str]], list[tuple[dt.datetime, str, str]]]:
+def replay(
+    db: Database, oracle: Oracle, config: Settings, times: list[dt.datetime]
+) -> tuple[list[tuple[dt.datetime, str, str]], list[tuple[dt.datetime, str, str]]]:
     """Detect at each time; the events seen in the database, and the events the oracle expects."""
     seen, expected = [], []
     before = open_alerts(db)
     for now in times:
         opened = detect(db, config, now)
         after = open_alerts(db)
-        assert {a.id for a in opened} == set(after) - set(before), "detect returns exactly what it opened"
+        assert {a.id for a in opened} == set(after) - set(before), (
+            "detect returns exactly what it opened"
+        )
         window = {a.id: a.window for a in opened}
         seen += [(now, f"open:{window[i]}", after[i]) for i in sorted(set(after) - set(before))]
         seen += [(now, "close", before[i]) for i in sorted(set(before) - set(after))]
@@ -202,6 +286,7 @@ def steps(start: dt.datetime, end: dt.datetime, every: dt.timedelta) -> list[dt.
 
 # --- the surge tests ---------------------------------------------------------------------------------------
 
+
 def test_threshold_is_the_documented_rule() -> None:
     week, day = (0, 7.0), (0, 168.0)  # nothing seen in the same hour of 7 days, nor in 168 hours
     assert threshold(8, 4.0, 0.25, [week, day]) == 8  # a brand-new group: the minimum count
@@ -210,7 +295,7 @@ def test_threshold_is_the_documented_rule() -> None:
     # 12 in an hour against 16 in the same hour over 7 days is chance now and then; against none it is not.
     assert threshold(8, 4.0, 16 / 7, [(16, 7.0), (279, 168.0)]) == 14
     assert alerts.chance(12, 16, 7) > alerts.ALPHA > alerts.chance(14, 16, 7)
-    assert alerts.chance(12, 0, 7) == pytest.approx(8.0 ** -12)
+    assert alerts.chance(12, 0, 7) == pytest.approx(8.0**-12)
     assert alerts.binomial_tail(3, 4, 0.5) == pytest.approx(5 / 16)
 
 
@@ -220,32 +305,51 @@ def test_a_gap_surge_hidden_in_ordinary_traffic_opens_one_alert_per_surge(db: Da
     traffic.ordinary(T0, days=10)
     # A citizen repeating themselves (12 times in 20 minutes) is one citizen, not a surge.
     for n in range(12):
-        traffic.add(T0 + 7 * DAY + 10 * HOUR + n * dt.timedelta(minutes=1, seconds=40), "no_answer",
-                    "is the main street bridge closed??", cluster_id=3, conversation="sms:+15145550123")
+        traffic.add(
+            T0 + 7 * DAY + 10 * HOUR + n * dt.timedelta(minutes=1, seconds=40),
+            "no_answer",
+            "is the main street bridge closed??",
+            cluster_id=3,
+            conversation="sms:+15145550123",
+        )
     first = T0 + 7 * DAY + 18 * HOUR + dt.timedelta(minutes=2)  # Monday 18:02: the bridge rumour
     second = first + 5 * HOUR  # the same rumour again, later that night
-    traffic.surge(first, minutes=75, every_s=150, question="is the main street bridge closed", cluster_id=2)
+    traffic.surge(
+        first, minutes=75, every_s=150, question="is the main street bridge closed", cluster_id=2
+    )
     traffic.surge(second, minutes=40, every_s=120, question="bridge closed again?", cluster_id=2)
     traffic.seed(db)
     oracle = Oracle(traffic, config)
 
     # Ordinary traffic only: from two days of history (hourly-ish) and over the whole last ordinary day.
     quiet = steps(T0 + 2 * DAY, T0 + 7 * DAY, dt.timedelta(minutes=47))
-    quiet += steps(T0 + 7 * DAY + dt.timedelta(minutes=3), first - 3 * STEP, dt.timedelta(minutes=10))
+    quiet += steps(
+        T0 + 7 * DAY + dt.timedelta(minutes=3), first - 3 * STEP, dt.timedelta(minutes=10)
+    )
     seen, expected = replay(db, oracle, config, quiet)
     assert expected == [], "the generated ordinary traffic has no surge by the rule"
     assert seen == [], "no false alert over ordinary traffic"
 
     times = steps(first - 2 * STEP, second + 3 * HOUR, STEP)
     # Then the next day, while the day window still holds the surges: no repeat.
-    times += steps(second + 3 * HOUR + dt.timedelta(minutes=20), second + 26 * HOUR, dt.timedelta(minutes=20))
+    times += steps(
+        second + 3 * HOUR + dt.timedelta(minutes=20), second + 26 * HOUR, dt.timedelta(minutes=20)
+    )
     seen, expected = replay(db, oracle, config, times)
     assert seen == expected
     assert [(kind, key) for _, kind, key in seen] == [
-        ("open:hour", "gap:2"), ("close", "gap:2"), ("open:hour", "gap:2"), ("close", "gap:2")]
+        ("open:hour", "gap:2"),
+        ("close", "gap:2"),
+        ("open:hour", "gap:2"),
+        ("close", "gap:2"),
+    ]
     (opened, _, _), (closed, _, _), (reopened, _, _), _ = seen
-    assert first < opened <= first + 25 * dt.timedelta(minutes=1)  # 8 questions at one per 2.5 minutes
-    assert first + 75 * dt.timedelta(minutes=1) < closed < second  # after the surge ended, before the next
+    assert (
+        first < opened <= first + 25 * dt.timedelta(minutes=1)
+    )  # 8 questions at one per 2.5 minutes
+    assert (
+        first + 75 * dt.timedelta(minutes=1) < closed < second
+    )  # after the surge ended, before the next
     assert second < reopened <= second + 20 * dt.timedelta(minutes=1)
 
     with db.session() as session:
@@ -263,10 +367,19 @@ def test_an_faq_surge_is_detected_and_closes(db: Database) -> None:
     config = settings()
     traffic = Traffic()
     traffic.ordinary(T0, days=10, seed=7)
-    snow = T0 + 8 * DAY + 6 * HOUR + dt.timedelta(minutes=32)  # Tuesday 06:32: schools close for snow
-    traffic.surge(snow, minutes=60, every_s=60, question="are schools closed today", faq_id="school-closures")
-    traffic.surge(snow + 60 * dt.timedelta(minutes=1), minutes=30, every_s=20, question="is my school closed",
-                  faq_id="school-closures")
+    snow = (
+        T0 + 8 * DAY + 6 * HOUR + dt.timedelta(minutes=32)
+    )  # Tuesday 06:32: schools close for snow
+    traffic.surge(
+        snow, minutes=60, every_s=60, question="are schools closed today", faq_id="school-closures"
+    )
+    traffic.surge(
+        snow + 60 * dt.timedelta(minutes=1),
+        minutes=30,
+        every_s=20,
+        question="is my school closed",
+        faq_id="school-closures",
+    )
     traffic.seed(db)
     oracle = Oracle(traffic, config)
     quiet = steps(snow - 8 * HOUR, snow - STEP, dt.timedelta(minutes=15))
@@ -275,11 +388,15 @@ def test_an_faq_surge_is_detected_and_closes(db: Database) -> None:
 
     times = steps(snow - dt.timedelta(minutes=2), snow + 5 * HOUR, STEP)
     # The next day, while the day window still holds the surge, past the time it was alerted: no repeat.
-    times += steps(snow + 5 * HOUR + dt.timedelta(minutes=15), snow + 28 * HOUR, dt.timedelta(minutes=15))
+    times += steps(
+        snow + 5 * HOUR + dt.timedelta(minutes=15), snow + 28 * HOUR, dt.timedelta(minutes=15)
+    )
     seen, expected = replay(db, oracle, config, times)
     assert seen == expected
-    assert [(kind, key) for _, kind, key in seen] == [("open:hour", "faq:school-closures"),
-                                                      ("close", "faq:school-closures")]
+    assert [(kind, key) for _, kind, key in seen] == [
+        ("open:hour", "faq:school-closures"),
+        ("close", "faq:school-closures"),
+    ]
     opened = seen[0][0]
     assert snow < opened <= snow + 20 * dt.timedelta(minutes=1)
     with db.session() as session:
@@ -296,11 +413,18 @@ def test_a_slow_surge_is_caught_by_the_day_window(db: Database) -> None:
     traffic = Traffic()
     traffic.ordinary(T0, days=9, seed=11)
     start = T0 + 7 * DAY + 8 * HOUR
-    traffic.surge(start, minutes=14 * 60, every_s=900, question="new recycling rule: do lids go in?",
-                  cluster_id=4)  # 4 an hour all day, where 0.1 an hour is usual: never 8 in one hour
+    traffic.surge(
+        start,
+        minutes=14 * 60,
+        every_s=900,
+        question="new recycling rule: do lids go in?",
+        cluster_id=4,
+    )  # 4 an hour all day, where 0.1 an hour is usual: never 8 in one hour
     traffic.seed(db)
     oracle = Oracle(traffic, config)
-    seen, expected = replay(db, oracle, config, steps(start, start + 16 * HOUR, dt.timedelta(minutes=20)))
+    seen, expected = replay(
+        db, oracle, config, steps(start, start + 16 * HOUR, dt.timedelta(minutes=20))
+    )
     assert seen == expected
     assert [(kind, key) for _, kind, key in seen] == [("open:day", "gap:4")]
 
@@ -312,8 +436,14 @@ def test_replicas_detecting_at_once_open_one_alert_per_group(db: Database) -> No
     surging = {"faq:power-outage-status", "faq:passport-photo", "gap:2", "gap:4"}
     for key in sorted(surging):
         kind, _, value = key.partition(":")
-        traffic.surge(now - 30 * dt.timedelta(minutes=1), minutes=30, every_s=60, question=f"what about {value}",
-                      faq_id=value if kind == "faq" else None, cluster_id=int(value) if kind == "gap" else None)
+        traffic.surge(
+            now - 30 * dt.timedelta(minutes=1),
+            minutes=30,
+            every_s=60,
+            question=f"what about {value}",
+            faq_id=value if kind == "faq" else None,
+            cluster_id=int(value) if kind == "gap" else None,
+        )
     traffic.seed(db)
     replicas = 8
     barrier = threading.Barrier(replicas)
@@ -339,6 +469,7 @@ def test_replicas_detecting_at_once_open_one_alert_per_group(db: Database) -> No
 
 # --- delivery ----------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -352,7 +483,9 @@ class SmtpRecorder:
         self.envelopes: list[tuple[str, list[str], Message]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        self.envelopes.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+        )
         return "250 OK"
 
 
@@ -405,14 +538,24 @@ def surge_now(db: Database, now: dt.datetime) -> None:
     """A week of quiet history, then 10 citizens asking a brand-new gap group's question in 30 minutes."""
     traffic = Traffic(clusters={9: "Is the tap water safe to drink?"})
     traffic.add(now - 8 * DAY, "answered", "question about passports", faq_id="passport-photo")
-    traffic.surge(now - 30 * dt.timedelta(minutes=1), minutes=30, every_s=180,
-                  question="is the water safe to drink in [LOCATION]", cluster_id=9)
+    traffic.surge(
+        now - 30 * dt.timedelta(minutes=1),
+        minutes=30,
+        every_s=180,
+        question="is the water safe to drink in [LOCATION]",
+        cluster_id=9,
+    )
     traffic.seed(db)
 
 
 def delivery_settings(hook: Webhook, smtp_port: int) -> Settings:
-    return settings(alert_webhook_url=hook.url, alert_email_to=["duty@example.gov", "comms@example.gov"],
-                    alert_email_from="govbot@example.gov", smtp_host="127.0.0.1", smtp_port=smtp_port)
+    return settings(
+        alert_webhook_url=hook.url,
+        alert_email_to=["duty@example.gov", "comms@example.gov"],
+        alert_email_from="govbot@example.gov",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+    )
 
 
 def statuses(db: Database) -> list[tuple[str | None, str | None]]:
@@ -434,16 +577,30 @@ def test_an_alert_is_posted_and_e_mailed_once(db: Database, smtp: tuple[SmtpReco
 
     (body,) = hook.bodies
     sent = body["alert"]
-    assert sent == {"id": opened[0].id, "group_key": "gap:9", "label": "Is the tap water safe to drink?",
-                    "window": "hour", "count": 10, "expected": 0.25, "examples": sent["examples"],
-                    "at": now.isoformat()}
-    assert len(sent["examples"]) == 3 and sent["examples"][0] == "is the water safe to drink in [LOCATION] (9)"
+    assert sent == {
+        "id": opened[0].id,
+        "group_key": "gap:9",
+        "label": "Is the tap water safe to drink?",
+        "window": "hour",
+        "count": 10,
+        "expected": 0.25,
+        "examples": sent["examples"],
+        "at": now.isoformat(),
+    }
+    assert (
+        len(sent["examples"]) == 3
+        and sent["examples"][0] == "is the water safe to drink in [LOCATION] (9)"
+    )
 
     ((mail_from, recipients, message),) = recorder.envelopes
     assert mail_from == "govbot@example.gov"
     assert recipients == ["duty@example.gov", "comms@example.gov"]
     assert message["Subject"] == "[govbot] Emerging issue: Is the tap water safe to drink?"
-    assert message["To"] == "duty@example.gov, comms@example.gov" and message["Date"] and message["Message-ID"]
+    assert (
+        message["To"] == "duty@example.gov, comms@example.gov"
+        and message["Date"]
+        and message["Message-ID"]
+    )
     text = message.get_payload(decode=True).decode()
     assert "10 citizens asked about this in the last hour; usually about 0.2" in text
     assert "- is the water safe to drink in [LOCATION] (9)" in text
@@ -457,7 +614,9 @@ def test_an_alert_is_posted_and_e_mailed_once(db: Database, smtp: tuple[SmtpReco
     hook.shutdown()
 
 
-def test_a_failed_webhook_is_retried_on_the_next_pass(db: Database, smtp: tuple[SmtpRecorder, int]) -> None:
+def test_a_failed_webhook_is_retried_on_the_next_pass(
+    db: Database, smtp: tuple[SmtpRecorder, int]
+) -> None:
     recorder, port = smtp
     hook = webhook([500])
     config = delivery_settings(hook, port)
@@ -496,7 +655,9 @@ def test_nothing_configured_leaves_the_statuses_empty(db: Database) -> None:
     assert statuses(db) == [(None, None)]
 
 
-def test_replicas_delivering_at_once_send_once(db: Database, smtp: tuple[SmtpRecorder, int]) -> None:
+def test_replicas_delivering_at_once_send_once(
+    db: Database, smtp: tuple[SmtpRecorder, int]
+) -> None:
     recorder, port = smtp
     hook = webhook([])
     config = delivery_settings(hook, port)
@@ -526,7 +687,9 @@ def test_a_replica_that_died_while_sending_is_taken_over(db: Database) -> None:
     surge_now(db, now)
     (alert,) = detect(db, config, now)
     with db.session() as session:
-        session.get(Alert, alert.id).webhook_status = "sending since 2026-03-05T00:00:00Z (attempt 1/4)"
+        session.get(
+            Alert, alert.id
+        ).webhook_status = "sending since 2026-03-05T00:00:00Z (attempt 1/4)"
         session.commit()
     deliver(db, config, [], now=now + dt.timedelta(minutes=1))
     assert hook.bodies == []  # still within its claim
@@ -535,7 +698,9 @@ def test_a_replica_that_died_while_sending_is_taken_over(db: Database) -> None:
     hook.shutdown()
 
 
-def test_the_watcher_detects_and_delivers_in_the_background(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_watcher_detects_and_delivers_in_the_background(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hook = webhook([])
     config = settings(alert_webhook_url=hook.url, insight_interval_s=0.05)
     surge_now(db, utcnow())

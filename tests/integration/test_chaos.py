@@ -42,18 +42,30 @@ class ChaosRig:
             marker.unlink()
         env = {"GOVBOT_FAILPOINT": failpoint} if failpoint else {}
         app = stack_module.start_app(self.settings, f"http://127.0.0.1:{self.proxy.port}", env)
-        if not stack_module.wait_ready(f"http://127.0.0.1:{self.settings.port}/healthz", [app], timeout_s=300):
+        if not stack_module.wait_ready(
+            f"http://127.0.0.1:{self.settings.port}/healthz", [app], timeout_s=300
+        ):
             app.kill()
             pytest.fail("the app did not become ready")
         return app
 
     def sms(self, number: str, body: str) -> None:
-        params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID, "From": number,
-                  "To": "+15145550199", "Body": body}
+        params = {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": TWILIO_SID,
+            "From": number,
+            "To": "+15145550199",
+            "Body": body,
+        }
         url = f"http://127.0.0.1:{self.settings.port}/channels/twilio/sms"
-        response = httpx.post(url, content=urlencode(params), headers={
-            "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, params),
-            "Content-Type": "application/x-www-form-urlencoded"})
+        response = httpx.post(
+            url,
+            content=urlencode(params),
+            headers={
+                "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, params),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         assert response.status_code == 200
 
     def texts_to(self, number: str) -> list[str]:
@@ -68,15 +80,26 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosRig]:
     with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio:
         port = free_port()
         settings = Settings(
-            port=port, engine_port=free_port(), var_dir=var_dir, public_base_url=f"http://127.0.0.1:{port}",
-            database_url=f"sqlite:///{var_dir / 'app.db'}", index_dir=ROOT / "var" / "index",
-            retry_interval_s=0.5, lease_s=4, claim_s=4, twilio_account_sid=TWILIO_SID,
-            twilio_auth_token=TWILIO_TOKEN, twilio_from_number="+15145550199", twilio_api_base=twilio.base_url,
+            port=port,
+            engine_port=free_port(),
+            var_dir=var_dir,
+            public_base_url=f"http://127.0.0.1:{port}",
+            database_url=f"sqlite:///{var_dir / 'app.db'}",
+            index_dir=ROOT / "var" / "index",
+            retry_interval_s=0.5,
+            lease_s=4,
+            claim_s=4,
+            twilio_account_sid=TWILIO_SID,
+            twilio_auth_token=TWILIO_TOKEN,
+            twilio_from_number="+15145550199",
+            twilio_api_base=twilio.base_url,
         )
         engine = stack_module.start_engine(settings)
         proxy = SwitchableProxy(settings.engine_port)
         try:
-            if not stack_module.wait_ready(f"http://127.0.0.1:{settings.engine_port}/", [engine], timeout_s=300):
+            if not stack_module.wait_ready(
+                f"http://127.0.0.1:{settings.engine_port}/", [engine], timeout_s=300
+            ):
                 pytest.fail("the engine did not become ready")
             yield ChaosRig(settings, proxy, twilio, var_dir)
         finally:
@@ -93,7 +116,9 @@ def wait_until(condition, timeout_s: float = 60) -> bool:  # type: ignore[no-unt
     return False
 
 
-@pytest.mark.parametrize("stage", ["after_store", "during_engine", "after_engine", "before_send", "during_send"])
+@pytest.mark.parametrize(
+    "stage", ["after_store", "during_engine", "after_engine", "before_send", "during_send"]
+)
 def test_a_crash_at_any_stage_loses_nothing(rig: ChaosRig, stage: str) -> None:
     number = "+1438555" + str(uuid.uuid4().int)[:4]
     app = rig.start_app(stage if stage in ("after_store", "after_engine", "before_send") else None)
@@ -116,7 +141,9 @@ def test_a_crash_at_any_stage_loses_nothing(rig: ChaosRig, stage: str) -> None:
     rig.twilio.delay_s = 0.0
     restarted = rig.start_app()
     try:
-        assert wait_until(lambda: len(rig.texts_to(number)) >= (2 if stage == "during_send" else 1), 90)
+        assert wait_until(
+            lambda: len(rig.texts_to(number)) >= (2 if stage == "during_send" else 1), 90
+        )
         time.sleep(3)  # anything sent twice would show up by now
     finally:
         stack_module.stop([restarted])

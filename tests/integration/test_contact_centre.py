@@ -31,32 +31,50 @@ TORONTO = ZoneInfo("America/Toronto")
 @pytest.fixture
 def clock() -> Clock:
     clock = Clock()
-    clock.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=TORONTO).astimezone(dt.UTC)  # a Tuesday morning
+    clock.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=TORONTO).astimezone(
+        dt.UTC
+    )  # a Tuesday morning
     return clock
 
 
 @pytest.fixture
 def centre(db: Database, clock: Clock) -> Iterator[ContactCentre]:
-    yield ContactCentre(load_config(ROOT / "data" / "contact_centre.yml"), HandoffQueue(db, clock), Inbox(db),
-                        LiveHub(), AuditLog(db))
+    yield ContactCentre(
+        load_config(ROOT / "data" / "contact_centre.yml"),
+        HandoffQueue(db, clock),
+        Inbox(db),
+        LiveHub(),
+        AuditLog(db),
+    )
 
 
 def said(db: Database, conversation_id: str) -> list[str]:
     with db.session() as session:
-        return list(session.scalars(select(OutboundMessage.text).where(
-            OutboundMessage.conversation_id == conversation_id).order_by(OutboundMessage.seq)))
+        return list(
+            session.scalars(
+                select(OutboundMessage.text)
+                .where(OutboundMessage.conversation_id == conversation_id)
+                .order_by(OutboundMessage.seq)
+            )
+        )
 
 
 def citizen(db: Database, channel: str, address: str, text: str) -> InboundMessage:
     inbox = Inbox(db)
-    received = inbox.receive(channel, address, f"{address}-{len(said(db, f'{channel}:{address}'))}-{text}", text)
+    received = inbox.receive(
+        channel, address, f"{address}-{len(said(db, f'{channel}:{address}'))}-{text}", text
+    )
     with db.session() as session:
         return session.get(InboundMessage, received.inbound_id)  # type: ignore[return-value]
 
 
-def hand_off(centre: ContactCentre, db: Database, channel: str, address: str, queue: str = "revenue") -> int:
+def hand_off(
+    centre: ContactCentre, db: Database, channel: str, address: str, queue: str = "revenue"
+) -> int:
     message = citizen(db, channel, address, "a person please")
-    replies = asyncio.run(centre.hand_off(f"{channel}:{address}", message, {"queue": queue, "language": "en"}))
+    replies = asyncio.run(
+        centre.hand_off(f"{channel}:{address}", message, {"queue": queue, "language": "en"})
+    )
     Inbox(db).complete(message.id, replies)
     handoff = centre.queue.active_for(f"{channel}:{address}")
     assert handoff is not None
@@ -89,7 +107,9 @@ def test_on_sms_cancel_is_not_the_leave_word(db: Database, centre: ContactCentre
     assert centre.queue.active_for("sms:+15145550101") is None
 
 
-def test_an_urgent_message_goes_to_the_front_with_the_crisis_line(db: Database, centre: ContactCentre) -> None:
+def test_an_urgent_message_goes_to_the_front_with_the_crisis_line(
+    db: Database, centre: ContactCentre
+) -> None:
     for n in range(3):
         hand_off(centre, db, "webchat", f"calm{n}abcdef", queue="general")
     message = citizen(db, "webchat", "urgentabcdef", "I want to end my life")
@@ -102,14 +122,20 @@ def test_an_urgent_message_goes_to_the_front_with_the_crisis_line(db: Database, 
     asyncio.run(centre.intercept("webchat:calm2abcdef", late))
     assert "call 911 now" in said(db, "webchat:calm2abcdef")[-1]
     assert [h.conversation_id for h in centre.queue.waiting(["general"])] == [
-        "webchat:calm2abcdef", "webchat:urgentabcdef", "webchat:calm0abcdef", "webchat:calm1abcdef"]
+        "webchat:calm2abcdef",
+        "webchat:urgentabcdef",
+        "webchat:calm0abcdef",
+        "webchat:calm1abcdef",
+    ]
 
 
 def test_a_ticket_left_at_night_is_first_when_the_queue_opens(
     db: Database, centre: ContactCentre, clock: Clock
 ) -> None:
     hand_off(centre, db, "webchat", "dayvisitorab", queue="city-services")  # Tuesday 10:00: open
-    clock.now = dt.datetime(2026, 12, 1, 22, 0, tzinfo=TORONTO).astimezone(dt.UTC)  # Tuesday night: closed
+    clock.now = dt.datetime(2026, 12, 1, 22, 0, tzinfo=TORONTO).astimezone(
+        dt.UTC
+    )  # Tuesday night: closed
     hand_off(centre, db, "webchat", "nightowlabcd", queue="city-services")
     notice = said(db, "webchat:nightowlabcd")[-1]
     assert "closed right now" in notice and "Wednesday 2 at 08:30" in notice
@@ -120,7 +146,9 @@ def test_a_ticket_left_at_night_is_first_when_the_queue_opens(
     first = centre.queue.waiting(["city-services"])[0]
     assert first.ticket and first.conversation_id == "webchat:nightowlabcd"
     assert first.callback_number == "5145550177"
-    assert "[phone]" in (first.ticket_message or "") and "555-0177" not in (first.ticket_message or "")
+    assert "[phone]" in (first.ticket_message or "") and "555-0177" not in (
+        first.ticket_message or ""
+    )
 
 
 def test_the_sweep_tells_a_waiting_citizen_only_meaningful_changes(
@@ -148,7 +176,9 @@ def test_the_sweep_tells_a_waiting_citizen_only_meaningful_changes(
     assert ids == sorted(ids)
 
 
-def test_a_silent_citizen_is_closed_as_abandoned(db: Database, centre: ContactCentre, clock: Clock) -> None:
+def test_a_silent_citizen_is_closed_as_abandoned(
+    db: Database, centre: ContactCentre, clock: Clock
+) -> None:
     hand_off(centre, db, "messenger", "psid-1")
     clock.advance(centre.config.timers.abandon_after_s + 60)
     centre.sweep_once()
@@ -156,7 +186,9 @@ def test_a_silent_citizen_is_closed_as_abandoned(db: Database, centre: ContactCe
     assert "this request is closed" in said(db, "messenger:psid-1")[-1]
 
 
-def test_console_sessions_expire_and_end_with_a_disabled_account(db: Database, clock: Clock) -> None:
+def test_console_sessions_expire_and_end_with_a_disabled_account(
+    db: Database, clock: Clock
+) -> None:
     agents = Agents(db, AuditLog(db), clock)
     agent = agents.add("expiring", "a long enough password", "agent")
     token, csrf = agents.start_session(agent, ttl_s=60, ip="127.0.0.1")

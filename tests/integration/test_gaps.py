@@ -32,9 +32,19 @@ QUESTIONS = [
 
 def test_unanswered_questions_are_grouped_by_meaning(db: Database, embed: E5Embedder) -> None:
     with db.session() as session:
-        session.add_all([Turn(conversation_id=f"webchat:c{n}", channel="webchat", language=lang, outcome=outcome,
-                              question=text, clustered=outcome == "answered")
-                         for n, (outcome, lang, text) in enumerate(QUESTIONS)])
+        session.add_all(
+            [
+                Turn(
+                    conversation_id=f"webchat:c{n}",
+                    channel="webchat",
+                    language=lang,
+                    outcome=outcome,
+                    question=text,
+                    clustered=outcome == "answered",
+                )
+                for n, (outcome, lang, text) in enumerate(QUESTIONS)
+            ]
+        )
         session.commit()
     clusterer = GapClusterer(db, embed.encode_queries, similarity=0.88)
     assert clusterer.run_once() == 6

@@ -30,8 +30,10 @@ class Clock:
 
 def make_agents(db: Database, count: int) -> list[int]:
     with db.session() as session:
-        agents = [Agent(username=f"agent{i}", display_name=f"Agent {i}", password_hash="x", role="agent")
-                  for i in range(count)]
+        agents = [
+            Agent(username=f"agent{i}", display_name=f"Agent {i}", password_hash="x", role="agent")
+            for i in range(count)
+        ]
         session.add_all(agents)
         session.commit()
         return [a.id for a in agents]
@@ -40,15 +42,27 @@ def make_agents(db: Database, count: int) -> list[int]:
 _citizens = itertools.count(1000)
 
 
-def waiting_citizens(db: Database, queue: HandoffQueue, clock: Clock, count: int, queue_id: str = "revenue",
-                     channel: str = "sms") -> list[int]:
+def waiting_citizens(
+    db: Database,
+    queue: HandoffQueue,
+    clock: Clock,
+    count: int,
+    queue_id: str = "revenue",
+    channel: str = "sms",
+) -> list[int]:
     """`count` citizens in line, one second apart (each a new conversation)."""
     inbox, ids = Inbox(db), []
     for _ in range(count):
         n = next(_citizens)
         received = inbox.receive(channel, f"+1514555{n:04d}", f"m{n}", "a person please")
-        handoff, created = queue.enqueue(received.conversation_id, channel, queue_id, "requested", "en",
-                                         inbound_id=received.inbound_id)
+        handoff, created = queue.enqueue(
+            received.conversation_id,
+            channel,
+            queue_id,
+            "requested",
+            "en",
+            inbound_id=received.inbound_id,
+        )
         assert created
         ids.append(handoff.id)
         clock.advance(1)
@@ -94,11 +108,25 @@ def test_service_order_is_priority_then_tickets_then_first_come(db: Database) ->
     first, second, third = waiting_citizens(db, queue, clock, 3)
     inbox = Inbox(db)
     urgent_in = inbox.receive("telegram", "42", "u1", "I am in danger")
-    urgent, _ = queue.enqueue(urgent_in.conversation_id, "telegram", "revenue", "urgent", "en", priority=100,
-                              inbound_id=urgent_in.inbound_id)
+    urgent, _ = queue.enqueue(
+        urgent_in.conversation_id,
+        "telegram",
+        "revenue",
+        "urgent",
+        "en",
+        priority=100,
+        inbound_id=urgent_in.inbound_id,
+    )
     late_in = inbox.receive("webchat", "w1", "t1", "closed hours")
-    late, _ = queue.enqueue(late_in.conversation_id, "webchat", "revenue", "requested", "en",
-                            inbound_id=late_in.inbound_id, status="after_hours")
+    late, _ = queue.enqueue(
+        late_in.conversation_id,
+        "webchat",
+        "revenue",
+        "requested",
+        "en",
+        inbound_id=late_in.inbound_id,
+        status="after_hours",
+    )
     ticket = queue.make_ticket(late.id, "call me about my refund", "+15145550100")
     order = [h.id for h in queue.waiting()]
     assert order == [urgent.id, ticket.id, first, second, third]
@@ -112,13 +140,31 @@ def test_enqueue_is_idempotent_per_message_and_per_conversation(db: Database) ->
     queue = HandoffQueue(db, clock)
     inbox = Inbox(db)
     received = inbox.receive("sms", "+15145550100", "m1", "agent")
-    first, created = queue.enqueue(received.conversation_id, "sms", "revenue", "requested", "en",
-                                   inbound_id=received.inbound_id)
-    again, created_again = queue.enqueue(received.conversation_id, "sms", "revenue", "requested", "en",
-                                         inbound_id=received.inbound_id)
+    first, created = queue.enqueue(
+        received.conversation_id,
+        "sms",
+        "revenue",
+        "requested",
+        "en",
+        inbound_id=received.inbound_id,
+    )
+    again, created_again = queue.enqueue(
+        received.conversation_id,
+        "sms",
+        "revenue",
+        "requested",
+        "en",
+        inbound_id=received.inbound_id,
+    )
     other_msg = inbox.receive("sms", "+15145550100", "m2", "agent please")
-    third, created_third = queue.enqueue(received.conversation_id, "sms", "benefits", "requested", "en",
-                                         inbound_id=other_msg.inbound_id)
+    third, created_third = queue.enqueue(
+        received.conversation_id,
+        "sms",
+        "benefits",
+        "requested",
+        "en",
+        inbound_id=other_msg.inbound_id,
+    )
     assert created and not created_again and not created_third
     assert first.id == again.id == third.id
 
@@ -169,7 +215,10 @@ def test_transfer_keeps_the_arrival_time_and_resolve_asks_for_a_rating(db: Datab
     queue.accept(claimed.id, agent)
     moved = queue.transfer(claimed.id, agent, "benefits")
     assert moved.status == "waiting" and moved.queue_id == "benefits" and moved.agent_id is None
-    assert [h.id for h in queue.waiting(["benefits"])] == [early, later]  # ahead of the later arrival
+    assert [h.id for h in queue.waiting(["benefits"])] == [
+        early,
+        later,
+    ]  # ahead of the later arrival
     again = queue.claim_next(agent, offer_s=30, queue_ids=["benefits"])
     queue.accept(again.id, agent)
     clock.advance(120)
@@ -184,11 +233,18 @@ def test_transfer_keeps_the_arrival_time_and_resolve_asks_for_a_rating(db: Datab
 def test_silent_citizens_are_abandoned_but_tickets_are_kept(db: Database) -> None:
     clock = Clock()
     queue = HandoffQueue(db, clock)
-    quiet, = waiting_citizens(db, queue, clock, 1)
+    (quiet,) = waiting_citizens(db, queue, clock, 1)
     inbox = Inbox(db)
     late_in = inbox.receive("webchat", "w9", "t9", "closed")
-    late, _ = queue.enqueue(late_in.conversation_id, "webchat", "revenue", "requested", "en",
-                            inbound_id=late_in.inbound_id, status="after_hours")
+    late, _ = queue.enqueue(
+        late_in.conversation_id,
+        "webchat",
+        "revenue",
+        "requested",
+        "en",
+        inbound_id=late_in.inbound_id,
+        status="after_hours",
+    )
     queue.make_ticket(late.id, "call me", None)
     clock.advance(3600)
     abandoned = queue.abandon(silent_s=1800)

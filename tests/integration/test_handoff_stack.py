@@ -24,7 +24,6 @@ from tests.support.waiting import until
 pytestmark = pytest.mark.stack
 
 
-
 @pytest.fixture
 def agent(stack: RunningStack) -> Callable[..., ConsoleClient]:
     """A new agent account (unique name), logged into the console."""
@@ -55,11 +54,13 @@ def test_every_console_route_refuses_a_request_without_a_session(stack: RunningS
         if path in public:
             continue
         if path == "/console/ws":
+
             async def connect(url: str) -> int | None:
                 async with websockets.connect(url) as ws:
                     with pytest.raises(websockets.ConnectionClosed):
                         await ws.recv()
                     return ws.close_code
+
             assert asyncio.run(connect(stack.base_url.replace("http", "ws") + path)) == 4401
             checked += 1
             continue
@@ -73,12 +74,16 @@ def test_every_console_route_refuses_a_request_without_a_session(stack: RunningS
             elif path == "/console/logout":
                 assert response.status_code == 303
             else:
-                assert response.status_code == 303 and response.headers["location"] == "/console/login", path
+                assert (
+                    response.status_code == 303 and response.headers["location"] == "/console/login"
+                ), path
             checked += 1
     assert checked >= 15
 
 
-def test_roles_csrf_and_security_headers(stack: RunningStack, agent: Callable[..., ConsoleClient]) -> None:
+def test_roles_csrf_and_security_headers(
+    stack: RunningStack, agent: Callable[..., ConsoleClient]
+) -> None:
     plain, boss = agent("agent"), agent("supervisor")
     assert plain.get("/console/api/supervisor").status_code == 403
     assert plain.get("/console/api/audit").status_code == 403
@@ -95,7 +100,9 @@ def test_roles_csrf_and_security_headers(stack: RunningStack, agent: Callable[..
     assert any(c.name == "govbot_console" and c.has_nonstandard_attr("HttpOnly") for c in cookie)
 
 
-def test_logins_are_throttled_per_username(stack: RunningStack, agent: Callable[..., ConsoleClient]) -> None:
+def test_logins_are_throttled_per_username(
+    stack: RunningStack, agent: Callable[..., ConsoleClient]
+) -> None:
     victim = agent()
     attacker = ConsoleClient(stack.base_url)
     for _ in range(5):
@@ -107,8 +114,10 @@ def test_logins_are_throttled_per_username(stack: RunningStack, agent: Callable[
 
 
 def test_a_login_form_without_its_csrf_cookie_is_refused(stack: RunningStack) -> None:
-    response = httpx.post(f"{stack.base_url}/console/login",
-                          data={"username": "x", "password": "y" * 12, "csrf": "forged"})
+    response = httpx.post(
+        f"{stack.base_url}/console/login",
+        data={"username": "x", "password": "y" * 12, "csrf": "forged"},
+    )
     assert response.status_code == 403 and "expired" in response.text
 
 
@@ -116,8 +125,13 @@ def satisfaction(stack: RunningStack, conversation_id: str) -> list[tuple[int, s
     """The satisfaction ratings stored for a conversation (value, comment)."""
     engine = create_engine(stack.settings.database_url)  # type: ignore[union-attr]
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT value, comment FROM feedback WHERE kind = 'satisfaction' "
-                                 "AND conversation_id = :c"), {"c": conversation_id}).all()
+        rows = conn.execute(
+            text(
+                "SELECT value, comment FROM feedback WHERE kind = 'satisfaction' "
+                "AND conversation_id = :c"
+            ),
+            {"c": conversation_id},
+        ).all()
     engine.dispose()
     return [(r[0], r[1]) for r in rows]
 
@@ -139,7 +153,9 @@ def test_sms_citizens_reach_a_person_with_position_updates_and_opt_out(
         wait_for(texts_to(stack, number))
         sms(stack, number, "I want to talk to a person")
         assert until(lambda n=number: any("in line" in b for b in sent_bodies(stack, n)))
-    joined = [next(b for b in sent_bodies(stack, n) if "in line" in b) for n in (first, second, third)]
+    joined = [
+        next(b for b in sent_bodies(stack, n) if "in line" in b) for n in (first, second, third)
+    ]
     places = [int(text.split("number ")[1].split(" ")[0]) for text in joined]
     assert places[1] == places[0] + 1 and places[2] == places[1] + 1
     assert "Text LEAVE to leave the line" in joined[0]
@@ -158,32 +174,59 @@ def test_sms_citizens_reach_a_person_with_position_updates_and_opt_out(
                 break
         assert mine is not None and mine["conversation_id"] == f"sms:{first}"
         assert until(lambda: any("Ana from Motor Vehicles" in b for b in sent_bodies(stack, first)))
-        assert until(lambda: any("You are next in line" in b for b in sent_bodies(stack, second)), timeout_s=30)
+        assert until(
+            lambda: any("You are next in line" in b for b in sent_bodies(stack, second)),
+            timeout_s=30,
+        )
         time.sleep(2)  # a few sweeps: nothing more for the second citizen
         assert len(sent_bodies(stack, second)) == 3  # answer, place in line, "you are next"
 
         sms(stack, first, "my licence expired, my phone is 514-555-0142")
-        detail = until(lambda: (d := ana.get(f"/console/api/handoffs/{mine['id']}").json())
-                       and any("expired" in line["text"] for line in d["transcript"]) and d)
+        detail = until(
+            lambda: (
+                (d := ana.get(f"/console/api/handoffs/{mine['id']}").json())
+                and any("expired" in line["text"] for line in d["transcript"])
+                and d
+            )
+        )
         citizen_lines = [line["text"] for line in detail["transcript"] if line["from"] == "user"]
         assert any("[phone]" in text for text in citizen_lines)
         assert not any("514-555-0142" in text for text in citizen_lines)  # redacted for the agent
         assert detail["suggestions"] and "licence" in detail["suggestions"][0]["question"].lower()
         before = len(sent_bodies(stack, first))
-        assert ana.post(f"/console/api/handoffs/{mine['id']}/reply", {"text": "You can renew online today."}).status_code == 200
+        assert (
+            ana.post(
+                f"/console/api/handoffs/{mine['id']}/reply", {"text": "You can renew online today."}
+            ).status_code
+            == 200
+        )
         assert until(lambda: "You can renew online today." in sent_bodies(stack, first))
-        assert len(sent_bodies(stack, first)) == before + 1  # the bot said nothing about "my licence expired"
+        assert (
+            len(sent_bodies(stack, first)) == before + 1
+        )  # the bot said nothing about "my licence expired"
 
-        assert ana.post(f"/console/api/handoffs/{mine['id']}/resolve", {"disposition": "answered"}).status_code == 200
-        assert until(lambda: any("from 1 (not at all) to 5" in b for b in sent_bodies(stack, first)))
+        assert (
+            ana.post(
+                f"/console/api/handoffs/{mine['id']}/resolve", {"disposition": "answered"}
+            ).status_code
+            == 200
+        )
+        assert until(
+            lambda: any("from 1 (not at all) to 5" in b for b in sent_bodies(stack, first))
+        )
         sms(stack, first, "4 - quick, call me at 514-555-0142 if needed")
-        assert until(lambda: any("Thank you for your rating" in b for b in sent_bodies(stack, first)))
+        assert until(
+            lambda: any("Thank you for your rating" in b for b in sent_bodies(stack, first))
+        )
         assert satisfaction(stack, f"sms:{first}") == [(4, "quick, call me at [phone] if needed")]
         sms(stack, first, "How do I register to vote?")
         count = len(sent_bodies(stack, first))
         assert until(lambda: len(sent_bodies(stack, first)) > count)  # the bot answers again
-        audit_actions = [e["action"] for e in agent("admin").get("/console/api/audit?limit=1000").json()["entries"]
-                         if e["username"] == ana.username]  # type: ignore[attr-defined]
+        audit_actions = [
+            e["action"]
+            for e in agent("admin").get("/console/api/audit?limit=1000").json()["entries"]
+            if e["username"] == ana.username
+        ]  # type: ignore[attr-defined]
         assert {"login", "claim", "accept", "reply", "resolve"} <= set(audit_actions)
 
         # The opted-out citizen got nothing after the STOP confirmation.
@@ -214,7 +257,9 @@ def test_outside_opening_hours_a_callback_ticket_is_left_and_listed_first(
 
 
 def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(f"{stack.base_url}/webchat/messages", json={"session": session, "text": text}, timeout=60)
+    response = httpx.post(
+        f"{stack.base_url}/webchat/messages", json={"session": session, "text": text}, timeout=60
+    )
     response.raise_for_status()
     return response.json()["messages"]  # type: ignore[no-any-return]
 
@@ -239,19 +284,28 @@ def test_an_agent_whose_console_drops_gives_the_conversation_back_at_its_place(
         return taken  # the socket is closed here, and the agent sends nothing more
 
     taken = asyncio.run(console_then_drop())
-    order_before = [w["conversation_id"] for w in agent().get("/console/api/queue").json()["waiting"]
-                    if w["queue_id"] == "passports-id"]
+    order_before = [
+        w["conversation_id"]
+        for w in agent().get("/console/api/queue").json()["waiting"]
+        if w["queue_id"] == "passports-id"
+    ]
     watcher = agent("supervisor")
 
     def back_in_line() -> list[str]:
         waiting = watcher.get("/console/api/queue").json()["waiting"]
         return [w["conversation_id"] for w in waiting if w["queue_id"] == "passports-id"]
 
-    order_after = until(lambda: taken["conversation_id"] in (o := back_in_line()) and o, timeout_s=60)
-    assert order_after and order_after[0] == taken["conversation_id"]  # first again, before the others
+    order_after = until(
+        lambda: taken["conversation_id"] in (o := back_in_line()) and o, timeout_s=60
+    )
+    assert (
+        order_after and order_after[0] == taken["conversation_id"]
+    )  # first again, before the others
     assert order_after[1:] == order_before
-    history = httpx.get(f"{stack.base_url}/webchat/history",
-                        params={"session": taken["conversation_id"].split(":", 1)[1]}).json()["messages"]
+    history = httpx.get(
+        f"{stack.base_url}/webchat/history",
+        params={"session": taken["conversation_id"].split(":", 1)[1]},
+    ).json()["messages"]
     assert any("was disconnected" in m["text"] for m in history)
 
 
@@ -270,7 +324,9 @@ def test_sms_asks_did_this_help_only_every_fifth_answer(stack: RunningStack) -> 
     assert until(lambda: "Thank you for your feedback." in sent_bodies(stack, number))
     engine = create_engine(stack.settings.database_url)  # type: ignore[union-attr]
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT kind, value, faq_id FROM feedback WHERE conversation_id = :c"),
-                            {"c": f"sms:{number}"}).all()
+        rows = conn.execute(
+            text("SELECT kind, value, faq_id FROM feedback WHERE conversation_id = :c"),
+            {"c": f"sms:{number}"},
+        ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("helpful", 1, "mv-renew-licence-en")]

@@ -26,7 +26,9 @@ def test_a_replayed_message_is_stored_once(db: Database) -> None:
 def test_concurrent_deliveries_of_one_message_store_it_once(db: Database) -> None:
     inbox = Inbox(db)
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: inbox.receive("webchat", "s-race", "same-id", "hi"), range(16)))
+        results = list(
+            pool.map(lambda _: inbox.receive("webchat", "s-race", "same-id", "hi"), range(16))
+        )
     assert len({r.inbound_id for r in results}) == 1
     assert sum(not r.duplicate for r in results) == 1
 
@@ -38,7 +40,11 @@ def test_transcript_keeps_arrival_order_and_replies(db: Database) -> None:
     inbox.complete(a.inbound_id, [BotMessage("reply 1", [{"title": "Yes", "payload": "/affirm"}])])
     inbox.complete(a.inbound_id, [BotMessage("must not be stored twice")])
     history = inbox.history(a.conversation_id)
-    assert [(e.sender, e.text) for e in history] == [("user", "first"), ("user", "second"), ("bot", "reply 1")]
+    assert [(e.sender, e.text) for e in history] == [
+        ("user", "first"),
+        ("user", "second"),
+        ("bot", "reply 1"),
+    ]
     assert [e.seq for e in history] == sorted(e.seq for e in history)
     assert history[-1].buttons == [{"title": "Yes", "payload": "/affirm"}]
     assert [m.id for m in inbox.pending(a.conversation_id)] == [b.inbound_id]
@@ -51,7 +57,9 @@ class FlakyEngine:
         self.up = False
         self.seen: list[str] = []
 
-    async def turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotMessage]:
+    async def turn(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[BotMessage]:
         if not self.up:
             raise EngineUnavailable("down")
         self.seen.append(text)
@@ -71,7 +79,9 @@ def test_worker_keeps_messages_while_the_engine_is_down_and_answers_in_order(db:
     notices = inbox.replies_to(one.inbound_id)
     assert len(notices) == 1 and "unavailable" in notices[0].text
     asyncio.run(worker.drain(one.conversation_id))
-    assert len(inbox.replies_to(one.inbound_id)) == 1, "the citizen is told once, not at every retry"
+    assert len(inbox.replies_to(one.inbound_id)) == 1, (
+        "the citizen is told once, not at every retry"
+    )
 
     engine.up = True
     assert asyncio.run(worker.retry_pending()) == 1

@@ -24,37 +24,86 @@ from tests.support.fakes import messenger_signature, twilio_signature
 pytestmark = pytest.mark.stack
 PER_CHANNEL, MESSAGES = 50, 10
 TEXTS = [
-    "hello", "How do I renew my driver's licence?", "When is my garbage collection day?", "thanks",
-    "How do I report a pothole?", "What documents do I need for a first passport?", "renew",
-    "How do I pay a parking ticket?", "are you a bot?", "goodbye",
+    "hello",
+    "How do I renew my driver's licence?",
+    "When is my garbage collection day?",
+    "thanks",
+    "How do I report a pothole?",
+    "What documents do I need for a first passport?",
+    "renew",
+    "How do I pay a parking ticket?",
+    "are you a bot?",
+    "goodbye",
 ]
 
 
 async def _sms(client: httpx.AsyncClient, base: str, who: str, text: str) -> None:
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID, "From": who,
-              "To": "+15145550199", "Body": text}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": TWILIO_SID,
+        "From": who,
+        "To": "+15145550199",
+        "Body": text,
+    }
     url = f"{base}/channels/twilio/sms"
-    response = await client.post(url, content=urlencode(params), headers={
-        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, params),
-        "Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        url,
+        content=urlencode(params),
+        headers={
+            "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert response.status_code == 200
 
 
 async def _telegram(client: httpx.AsyncClient, base: str, who: str, text: str) -> None:
-    update = {"update_id": uuid.uuid4().int % 2**31, "message": {
-        "message_id": 1, "date": int(time.time()), "text": text, "chat": {"id": int(who), "type": "private"},
-        "from": {"id": int(who), "is_bot": False, "first_name": "Load"}}}
-    response = await client.post(f"{base}/channels/telegram/webhook", json=update,
-                                 headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    update = {
+        "update_id": uuid.uuid4().int % 2**31,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "text": text,
+            "chat": {"id": int(who), "type": "private"},
+            "from": {"id": int(who), "is_bot": False, "first_name": "Load"},
+        },
+    }
+    response = await client.post(
+        f"{base}/channels/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
     assert response.status_code == 200
 
 
 async def _messenger(client: httpx.AsyncClient, base: str, who: str, text: str) -> None:
-    raw = json.dumps({"object": "page", "entry": [{"id": "PAGE", "time": 1, "messaging": [{
-        "sender": {"id": who}, "recipient": {"id": "PAGE"}, "timestamp": int(time.time() * 1000),
-        "message": {"mid": "m_" + uuid.uuid4().hex, "text": text}}]}]}).encode()
-    response = await client.post(f"{base}/channels/messenger/webhook", content=raw, headers={
-        "X-Hub-Signature-256": messenger_signature(GRAPH_SECRET, raw), "Content-Type": "application/json"})
+    raw = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "PAGE",
+                    "time": 1,
+                    "messaging": [
+                        {
+                            "sender": {"id": who},
+                            "recipient": {"id": "PAGE"},
+                            "timestamp": int(time.time() * 1000),
+                            "message": {"mid": "m_" + uuid.uuid4().hex, "text": text},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    response = await client.post(
+        f"{base}/channels/messenger/webhook",
+        content=raw,
+        headers={
+            "X-Hub-Signature-256": messenger_signature(GRAPH_SECRET, raw),
+            "Content-Type": "application/json",
+        },
+    )
     assert response.status_code == 200
 
 
@@ -69,8 +118,12 @@ SENDERS = {"sms": _sms, "telegram": _telegram, "messenger": _messenger, "webchat
 def _citizens(run: str) -> list[tuple[str, str]]:
     citizens = []
     for n in range(PER_CHANNEL):
-        citizens += [("sms", f"+1873{run}{n:04d}"), ("telegram", f"9{run}{n:04d}"),
-                     ("messenger", f"load-{run}-{n}"), ("webchat", f"load-{run}-{n:04d}")]
+        citizens += [
+            ("sms", f"+1873{run}{n:04d}"),
+            ("telegram", f"9{run}{n:04d}"),
+            ("messenger", f"load-{run}-{n}"),
+            ("webchat", f"load-{run}-{n:04d}"),
+        ]
     return citizens
 
 
@@ -96,11 +149,27 @@ def test_200_concurrent_conversations_lose_nothing_and_keep_order(stack: Running
 
     def snapshot() -> tuple[list[Any], list[Any]]:
         with engine.connect() as conn:
-            inbound = conn.execute(select(InboundMessage.conversation_id, InboundMessage.id, InboundMessage.seq,
-                                          InboundMessage.status)).all()
-            outbound = conn.execute(select(OutboundMessage.conversation_id, OutboundMessage.inbound_id,
-                                           OutboundMessage.seq, OutboundMessage.status, OutboundMessage.text)).all()
-        return ([r for r in inbound if r[0] in conversations], [r for r in outbound if r[0] in conversations])
+            inbound = conn.execute(
+                select(
+                    InboundMessage.conversation_id,
+                    InboundMessage.id,
+                    InboundMessage.seq,
+                    InboundMessage.status,
+                )
+            ).all()
+            outbound = conn.execute(
+                select(
+                    OutboundMessage.conversation_id,
+                    OutboundMessage.inbound_id,
+                    OutboundMessage.seq,
+                    OutboundMessage.status,
+                    OutboundMessage.text,
+                )
+            ).all()
+        return (
+            [r for r in inbound if r[0] in conversations],
+            [r for r in outbound if r[0] in conversations],
+        )
 
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
@@ -135,16 +204,25 @@ def test_200_concurrent_conversations_lose_nothing_and_keep_order(stack: Running
         if record.path.endswith("/sendMessage"):
             sent_texts[f"telegram:{record.body.get('chat_id')}"].append(record.body.get("text", ""))
     for record in stack.providers.graph.requests:
-        sent_texts[f"messenger:{record.body['recipient']['id']}"].append(record.body["message"].get("text", ""))
+        sent_texts[f"messenger:{record.body['recipient']['id']}"].append(
+            record.body["message"].get("text", "")
+        )
     for conv in conversations:
         if conv.startswith("webchat:"):
             continue
         stored = sorted((seq, text) for c, _, seq, _, text in outbound if c == conv)
-        assert len(sent_texts[conv]) == len(stored), f"{conv}: {len(sent_texts[conv])} sent, {len(stored)} stored"
+        assert len(sent_texts[conv]) == len(stored), (
+            f"{conv}: {len(sent_texts[conv])} sent, {len(stored)} stored"
+        )
 
-    figures = {"conversations": len(citizens), "messages": len(inbound), "replies": len(outbound),
-               "acked_in_s": round(acked, 1), "all_answered_in_s": round(elapsed, 1),
-               "messages_per_s": round(len(inbound) / elapsed, 1)}
+    figures = {
+        "conversations": len(citizens),
+        "messages": len(inbound),
+        "replies": len(outbound),
+        "acked_in_s": round(acked, 1),
+        "all_answered_in_s": round(elapsed, 1),
+        "messages_per_s": round(len(inbound) / elapsed, 1),
+    }
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "load.json").write_text(json.dumps(figures, indent=2))

@@ -47,10 +47,16 @@ def replies(inbox: Inbox, channel: str, address: str, *texts: str, provider_id: 
     return received.inbound_id
 
 
-def sender_for(db: Database, adapter: Any, owner: str = "a", max_attempts: int = 3) -> tuple[Outbox, OutboxSender]:
+def sender_for(
+    db: Database, adapter: Any, owner: str = "a", max_attempts: int = 3
+) -> tuple[Outbox, OutboxSender]:
     outbox = Outbox(db, owner, claim_s=30)
-    return outbox, OutboxSender(outbox, {"sms": adapter, "whatsapp": adapter, "messenger": adapter},
-                                OptOuts(db), max_attempts)
+    return outbox, OutboxSender(
+        outbox,
+        {"sms": adapter, "whatsapp": adapter, "messenger": adapter},
+        OptOuts(db),
+        max_attempts,
+    )
 
 
 def test_replies_of_one_conversation_go_out_in_order_one_at_a_time(db: Database) -> None:
@@ -105,8 +111,13 @@ def test_opted_out_numbers_get_nothing_but_the_stop_confirmation(db: Database) -
     inbox, adapter = Inbox(db), RecordingAdapter()
     OptOuts(db).set("sms", "+15145550103", True)
     received = inbox.receive("sms", "+15145550103", "m9", "STOP")
-    inbox.add_notice(received.conversation_id, received.inbound_id, "you will receive no more", kind="compliance",
-                     done=True)
+    inbox.add_notice(
+        received.conversation_id,
+        received.inbound_id,
+        "you will receive no more",
+        kind="compliance",
+        done=True,
+    )
     replies(inbox, "sms", "+15145550103", "an agent's reply", provider_id="m10")
     outbox, sender = sender_for(db, adapter)
     for _ in range(3):
@@ -119,7 +130,9 @@ def test_messenger_window_refuses_late_bot_replies(db: Database) -> None:
     inbox, adapter = Inbox(db), RecordingAdapter()
     replies(inbox, "messenger", "psid-1", "late reply")
     with db.session() as session:
-        session.execute(update(Conversation).values(last_inbound_at=utcnow() - dt.timedelta(hours=25)))
+        session.execute(
+            update(Conversation).values(last_inbound_at=utcnow() - dt.timedelta(hours=25))
+        )
         session.commit()
     outbox, sender = sender_for(db, adapter)
     asyncio.run(sender.run_once())
@@ -128,9 +141,16 @@ def test_messenger_window_refuses_late_bot_replies(db: Database) -> None:
 
 @pytest.mark.parametrize(
     "channel, from_agent, hours, allowed",
-    [("messenger", False, 23, True), ("messenger", False, 25, False), ("messenger", True, 24 * 6, True),
-     ("messenger", True, 24 * 8, False), ("whatsapp", False, 23, True), ("whatsapp", True, 25, False),
-     ("sms", False, 24 * 30, True), ("telegram", False, 24 * 30, True)],
+    [
+        ("messenger", False, 23, True),
+        ("messenger", False, 25, False),
+        ("messenger", True, 24 * 6, True),
+        ("messenger", True, 24 * 8, False),
+        ("whatsapp", False, 23, True),
+        ("whatsapp", True, 25, False),
+        ("sms", False, 24 * 30, True),
+        ("telegram", False, 24 * 30, True),
+    ],
 )
 def test_reply_windows(channel: str, from_agent: bool, hours: int, allowed: bool) -> None:
     now = utcnow()
@@ -140,8 +160,16 @@ def test_reply_windows(channel: str, from_agent: bool, hours: int, allowed: bool
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("STOP", ("stop", "en")), (" stop. ", ("stop", "en")), ("Arrêt", ("stop", "fr")), ("START", ("start", "en")),
-     ("HELP", ("help", "en")), ("aide", ("help", "fr")), ("stop sending me things", None), ("2", None)],
+    [
+        ("STOP", ("stop", "en")),
+        (" stop. ", ("stop", "en")),
+        ("Arrêt", ("stop", "fr")),
+        ("START", ("start", "en")),
+        ("HELP", ("help", "en")),
+        ("aide", ("help", "fr")),
+        ("stop sending me things", None),
+        ("2", None),
+    ],
 )
 def test_sms_keywords(text: str, expected: tuple[str, str] | None) -> None:
     assert keyword(text) == expected

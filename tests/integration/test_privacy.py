@@ -52,8 +52,14 @@ from bot.storage.models import (
 )
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
-TABLES = {"conversations": Conversation, "inbound_messages": InboundMessage, "outbound_messages": OutboundMessage,
-          "handoffs": Handoff, "turns": Turn, "feedback": Feedback}
+TABLES = {
+    "conversations": Conversation,
+    "inbound_messages": InboundMessage,
+    "outbound_messages": OutboundMessage,
+    "handoffs": Handoff,
+    "turns": Turn,
+    "feedback": Feedback,
+}
 Key = tuple[dt.date, str, str, str, str]
 
 
@@ -64,7 +70,8 @@ def ago(days: float) -> dt.datetime:
 # -- Rasa's tracker store, as rasa.core.tracker_store.SQLTrackerStore makes it -------------------------------
 TRACKER = MetaData()
 EVENTS = Table(
-    "events", TRACKER,
+    "events",
+    TRACKER,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("sender_id", String(255), nullable=False, index=True),
     Column("type_name", String(255), nullable=False),
@@ -85,10 +92,18 @@ def tracker_engine(db: Database, settings: Settings) -> Engine:
 def add_events(engine: Engine, sender: str, events: list[tuple[str, dt.datetime]]) -> None:
     TRACKER.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(insert(EVENTS), [
-            {"sender_id": sender, "type_name": kind, "timestamp": at.timestamp(), "data": f'{{"event": "{kind}"}}'}
-            for kind, at in events
-        ])
+        conn.execute(
+            insert(EVENTS),
+            [
+                {
+                    "sender_id": sender,
+                    "type_name": kind,
+                    "timestamp": at.timestamp(),
+                    "data": f'{{"event": "{kind}"}}',
+                }
+                for kind, at in events
+            ],
+        )
 
 
 def events_of(engine: Engine) -> Counter[str]:
@@ -107,21 +122,50 @@ class Seed:
     gone: Counter[str] = field(default_factory=Counter)
     counts: Counter[Key] = field(default_factory=Counter)
 
-    def _count(self, at: dt.datetime, metric: str, channel: str, agency: str | None, language: str | None,
-               value: int = 1) -> None:
+    def _count(
+        self,
+        at: dt.datetime,
+        metric: str,
+        channel: str,
+        agency: str | None,
+        language: str | None,
+        value: int = 1,
+    ) -> None:
         self.counts[(at.date(), metric, channel, agency or "", language or "")] += value
 
     def conversation(self, conv_id: str, created: dt.datetime, gone: bool, **extra: Any) -> str:
         channel, address = conv_id.split(":", 1)
-        self.session.add(Conversation(id=conv_id, channel=channel, address=address, created_at=created,
-                                      updated_at=created, **extra))
+        self.session.add(
+            Conversation(
+                id=conv_id,
+                channel=channel,
+                address=address,
+                created_at=created,
+                updated_at=created,
+                **extra,
+            )
+        )
         self.session.flush()
         self.gone["conversations"] += gone
         return conv_id
 
-    def inbound(self, conv_id: str, at: dt.datetime, gone: bool, status: str = "done", text: str = "a question") -> int:
-        row = InboundMessage(channel=conv_id.split(":")[0], provider_message_id=uuid.uuid4().hex,
-                             conversation_id=conv_id, seq=0, text=text, status=status, received_at=at)
+    def inbound(
+        self,
+        conv_id: str,
+        at: dt.datetime,
+        gone: bool,
+        status: str = "done",
+        text: str = "a question",
+    ) -> int:
+        row = InboundMessage(
+            channel=conv_id.split(":")[0],
+            provider_message_id=uuid.uuid4().hex,
+            conversation_id=conv_id,
+            seq=0,
+            text=text,
+            status=status,
+            received_at=at,
+        )
         self.session.add(row)
         self.session.flush()
         self.gone["inbound_messages"] += gone
@@ -129,21 +173,53 @@ class Seed:
             self._count(at, "messages", row.channel, None, None)
         return row.id
 
-    def outbound(self, conv_id: str, at: dt.datetime, gone: bool, inbound_id: int | None = None,
-                 status: str = "sent") -> int:
-        row = OutboundMessage(conversation_id=conv_id, inbound_id=inbound_id, seq=0, text="an answer", buttons=[],
-                              created_at=at, status=status)
+    def outbound(
+        self,
+        conv_id: str,
+        at: dt.datetime,
+        gone: bool,
+        inbound_id: int | None = None,
+        status: str = "sent",
+    ) -> int:
+        row = OutboundMessage(
+            conversation_id=conv_id,
+            inbound_id=inbound_id,
+            seq=0,
+            text="an answer",
+            buttons=[],
+            created_at=at,
+            status=status,
+        )
         self.session.add(row)
         self.session.flush()
         self.gone["outbound_messages"] += gone
         return row.id
 
-    def handoff(self, conv_id: str, enqueued: dt.datetime, ended: dt.datetime | None, status: str, gone: bool,
-                language: str = "en", inbound_id: int | None = None) -> int:
+    def handoff(
+        self,
+        conv_id: str,
+        enqueued: dt.datetime,
+        ended: dt.datetime | None,
+        status: str,
+        gone: bool,
+        language: str = "en",
+        inbound_id: int | None = None,
+    ) -> int:
         channel = conv_id.split(":")[0]
-        row = Handoff(conversation_id=conv_id, inbound_id=inbound_id, queue_id="general", status=status,
-                      reason="requested", language=language, channel=channel, enqueued_at=enqueued, ended_at=ended,
-                      updated_at=ended or enqueued, callback_number=None, question="a [phone] question")
+        row = Handoff(
+            conversation_id=conv_id,
+            inbound_id=inbound_id,
+            queue_id="general",
+            status=status,
+            reason="requested",
+            language=language,
+            channel=channel,
+            enqueued_at=enqueued,
+            ended_at=ended,
+            updated_at=ended or enqueued,
+            callback_number=None,
+            question="a [phone] question",
+        )
         self.session.add(row)
         self.session.flush()
         self.gone["handoffs"] += gone
@@ -151,11 +227,25 @@ class Seed:
             self._count(enqueued, "handoffs", channel, None, language)
         return row.id
 
-    def turn(self, conv_id: str, at: dt.datetime, outcome: str, gone: bool, agency: str | None = None,
-             language: str = "en") -> int:
+    def turn(
+        self,
+        conv_id: str,
+        at: dt.datetime,
+        outcome: str,
+        gone: bool,
+        agency: str | None = None,
+        language: str = "en",
+    ) -> int:
         channel = conv_id.split(":")[0]
-        row = Turn(at=at, conversation_id=conv_id, channel=channel, language=language, outcome=outcome,
-                   agency=agency, question="where is my [card]?")
+        row = Turn(
+            at=at,
+            conversation_id=conv_id,
+            channel=channel,
+            language=language,
+            outcome=outcome,
+            agency=agency,
+            question="where is my [card]?",
+        )
         self.session.add(row)
         self.session.flush()
         self.gone["turns"] += gone
@@ -163,11 +253,29 @@ class Seed:
             self._count(at, f"turns_{outcome}", channel, agency, language)
         return row.id
 
-    def feedback(self, conv_id: str, at: dt.datetime, kind: str, value: int, gone: bool, agency: str | None = None,
-                 language: str = "en") -> None:
+    def feedback(
+        self,
+        conv_id: str,
+        at: dt.datetime,
+        kind: str,
+        value: int,
+        gone: bool,
+        agency: str | None = None,
+        language: str = "en",
+    ) -> None:
         channel = conv_id.split(":")[0]
-        self.session.add(Feedback(at=at, kind=kind, value=value, conversation_id=conv_id, channel=channel,
-                                  language=language, agency=agency, comment="call me at [phone]"))
+        self.session.add(
+            Feedback(
+                at=at,
+                kind=kind,
+                value=value,
+                conversation_id=conv_id,
+                channel=channel,
+                language=language,
+                agency=agency,
+                comment="call me at [phone]",
+            )
+        )
         self.session.flush()
         self.gone["feedback"] += gone
         if gone and kind == "helpful":
@@ -190,8 +298,17 @@ def seed_history(db: Database, settings: Settings) -> Seed:
         s.turn(a, ago(130), "answered", True, "motor-vehicles")
         s.turn(a, ago(121), "handoff", True)
         s.feedback(a, ago(130), "helpful", 1, True, "motor-vehicles")
-        s.session.add(Feedback(at=ago(121), kind="satisfaction", value=4, conversation_id=a, channel="sms",
-                               language="en", handoff_id=handoff))
+        s.session.add(
+            Feedback(
+                at=ago(121),
+                kind="satisfaction",
+                value=4,
+                conversation_id=a,
+                channel="sms",
+                language="en",
+                handoff_id=handoff,
+            )
+        )
         s.gone["feedback"] += 1
         s._count(ago(121), "satisfaction_sum", "sms", None, "en", 4)
         s._count(ago(121), "satisfaction_n", "sms", None, "en")
@@ -223,31 +340,71 @@ def seed_history(db: Database, settings: Settings) -> Seed:
         s.outbound(e, ago(140), True, s.inbound(e, ago(140), True))
         s.outbound(e, ago(140), False, status="pending")  # still to be sent
         # F: old, but a replica is working on it right now (its lease): the conversation stays.
-        f = s.conversation("telegram:777", ago(100), False, lease_owner="replica-1", lease_until=NOW + dt.timedelta(30))
+        f = s.conversation(
+            "telegram:777",
+            ago(100),
+            False,
+            lease_owner="replica-1",
+            lease_until=NOW + dt.timedelta(30),
+        )
         s.inbound(f, ago(100), True)
         # Analytics of a conversation that has no row any more.
         s.turn("webchat:ghostghost", ago(100), "no_answer", True, None, "en")
         # The audit log (kept) and a count already there, that the purge adds to.
-        s.session.add_all([AuditEntry(at=ago(200), username="ana", action="login", detail={}),
-                           AuditEntry(at=ago(121), username="ana", action="resolve", handoff_id=handoff, detail={})])
+        s.session.add_all(
+            [
+                AuditEntry(at=ago(200), username="ana", action="login", detail={}),
+                AuditEntry(
+                    at=ago(121), username="ana", action="resolve", handoff_id=handoff, detail={}
+                ),
+            ]
+        )
         key = (ago(130).date(), "messages", "sms", "", "")
-        s.session.add(DailyCount(day=key[0], metric=key[1], channel=key[2], agency=key[3], language=key[4], value=10))
+        s.session.add(
+            DailyCount(
+                day=key[0], metric=key[1], channel=key[2], agency=key[3], language=key[4], value=10
+            )
+        )
         s.counts[key] += 10
         session.commit()
     tracker = tracker_engine(db, settings)
-    add_events(tracker, "sms:+15145550001", [("action", ago(130)), ("session_started", ago(130)), ("user", ago(130)),
-                                             ("bot", ago(121))])
-    add_events(tracker, "sms:+15145550003", [("session_started", ago(200)), ("user", ago(200)), ("bot", ago(200)),
-                                             ("session_started", ago(5)), ("user", ago(5))])
+    add_events(
+        tracker,
+        "sms:+15145550001",
+        [
+            ("action", ago(130)),
+            ("session_started", ago(130)),
+            ("user", ago(130)),
+            ("bot", ago(121)),
+        ],
+    )
+    add_events(
+        tracker,
+        "sms:+15145550003",
+        [
+            ("session_started", ago(200)),
+            ("user", ago(200)),
+            ("bot", ago(200)),
+            ("session_started", ago(5)),
+            ("user", ago(5)),
+        ],
+    )
     add_events(tracker, "webchat:sessiondddddddd", [("session_started", ago(2)), ("user", ago(2))])
     # One long session that started before the cutoff and goes on: Rasa counts its events, so it stays whole.
-    add_events(tracker, "telegram:888", [("session_started", ago(100)), ("user", ago(100)), ("user", ago(1))])
+    add_events(
+        tracker,
+        "telegram:888",
+        [("session_started", ago(100)), ("user", ago(100)), ("user", ago(1))],
+    )
     return s
 
 
 def table_counts(db: Database) -> dict[str, int]:
     with db.session() as session:
-        return {name: session.scalar(select(func.count()).select_from(model)) or 0 for name, model in TABLES.items()}
+        return {
+            name: session.scalar(select(func.count()).select_from(model)) or 0
+            for name, model in TABLES.items()
+        }
 
 
 def daily_counts(db: Database) -> dict[Key, int]:
@@ -258,11 +415,16 @@ def daily_counts(db: Database) -> dict[Key, int]:
 
 @pytest.fixture
 def settings(tmp_path: Path, db: Database) -> Settings:
-    return Settings(var_dir=tmp_path, database_url=str(db.engine.url.render_as_string(hide_password=False)),
-                    retention_days=90)
+    return Settings(
+        var_dir=tmp_path,
+        database_url=str(db.engine.url.render_as_string(hide_password=False)),
+        retention_days=90,
+    )
 
 
-def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(db: Database, settings: Settings) -> None:
+def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(
+    db: Database, settings: Settings
+) -> None:
     seed = seed_history(db, settings)
     before = table_counts(db)
     with db.session() as session:
@@ -275,29 +437,55 @@ def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(db: Datab
     assert table_counts(db) == {name: before[name] - seed.gone[name] for name in TABLES}
     with db.session() as session:
         kept = set(session.scalars(select(Conversation.id)))
-        assert kept == {"sms:+15145550003", "webchat:sessiondddddddd", "whatsapp:+15145550005", "telegram:777"}
+        assert kept == {
+            "sms:+15145550003",
+            "webchat:sessiondddddddd",
+            "whatsapp:+15145550005",
+            "telegram:777",
+        }
         # Nothing older than the cutoff is left but what is still in progress.
         cutoff = NOW - dt.timedelta(days=90)
-        old_inbound = session.execute(select(InboundMessage.conversation_id, InboundMessage.status)
-                                      .where(InboundMessage.received_at < cutoff)).all()
+        old_inbound = session.execute(
+            select(InboundMessage.conversation_id, InboundMessage.status).where(
+                InboundMessage.received_at < cutoff
+            )
+        ).all()
         assert old_inbound == [("whatsapp:+15145550005", "pending")]
-        assert session.scalars(select(OutboundMessage.status).where(OutboundMessage.created_at < cutoff)).all() \
-            == ["pending"]
+        assert session.scalars(
+            select(OutboundMessage.status).where(OutboundMessage.created_at < cutoff)
+        ).all() == ["pending"]
         assert session.scalar(select(func.count()).select_from(Turn).where(Turn.at < cutoff)) == 0
-        assert session.scalar(select(func.count()).select_from(Feedback).where(Feedback.at < cutoff)) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(Feedback).where(Feedback.at < cutoff))
+            == 0
+        )
         assert session.scalars(select(Handoff.status)).all() == ["waiting"]
         # The reply kept in C lost its link to the message that went, and nothing else.
-        assert session.scalar(select(func.count()).select_from(OutboundMessage)
-                              .where(OutboundMessage.inbound_id.is_(None))) == 2
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(OutboundMessage.inbound_id.is_(None))
+            )
+            == 2
+        )
         assert session.scalars(select(OptOut.address)).all() == ["+15145550001"]
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == audit_before == 2
     assert daily_counts(db) == dict(seed.counts)
-    assert events_of(tracker) == {"sms:+15145550003": 2, "webchat:sessiondddddddd": 2, "telegram:888": 3}
+    assert events_of(tracker) == {
+        "sms:+15145550003": 2,
+        "webchat:sessiondddddddd": 2,
+        "telegram:888": 3,
+    }
 
     # A second purge finds nothing more and leaves the counts as they are.
     assert purge(db, settings, NOW) == {**dict.fromkeys(TABLES, 0), "tracker_events": 0}
     assert daily_counts(db) == dict(seed.counts)
-    assert events_of(tracker) == {"sms:+15145550003": 2, "webchat:sessiondddddddd": 2, "telegram:888": 3}
+    assert events_of(tracker) == {
+        "sms:+15145550003": 2,
+        "webchat:sessiondddddddd": 2,
+        "telegram:888": 3,
+    }
 
 
 def seed_citizen(db: Database, settings: Settings, conv_id: str, agency: str) -> Seed:
@@ -318,8 +506,11 @@ def seed_citizen(db: Database, settings: Settings, conv_id: str, agency: str) ->
         channel, address = conv_id.split(":", 1)
         s.session.add(OptOut(channel=channel, address=address))
         session.commit()
-    add_events(tracker_engine(db, settings), conv_id,
-               [("session_started", ago(3)), ("user", ago(3)), ("bot", ago(3)), ("user", ago(2))])
+    add_events(
+        tracker_engine(db, settings),
+        conv_id,
+        [("session_started", ago(3)), ("user", ago(3)), ("bot", ago(3)), ("user", ago(2))],
+    )
     return s
 
 
@@ -328,14 +519,25 @@ def rows_of(db: Database, conv_id: str) -> dict[str, int]:
         counts = {}
         for name, model in TABLES.items():
             column = model.id if model is Conversation else model.conversation_id
-            counts[name] = session.scalar(select(func.count()).select_from(model).where(column == conv_id)) or 0
+            counts[name] = (
+                session.scalar(select(func.count()).select_from(model).where(column == conv_id))
+                or 0
+            )
         channel, address = conv_id.split(":", 1)
-        counts["opt_outs"] = session.scalar(select(func.count()).select_from(OptOut)
-                                            .where(OptOut.channel == channel, OptOut.address == address)) or 0
+        counts["opt_outs"] = (
+            session.scalar(
+                select(func.count())
+                .select_from(OptOut)
+                .where(OptOut.channel == channel, OptOut.address == address)
+            )
+            or 0
+        )
     return counts
 
 
-def test_erase_removes_one_citizen_everywhere_and_nobody_else(db: Database, settings: Settings) -> None:
+def test_erase_removes_one_citizen_everywhere_and_nobody_else(
+    db: Database, settings: Settings
+) -> None:
     gone = seed_citizen(db, settings, "sms:+15145550111", "revenue")
     seed_citizen(db, settings, "sms:+15145550222", "benefits")
     other_before = rows_of(db, "sms:+15145550222")
@@ -343,9 +545,21 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(db: Database, sett
 
     removed = erase(db, settings, "sms", "+15145550111")
 
-    assert removed == {"conversations": 1, "inbound_messages": 2, "outbound_messages": 3, "handoffs": 1, "turns": 2,
-                       "feedback": 2, "opt_outs": 1, "tracker_events": 4}
-    assert removed == {**{name: gone.gone[name] for name in TABLES}, "opt_outs": 1, "tracker_events": 4}
+    assert removed == {
+        "conversations": 1,
+        "inbound_messages": 2,
+        "outbound_messages": 3,
+        "handoffs": 1,
+        "turns": 2,
+        "feedback": 2,
+        "opt_outs": 1,
+        "tracker_events": 4,
+    }
+    assert removed == {
+        **{name: gone.gone[name] for name in TABLES},
+        "opt_outs": 1,
+        "tracker_events": 4,
+    }
     assert not any(rows_of(db, "sms:+15145550111").values())
     assert rows_of(db, "sms:+15145550222") == other_before and all(other_before.values())
     assert events_of(tracker) == {"sms:+15145550222": 4}
@@ -370,33 +584,68 @@ def test_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         now = dt.datetime.now(dt.UTC)
         with db.session() as session:
             old = now - dt.timedelta(days=45)
-            session.add(Conversation(id="sms:+15145550777", channel="sms", address="+15145550777", created_at=old))
+            session.add(
+                Conversation(
+                    id="sms:+15145550777", channel="sms", address="+15145550777", created_at=old
+                )
+            )
             session.flush()
-            session.add(InboundMessage(channel="sms", provider_message_id="SM-old", conversation_id="sms:+15145550777",
-                                       seq=1, text="old question", status="done", received_at=old))
-            session.add(Turn(at=old, conversation_id="sms:+15145550777", channel="sms", outcome="answered"))
+            session.add(
+                InboundMessage(
+                    channel="sms",
+                    provider_message_id="SM-old",
+                    conversation_id="sms:+15145550777",
+                    seq=1,
+                    text="old question",
+                    status="done",
+                    received_at=old,
+                )
+            )
+            session.add(
+                Turn(at=old, conversation_id="sms:+15145550777", channel="sms", outcome="answered")
+            )
             session.commit()
         inbox = Inbox(db)
-        received = inbox.receive("webchat", "sessioneeeeeeee", "m1", "my email is someone@example.org")
+        received = inbox.receive(
+            "webchat", "sessioneeeeeeee", "m1", "my email is someone@example.org"
+        )
         inbox.complete(received.inbound_id, [])
-        add_events(create_engine(f"sqlite:///{tmp_path / 'rasa-tracker.db'}"), "webchat:sessioneeeeeeee",
-                   [("session_started", now), ("user", now)])
+        add_events(
+            create_engine(f"sqlite:///{tmp_path / 'rasa-tracker.db'}"),
+            "webchat:sessioneeeeeeee",
+            [("session_started", now), ("user", now)],
+        )
 
         runner = CliRunner()
         purged = runner.invoke(app, ["privacy", "purge"])
         assert purged.exit_code == 0, purged.output
-        assert f"cutoff: {now - dt.timedelta(days=30):%Y-%m-%d}" in purged.output and "(30 days)" in purged.output
-        for line in ("removed 1 conversations", "removed 1 inbound_messages", "removed 1 turns",
-                     "removed 0 tracker_events"):
+        assert (
+            f"cutoff: {now - dt.timedelta(days=30):%Y-%m-%d}" in purged.output
+            and "(30 days)" in purged.output
+        )
+        for line in (
+            "removed 1 conversations",
+            "removed 1 inbound_messages",
+            "removed 1 turns",
+            "removed 0 tracker_events",
+        ):
             assert line in purged.output
 
-        erased = runner.invoke(app, ["privacy", "erase", "--channel", "webchat", "--address", "sessioneeeeeeee"])
+        erased = runner.invoke(
+            app, ["privacy", "erase", "--channel", "webchat", "--address", "sessioneeeeeeee"]
+        )
         assert erased.exit_code == 0, erased.output
         assert "erased webchat:sessioneeeeeeee" in erased.output
-        for line in ("removed 1 conversations", "removed 1 inbound_messages", "removed 2 tracker_events"):
+        for line in (
+            "removed 1 conversations",
+            "removed 1 inbound_messages",
+            "removed 2 tracker_events",
+        ):
             assert line in erased.output
 
-        unknown = runner.invoke(app, ["privacy", "erase", "--channel", "sms", "--address", "+15145550000"])
+        unknown = runner.invoke(
+            app, ["privacy", "erase", "--channel", "sms", "--address", "+15145550000"]
+        )
         assert unknown.exit_code == 0 and "nothing found for sms:+15145550000" in unknown.output
         assert table_counts(db)["conversations"] == 0
     finally:
@@ -405,7 +654,9 @@ def test_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 # -- what stays in the SQLite files ----------------------------------------------------------------------------
 def file_bytes(path: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")) if p.is_file())
+    return b"".join(
+        p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")) if p.is_file()
+    )
 
 
 def processed_messages(
@@ -416,16 +667,22 @@ def processed_messages(
     whose `secure_delete` is set to `secure_delete` (None: the SQLite build's default)."""
     db = Database(f"sqlite:///{tmp_path / name}")
     if secure_delete is not None:
+
         @event.listens_for(db.engine, "connect")
         def _set(connection, _record):  # type: ignore[no-untyped-def]
             connection.execute(f"PRAGMA secure_delete={secure_delete}")
+
     db.create_schema()
     inbox, secrets, in_flight = Inbox(db), [], []
     for i in range(n):
         secret = f"citizen{uuid.uuid4().hex[:12]}@example.org"
         secrets.append(secret)
-        received = inbox.receive("webchat", f"session{i % 7:04d}", uuid.uuid4().hex,
-                                 f"my e-mail is {secret} and my card 4111 1111 1111 1111, SIN 130 692 544")
+        received = inbox.receive(
+            "webchat",
+            f"session{i % 7:04d}",
+            uuid.uuid4().hex,
+            f"my e-mail is {secret} and my card 4111 1111 1111 1111, SIN 130 692 544",
+        )
         in_flight.append(received.inbound_id)
         if len(in_flight) > 10:
             inbox.complete(in_flight.pop(0), [])
@@ -439,7 +696,9 @@ def leftovers(path: Path, secrets: list[str]) -> int:
     return sum(secret.encode() in data for secret in secrets)
 
 
-def test_overwritten_raw_text_stays_in_the_file_unless_secure_delete_was_on_when_it_was_written(tmp_path: Path) -> None:
+def test_overwritten_raw_text_stays_in_the_file_unless_secure_delete_was_on_when_it_was_written(
+    tmp_path: Path,
+) -> None:
     """Measured: processed messages were UPDATEd from raw to redacted text. With `secure_delete` off at that
     time, the raw text stays in free space inside the pages even after the WAL is checkpointed and truncated,
     and turning `secure_delete` on afterwards does not help: only a VACUUM removes it. With `secure_delete` on
@@ -474,14 +733,18 @@ def test_purge_and_erase_leave_no_deleted_text_in_the_sqlite_files(tmp_path: Pat
     with tracker.begin() as conn:
         conn.execute(EVENTS.update().values(data=f'{{"text": "{raw}"}}'))
     tracker.dispose()
-    with db.session() as session:  # a message that failed for good keeps its raw text, until it goes
+    with (
+        db.session() as session
+    ):  # a message that failed for good keeps its raw text, until it goes
         dead = session.get(InboundMessage, 1)
         assert dead is not None
         dead.text, dead.status = f"raw {secrets[0]}", "dead"
         session.commit()
     assert erase(db, settings, "webchat", "session0001")["tracker_events"] == 2
     assert raw.encode() not in file_bytes(tmp_path / "rasa-tracker.db")
-    assert purge(db, settings, dt.datetime.now(dt.UTC) + dt.timedelta(days=200))["conversations"] == 6
+    assert (
+        purge(db, settings, dt.datetime.now(dt.UTC) + dt.timedelta(days=200))["conversations"] == 6
+    )
     assert leftovers(tmp_path / "app.db", secrets) == 0
     with sqlite3.connect(tmp_path / "app.db") as conn:
         assert conn.execute("SELECT count(*) FROM inbound_messages").fetchone() == (0,)
@@ -495,15 +758,23 @@ def test_purges_run_on_schedule_and_a_failure_is_logged_not_raised(
     db.create_schema()
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=45)
     with db.session() as session:
-        session.add(Conversation(id="sms:+15145550888", channel="sms", address="+15145550888", created_at=old))
+        session.add(
+            Conversation(
+                id="sms:+15145550888", channel="sms", address="+15145550888", created_at=old
+            )
+        )
         session.commit()
-    settings = Settings(var_dir=tmp_path, database_url=url, retention_days=30, purge_interval_s=0.05)
+    settings = Settings(
+        var_dir=tmp_path, database_url=url, retention_days=30, purge_interval_s=0.05
+    )
     broken = Database(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every purge fails
 
     async def scenario() -> None:
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(run_purges(settings, db, stop)),
-                 asyncio.create_task(run_purges(settings, broken, stop))]
+        tasks = [
+            asyncio.create_task(run_purges(settings, db, stop)),
+            asyncio.create_task(run_purges(settings, broken, stop)),
+        ]
         await asyncio.sleep(0.6)
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)  # both stop, neither raised
@@ -512,5 +783,7 @@ def test_purges_run_on_schedule_and_a_failure_is_logged_not_raised(
         asyncio.run(scenario())
     assert table_counts(db)["conversations"] == 0
     messages = [r.getMessage() for r in caplog.records]
-    assert any(m.startswith("privacy purge (older than 30 days): conversations=1") for m in messages)
+    assert any(
+        m.startswith("privacy purge (older than 30 days): conversations=1") for m in messages
+    )
     assert sum(m == "privacy purge failed" for m in messages) >= 2  # tried again after failing

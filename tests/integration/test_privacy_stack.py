@@ -30,7 +30,6 @@ pytestmark = pytest.mark.stack
 rng = random.Random()
 
 
-
 # -- personal data of this run (random, so that no other test writes the same values) -----------------------
 def luhn_completed(partial: str) -> str:
     """`partial` with the check digit that makes it Luhn-valid."""
@@ -56,7 +55,7 @@ def new_values() -> dict[str, str]:
         "callback": f"(819) 555-{digits(4)}",
         "sin": f"{sin[:3]} {sin[3:6]} {sin[6:]}",
         "ssn": f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
-        "card": " ".join(card[i:i + 4] for i in range(0, 16, 4)),
+        "card": " ".join(card[i : i + 4] for i in range(0, 16, 4)),
         "street": f"{rng.randint(100, 9899)} {rng.choice(['Maple', 'Cedar', 'Birch', 'Tamarack'])} Avenue",
         "postal": f"{rng.choice(letters)}{digits(1)}{rng.choice(others)} {digits(1)}{rng.choice(others)}{digits(1)}",
     }
@@ -77,7 +76,9 @@ def forms(values: dict[str, str]) -> set[bytes]:
 
 # -- the stack's database -------------------------------------------------------------------------------------
 def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
-    response = httpx.post(f"{stack.base_url}/webchat/messages", json={"session": session, "text": text}, timeout=60)
+    response = httpx.post(
+        f"{stack.base_url}/webchat/messages", json={"session": session, "text": text}, timeout=60
+    )
     assert response.status_code == 200, response.text
     return response.json()["messages"]  # type: ignore[no-any-return]
 
@@ -85,17 +86,30 @@ def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]
 def settled(db: Database, conversation_id: str, messages: int) -> bool:
     """All `messages` of the conversation processed, and every reply sent."""
     with db.session() as session:
-        statuses = session.scalars(select(InboundMessage.status)
-                                   .where(InboundMessage.conversation_id == conversation_id)).all()
-        unsent = session.scalar(select(func.count()).select_from(OutboundMessage).where(
-            OutboundMessage.conversation_id == conversation_id, OutboundMessage.status == "pending"))
+        statuses = session.scalars(
+            select(InboundMessage.status).where(InboundMessage.conversation_id == conversation_id)
+        ).all()
+        unsent = session.scalar(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(
+                OutboundMessage.conversation_id == conversation_id,
+                OutboundMessage.status == "pending",
+            )
+        )
     return len(statuses) >= messages and "pending" not in statuses and not unsent
 
 
 def sms_and_wait(stack: RunningStack, db: Database, number: str, body: str) -> None:
     with db.session() as session:
-        before = session.scalar(select(func.count()).select_from(InboundMessage)
-                                .where(InboundMessage.conversation_id == f"sms:{number}")) or 0
+        before = (
+            session.scalar(
+                select(func.count())
+                .select_from(InboundMessage)
+                .where(InboundMessage.conversation_id == f"sms:{number}")
+            )
+            or 0
+        )
     assert sms(stack, number, body).status_code == 200
     assert until(lambda: settled(db, f"sms:{number}", before + 1)), f"not answered: {body!r}"
 
@@ -119,10 +133,14 @@ def files_holding(folder: Path, needles: set[bytes]) -> dict[str, list[str]]:
 def tracker_events(stack: RunningStack, sender: str) -> int:
     assert stack.settings is not None
     with sqlite3.connect(tracker_path(stack.settings)) as conn:
-        return int(conn.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0])
+        return int(
+            conn.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+        )
 
 
-def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tracker(stack: RunningStack) -> None:
+def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tracker(
+    stack: RunningStack,
+) -> None:
     if stack.var_dir is None or stack.settings is None:
         pytest.skip("needs the test stack's own files")
     settings = stack.settings
@@ -141,10 +159,14 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
         ],
     }
     texter, caller = phone(), phone()
-    texts = [f"Call me back at {v['phone']} or write to {v['email2']} about my passport",
-             f"Is my card {v['card']} on file for my vehicle registration? My SIN is {v['sin']}"]
+    texts = [
+        f"Call me back at {v['phone']} or write to {v['email2']} about my passport",
+        f"Is my card {v['card']} on file for my vehicle registration? My SIN is {v['sin']}",
+    ]
     for message in [m for ms in web.values() for m in ms] + texts:
-        assert not any(f.decode() in redact(message) for f in forms(values)), f"the redactor misses: {message!r}"
+        assert not any(f.decode() in redact(message) for f in forms(values)), (
+            f"the redactor misses: {message!r}"
+        )
 
     db = Database(settings.database_url)
     try:
@@ -158,7 +180,12 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
         sms_and_wait(stack, db, caller, "When is my garbage collection day?")
         sms_and_wait(stack, db, caller, "can I speak to someone")
         assert any("closed right now" in b for b in bodies(stack, caller))
-        sms_and_wait(stack, db, caller, f"My bin was not picked up on Tuesday, please call me at {v['callback']}")
+        sms_and_wait(
+            stack,
+            db,
+            caller,
+            f"My bin was not picked up on Tuesday, please call me at {v['callback']}",
+        )
         assert any("is recorded" in b for b in bodies(stack, caller))
         with db.session() as s:
             ticket = s.scalar(select(Handoff).where(Handoff.conversation_id == f"sms:{caller}"))
@@ -167,12 +194,25 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
         sms_and_wait(stack, db, caller, "LEAVE")
         with db.session() as s:
             ticket = s.get(Handoff, ticket.id)
-            assert ticket is not None and ticket.status == "cancelled" and ticket.callback_number is None
+            assert (
+                ticket is not None
+                and ticket.status == "cancelled"
+                and ticket.callback_number is None
+            )
 
         with db.session() as s:  # what the console and the transcript show: redacted
-            stored = s.scalars(select(InboundMessage.text).where(InboundMessage.conversation_id.in_(
-                [f"webchat:{first}", f"webchat:{second}", f"sms:{texter}", f"sms:{caller}"]))).all()
-        assert len(stored) == 5 + 2 + 4 and any("[sin]" in t for t in stored) and any("[card]" in t for t in stored)
+            stored = s.scalars(
+                select(InboundMessage.text).where(
+                    InboundMessage.conversation_id.in_(
+                        [f"webchat:{first}", f"webchat:{second}", f"sms:{texter}", f"sms:{caller}"]
+                    )
+                )
+            ).all()
+        assert (
+            len(stored) == 5 + 2 + 4
+            and any("[sin]" in t for t in stored)
+            and any("[card]" in t for t in stored)
+        )
 
         done = scrub(db, settings)
         assert all(step["wal_truncated"] for step in done if Path(step["file"]).exists())
@@ -183,7 +223,11 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
         assert tracker_events(stack, f"webchat:{first}") > 0
         assert tracker_events(stack, f"webchat:{second}") > 0
         removed = erase(db, settings, "webchat", first)
-        assert removed["conversations"] == 1 and removed["inbound_messages"] == 3 and removed["tracker_events"] > 0
+        assert (
+            removed["conversations"] == 1
+            and removed["inbound_messages"] == 3
+            and removed["tracker_events"] > 0
+        )
         assert tracker_events(stack, f"webchat:{first}") == 0
         assert tracker_events(stack, f"webchat:{second}") > 0
         with db.session() as s:
@@ -201,10 +245,18 @@ def test_the_stack_logs_nothing_personal_where_its_logs_are_kept(stack: RunningS
     if stack.var_dir is None:
         pytest.skip("needs the test stack's own files")
     values = new_values()
-    webchat(stack, "plog" + uuid.uuid4().hex[:16], f"my email is {values['email']} and my card is {values['card']}")
+    webchat(
+        stack,
+        "plog" + uuid.uuid4().hex[:16],
+        f"my email is {values['email']} and my card is {values['card']}",
+    )
     logs = sorted(stack.var_dir.rglob("*.log"))
     if not logs:
-        pytest.skip("the stack writes no log file into its folder (its output goes to the test runner's)")
+        pytest.skip(
+            "the stack writes no log file into its folder (its output goes to the test runner's)"
+        )
     time.sleep(1)  # let the processes flush
     needles = forms({k: values[k] for k in ("email", "card")})
-    assert {str(p): hits for p in logs if (hits := [n.decode() for n in needles if n in p.read_bytes()])} == {}
+    assert {
+        str(p): hits for p in logs if (hits := [n.decode() for n in needles if n in p.read_bytes()])
+    } == {}

@@ -30,7 +30,12 @@ from tests.support.fakes import FakeTwilio, twilio_signature
 
 pytestmark = pytest.mark.stack
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-QUESTIONS = ["mv-renew-licence-en", "city-collection-day-en", "city-pothole-report-en", "id-passport-adult-en"]
+QUESTIONS = [
+    "mv-renew-licence-en",
+    "city-collection-day-en",
+    "city-pothole-report-en",
+    "id-passport-adult-en",
+]
 
 
 @dataclass
@@ -53,7 +58,9 @@ def _servers_reachable() -> str | None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    problem = _servers_reachable() or (None if stack_module.MODEL.exists() else "no trained Rasa model")
+    problem = _servers_reachable() or (
+        None if stack_module.MODEL.exists() else "no trained Rasa model"
+    )
     if problem:
         (pytest.fail if IN_CI else pytest.skip)(problem)
     schema = "replicas_" + uuid.uuid4().hex[:8]
@@ -67,20 +74,38 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for number in range(2):
             var_dir = tmp_path_factory.mktemp(f"replica{number}")
             port = free_port()
-            replicas.append(Settings(
-                port=port, engine_port=free_port(), var_dir=var_dir, database_url=database_url,
-                redis_url=REDIS_URL, public_base_url="http://lb.example", index_dir=ROOT / "var" / "index",
-                retry_interval_s=0.5, lease_s=10, claim_s=10, twilio_account_sid=TWILIO_SID,
-                twilio_auth_token=TWILIO_TOKEN, twilio_from_number="+15145550199", twilio_api_base=twilio.base_url,
-            ))
+            replicas.append(
+                Settings(
+                    port=port,
+                    engine_port=free_port(),
+                    var_dir=var_dir,
+                    database_url=database_url,
+                    redis_url=REDIS_URL,
+                    public_base_url="http://lb.example",
+                    index_dir=ROOT / "var" / "index",
+                    retry_interval_s=0.5,
+                    lease_s=10,
+                    claim_s=10,
+                    twilio_account_sid=TWILIO_SID,
+                    twilio_auth_token=TWILIO_TOKEN,
+                    twilio_from_number="+15145550199",
+                    twilio_api_base=twilio.base_url,
+                )
+            )
         try:
-            for settings in replicas:  # one after the other: both engines create Rasa's tables at start
+            for (
+                settings
+            ) in replicas:  # one after the other: both engines create Rasa's tables at start
                 processes.append(stack_module.start_engine(settings))
-                assert stack_module.wait_ready(f"http://127.0.0.1:{settings.engine_port}/", processes[-1:], 300)
+                assert stack_module.wait_ready(
+                    f"http://127.0.0.1:{settings.engine_port}/", processes[-1:], 300
+                )
             for settings in replicas:
                 processes.append(stack_module.start_app(settings))
             for settings in replicas:
-                assert stack_module.wait_ready(f"http://127.0.0.1:{settings.port}/healthz", processes, 300)
+                assert stack_module.wait_ready(
+                    f"http://127.0.0.1:{settings.port}/healthz", processes, 300
+                )
             yield Cluster([f"http://127.0.0.1:{s.port}" for s in replicas], twilio)
         finally:
             stack_module.stop(processes)
@@ -90,12 +115,23 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 async def _send_sms(client: httpx.AsyncClient, app: str, number: str, body: str) -> None:
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": TWILIO_SID, "From": number,
-              "To": "+15145550199", "Body": body}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": TWILIO_SID,
+        "From": number,
+        "To": "+15145550199",
+        "Body": body,
+    }
     # Both replicas sit behind one public URL (the load balancer's), which Twilio signs.
     signature = twilio_signature(TWILIO_TOKEN, "http://lb.example/channels/twilio/sms", params)
-    response = await client.post(f"{app}/channels/twilio/sms", content=urlencode(params), headers={
-        "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        f"{app}/channels/twilio/sms",
+        content=urlencode(params),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert response.status_code == 200, response.text
 
 
@@ -114,17 +150,21 @@ def test_two_replicas_answer_every_message_once_and_in_order(cluster: Cluster) -
 
     asyncio.run(everyone())
     deadline = time.monotonic() + 180
+
     def received() -> dict[str, list[str]]:
         by_number: dict[str, list[str]] = {n: [] for n in numbers}
         for record in cluster.twilio.requests:
             if record.body.get("To") in by_number:
                 by_number[record.body["To"]].append(record.body["Body"])
         return by_number
+
     while time.monotonic() < deadline and any(len(v) < len(questions) for v in received().values()):
         time.sleep(0.5)
     time.sleep(3)  # a duplicate would show up by now
     for number, texts in received().items():
-        assert len(texts) == len(questions), f"{number}: {len(texts)} replies for {len(questions)} messages"
+        assert len(texts) == len(questions), (
+            f"{number}: {len(texts)} replies for {len(questions)} messages"
+        )
         for text_, faq in zip(texts, questions):
             assert faq.source_url and faq.source_url in text_, f"{number}: replies out of order"
 
@@ -134,8 +174,11 @@ def test_a_reply_made_on_one_replica_reaches_a_socket_on_the_other(cluster: Clus
     url = cluster.apps[1].replace("http://", "ws://") + f"/webchat/ws?session={session}"
     with connect(url) as ws:
         time.sleep(0.5)  # subscribed on replica 1
-        response = httpx.post(f"{cluster.apps[0]}/webchat/messages",
-                              json={"session": session, "text": "When is my garbage collection day?"}, timeout=60)
+        response = httpx.post(
+            f"{cluster.apps[0]}/webchat/messages",
+            json={"session": session, "text": "When is my garbage collection day?"},
+            timeout=60,
+        )
         assert response.status_code == 200
         seen = []
         deadline = time.monotonic() + 30

@@ -18,12 +18,38 @@ from bot.settings import ROOT, get_settings
 EVAL = ROOT.parent / "shared" / "eval"
 
 FAQS = [
-    Faq("renew-en", "mv", "en", "How do I renew my driver's licence?", "Renew online up to 90 days before it expires.",
-        ("renew drivers license",)),
-    Faq("garbage-en", "city", "en", "When is my garbage collection day?", "Look up your street on the city map."),
-    Faq("passport-en", "id", "en", "How much does a passport cost?", "An adult passport costs $120."),
-    Faq("renew-fr", "mv", "fr", "Comment renouveler mon permis de conduire?", "En ligne, jusqu'à 90 jours avant."),
-    Faq("garbage-fr", "city", "fr", "Quel est mon jour de collecte des ordures?", "Consultez la carte de la ville."),
+    Faq(
+        "renew-en",
+        "mv",
+        "en",
+        "How do I renew my driver's licence?",
+        "Renew online up to 90 days before it expires.",
+        ("renew drivers license",),
+    ),
+    Faq(
+        "garbage-en",
+        "city",
+        "en",
+        "When is my garbage collection day?",
+        "Look up your street on the city map.",
+    ),
+    Faq(
+        "passport-en", "id", "en", "How much does a passport cost?", "An adult passport costs $120."
+    ),
+    Faq(
+        "renew-fr",
+        "mv",
+        "fr",
+        "Comment renouveler mon permis de conduire?",
+        "En ligne, jusqu'à 90 jours avant.",
+    ),
+    Faq(
+        "garbage-fr",
+        "city",
+        "fr",
+        "Quel est mon jour de collecte des ordures?",
+        "Consultez la carte de la ville.",
+    ),
 ]
 
 
@@ -37,12 +63,22 @@ def test_index_is_persisted_reused_and_rebuilt_when_the_bank_changes(tmp_path: P
     built = (tmp_path / "vectors.npz").stat().st_mtime_ns
 
     KnowledgeBase.open(FaqBank.from_faqs(FAQS), tmp_path)
-    assert (tmp_path / "vectors.npz").stat().st_mtime_ns == built, "an unchanged bank reuses the index"
+    assert (tmp_path / "vectors.npz").stat().st_mtime_ns == built, (
+        "an unchanged bank reuses the index"
+    )
 
-    changed = [*FAQS[:-1], Faq("garbage-fr", "city", "fr", "Quand passent les vidanges?", "Voir la carte.")]
+    changed = [
+        *FAQS[:-1],
+        Faq("garbage-fr", "city", "fr", "Quand passent les vidanges?", "Voir la carte."),
+    ]
     KnowledgeBase.open(FaqBank.from_faqs(changed), tmp_path)
-    assert (tmp_path / "vectors.npz").stat().st_mtime_ns != built, "a changed bank rebuilds the index"
-    assert json.loads((tmp_path / "manifest.json").read_text())["kb_hash"] == FaqBank.from_faqs(changed).content_hash()
+    assert (tmp_path / "vectors.npz").stat().st_mtime_ns != built, (
+        "a changed bank rebuilds the index"
+    )
+    assert (
+        json.loads((tmp_path / "manifest.json").read_text())["kb_hash"]
+        == FaqBank.from_faqs(changed).content_hash()
+    )
 
 
 def test_demo_knowledge_base_answers_paraphrases_and_declines_off_topic() -> None:
@@ -55,14 +91,18 @@ def test_demo_knowledge_base_answers_paraphrases_and_declines_off_topic() -> Non
     assert kb.ask("What is the capital of Mongolia?", "en").outcome is not Outcome.ANSWER
 
 
-def test_eval_cli_prints_the_documented_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eval_cli_prints_the_documented_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     faqs, queries = EVAL / "qc_msss_en.faqs.jsonl", EVAL / "qc_msss_en.dev.jsonl"
     if not faqs.exists():
         pytest.skip("../shared/eval is not present")
     monkeypatch.setenv("VAR_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["eval", "--faqs", str(faqs), "--queries", str(queries), "--json"])
+        result = CliRunner().invoke(
+            app, ["eval", "--faqs", str(faqs), "--queries", str(queries), "--json"]
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
@@ -77,7 +117,9 @@ def test_eval_cli_prints_the_documented_json(tmp_path: Path, monkeypatch: pytest
 
 def test_eval_cli_rejects_a_bad_file_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "faqs.jsonl"
-    bad.write_text('{"id": "a", "question": "Q?", "answer": "A", "language": "en", "source": "X"}\n{oops\n')
+    bad.write_text(
+        '{"id": "a", "question": "Q?", "answer": "A", "language": "en", "source": "X"}\n{oops\n'
+    )
     result = CliRunner().invoke(app, ["eval", "--faqs", str(bad), "--queries", str(bad), "--json"])
     assert result.exit_code == 1
     assert "faqs.jsonl:2: not valid JSON" in result.output

@@ -22,8 +22,11 @@ def session_id() -> str:
 
 
 def say(stack: RunningStack, session: str, text: str, **extra: object) -> list[dict]:
-    response = httpx.post(f"{stack.base_url}/webchat/messages", json={"session": session, "text": text, **extra},
-                          timeout=60)
+    response = httpx.post(
+        f"{stack.base_url}/webchat/messages",
+        json={"session": session, "text": text, **extra},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     return response.json()["messages"]
 
@@ -33,7 +36,9 @@ def joined(messages: list[dict]) -> str:
 
 
 def history(stack: RunningStack, session: str, after: int = 0) -> list[dict]:
-    response = httpx.get(f"{stack.base_url}/webchat/history", params={"session": session, "after": after})
+    response = httpx.get(
+        f"{stack.base_url}/webchat/history", params={"session": session, "after": after}
+    )
     assert response.status_code == 200
     return response.json()["messages"]
 
@@ -51,7 +56,9 @@ def test_english_question_gets_the_official_answer_with_its_source(stack: Runnin
 
 
 def test_french_question_gets_a_french_answer(stack: RunningStack) -> None:
-    text = joined(say(stack, session_id(), "Comment est-ce que je renouvelle mon permis de conduire?"))
+    text = joined(
+        say(stack, session_id(), "Comment est-ce que je renouvelle mon permis de conduire?")
+    )
     assert "renouvel" in text.lower()
     assert "/fr/" in text
 
@@ -86,11 +93,18 @@ def test_a_forged_choice_is_not_guessed(stack: RunningStack) -> None:
 def test_not_helpful_twice_goes_to_a_person_in_the_agencys_queue(stack: RunningStack) -> None:
     session = session_id()
     answer = say(stack, session, "How do I renew my driver's licence?")
-    assert [b["payload"] for m in answer for b in m["buttons"]] == ["/helpful", "/not_helpful"]  # did this help?
+    assert [b["payload"] for m in answer for b in m["buttons"]] == [
+        "/helpful",
+        "/not_helpful",
+    ]  # did this help?
     first = say(stack, session, "that did not answer my question")
     assert any(m["buttons"] for m in first), "the first 'did not help' offers the next candidates"
     second = joined(say(stack, session, "no, that still does not help"))
-    assert "connect you with a person" in second and "Motor Vehicles Northbridge" in second and "in line" in second
+    assert (
+        "connect you with a person" in second
+        and "Motor Vehicles Northbridge" in second
+        and "in line" in second
+    )
     assert "left the line" in joined(say(stack, session, "cancel"))
 
 
@@ -108,8 +122,9 @@ def test_did_this_help_is_recorded_and_thanked(stack: RunningStack) -> None:
     assert stack.settings is not None
     engine = create_engine(stack.settings.database_url)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT kind, value, faq_id, channel FROM feedback WHERE conversation_id = :c"), {"c": f"webchat:{session}"}
+        rows = conn.execute(
+            text("SELECT kind, value, faq_id, channel FROM feedback WHERE conversation_id = :c"),
+            {"c": f"webchat:{session}"},
         ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("helpful", 1, "mv-renew-licence-en", "webchat")]
@@ -135,8 +150,13 @@ def test_unprocessable_messages_get_a_polite_reply_and_change_nothing(
 
 @pytest.mark.parametrize(
     "text",
-    ["😀🎉", "مرحبا، كيف يمكنني تجديد رخصة القيادة؟", "¿Cómo puedo renovar mi licencia de conducir?",
-     "hel\x00lo\x07 how do I pay a parking ticket?", "<img src=x onerror=alert(1)>"],
+    [
+        "😀🎉",
+        "مرحبا، كيف يمكنني تجديد رخصة القيادة؟",
+        "¿Cómo puedo renovar mi licencia de conducir?",
+        "hel\x00lo\x07 how do I pay a parking ticket?",
+        "<img src=x onerror=alert(1)>",
+    ],
 )
 def test_odd_but_valid_messages_get_a_sensible_answer(stack: RunningStack, text: str) -> None:
     session = session_id()
@@ -162,8 +182,11 @@ def test_unsupported_language_gets_a_bilingual_reply(stack: RunningStack) -> Non
     ],
 )
 def test_malformed_requests_get_a_clear_4xx(stack: RunningStack, body: bytes, status: int) -> None:
-    response = httpx.post(f"{stack.base_url}/webchat/messages", content=body,
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        f"{stack.base_url}/webchat/messages",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == status
     assert "error" in response.json()
 
@@ -180,7 +203,11 @@ def test_websocket_acks_echoes_answers_and_resumes(stack: RunningStack) -> None:
     session = session_id()
     url = stack.base_url.replace("http://", "ws://") + f"/webchat/ws?session={session}"
     with connect(url) as ws:
-        ws.send(json.dumps({"type": "message", "id": "c1", "text": "When is my garbage collection day?"}))
+        ws.send(
+            json.dumps(
+                {"type": "message", "id": "c1", "text": "When is my garbage collection day?"}
+            )
+        )
         frames = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -231,10 +258,21 @@ def test_engine_outage_delays_the_answer_but_loses_nothing(stack: RunningStack) 
 def test_the_action_server_refuses_calls_without_the_engines_token(stack: RunningStack) -> None:
     if stack.proxy is None:
         pytest.skip("needs the stack started by the tests (its token is made per run)")
-    call = {"next_action": "action_handoff", "sender_id": "x", "tracker": {}, "domain": {}, "version": "3.6.21"}
+    call = {
+        "next_action": "action_handoff",
+        "sender_id": "x",
+        "tracker": {},
+        "domain": {},
+        "version": "3.6.21",
+    }
     response = httpx.post(f"{stack.base_url}/actions/webhook", json=call)
     assert response.status_code == 403
-    assert httpx.post(f"{stack.base_url}/actions/webhook", params={"token": "guess"}, json=call).status_code == 403
+    assert (
+        httpx.post(
+            f"{stack.base_url}/actions/webhook", params={"token": "guess"}, json=call
+        ).status_code
+        == 403
+    )
 
 
 def test_livez_stays_up_while_the_engine_is_down(stack: RunningStack) -> None:

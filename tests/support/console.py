@@ -17,15 +17,37 @@ import httpx
 PASSWORD = "correct horse battery staple"
 
 
-def add_agent(database_url: str, username: str, role: str = "agent", display_name: str = "",
-              password: str = PASSWORD) -> None:
+def add_agent(
+    database_url: str,
+    username: str,
+    role: str = "agent",
+    display_name: str = "",
+    password: str = PASSWORD,
+) -> None:
     """Create an account with the real CLI (`govbot agents add --password-stdin`)."""
-    command = [sys.executable, "-m", "bot.cli", "agents", "add", "--username", username, "--role", role,
-               "--password-stdin"]
+    command = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "agents",
+        "add",
+        "--username",
+        username,
+        "--role",
+        role,
+        "--password-stdin",
+    ]
     if display_name:
         command += ["--display-name", display_name]
-    subprocess.run(command, input=password + "\n", text=True, check=True, capture_output=True,
-                   env={**os.environ, "DATABASE_URL": database_url}, cwd=Path(__file__).resolve().parents[2])
+    subprocess.run(
+        command,
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 class ConsoleClient:
@@ -39,8 +61,10 @@ class ConsoleClient:
     def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
         form = self.http.get("/console/login")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        response = self.http.post("/console/login", data={
-            "username": username, "password": password, "csrf": token[1] if token else ""})
+        response = self.http.post(
+            "/console/login",
+            data={"username": username, "password": password, "csrf": token[1] if token else ""},
+        )
         if response.status_code == 303:
             page = self.http.get("/console")
             self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)[1]  # type: ignore[index]
@@ -67,7 +91,9 @@ class ConsoleClient:
         def beat() -> None:
             while not stop.wait(every_s):
                 with contextlib.suppress(httpx.HTTPError):
-                    httpx.get(self.base_url + "/console/api/me", cookies=self.http.cookies, timeout=10)
+                    httpx.get(
+                        self.base_url + "/console/api/me", cookies=self.http.cookies, timeout=10
+                    )
 
         thread = threading.Thread(target=beat, daemon=True)
         thread.start()

@@ -13,7 +13,9 @@ class SwitchableProxy:
     def __init__(self, target_port: int, response_delay_s: float = 0.0) -> None:
         self.target_port = target_port
         self.up = True
-        self.response_delay_s = response_delay_s  # holds every answer back: "the engine is mid-call"
+        self.response_delay_s = (
+            response_delay_s  # holds every answer back: "the engine is mid-call"
+        )
         self.engine_calls = 0  # requests to Rasa's REST channel seen going through
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
@@ -59,7 +61,9 @@ class SwitchableProxy:
             while data := source.recv(65536):
                 if data.startswith(b"POST /webhooks/rest/webhook"):
                     self.engine_calls += 1
-                if is_response and self.response_delay_s:  # read now: kept-alive connections slow down too
+                if (
+                    is_response and self.response_delay_s
+                ):  # read now: kept-alive connections slow down too
                     time.sleep(self.response_delay_s)
                 sink.sendall(data)
         except OSError:

@@ -15,8 +15,16 @@ OFFERED = ["faq-a", "faq-b", "faq-c"]
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("2", "faq-b"), ("option 3", "faq-c"), ("the second one", "faq-b"), ("le premier", "faq-a"),
-     ("numéro 2", "faq-b"), ("4", None), ("I have 2 kids and 3 cars", None), ("how do I renew", None)],
+    [
+        ("2", "faq-b"),
+        ("option 3", "faq-c"),
+        ("the second one", "faq-b"),
+        ("le premier", "faq-a"),
+        ("numéro 2", "faq-b"),
+        ("4", None),
+        ("I have 2 kids and 3 cars", None),
+        ("how do I renew", None),
+    ],
 )
 def test_pick_understands_numbers_and_ordinals(text: str, expected: str | None) -> None:
     assert pick(text, OFFERED) == expected
@@ -37,9 +45,16 @@ def detector() -> LanguageDetector:
 
 @pytest.mark.parametrize(
     "text, language",
-    [("How do I renew my driver's licence?", "en"), ("Comment renouveler mon permis de conduire?", "fr"),
-     ("merci", "fr"), ("thanks", "en"), ("¿Cómo renuevo mi licencia de conducir?", "other"),
-     ("如何更新我的驾照？", "other"), ("ok", None), ("2", None)],
+    [
+        ("How do I renew my driver's licence?", "en"),
+        ("Comment renouveler mon permis de conduire?", "fr"),
+        ("merci", "fr"),
+        ("thanks", "en"),
+        ("¿Cómo renuevo mi licencia de conducir?", "other"),
+        ("如何更新我的驾照？", "other"),
+        ("ok", None),
+        ("2", None),
+    ],
 )
 def test_language_detection(detector: LanguageDetector, text: str, language: str | None) -> None:
     assert detector.detect(text).language == language
@@ -58,10 +73,22 @@ def hits(*pairs: tuple[float, float]) -> list[Hit]:
 def test_decision_answers_only_when_clear_and_close() -> None:
     t = Thresholds(answer_margin=0.5, answer_cosine=0.88, clarify_cosine=0.85)
     assert decide(hits((3.0, 0.92), (2.0, 0.90)), t).outcome is Outcome.ANSWER
-    assert decide(hits((3.0, 0.92), (2.8, 0.91)), t).outcome is Outcome.CLARIFY  # runner-up too close
-    assert decide(hits((3.0, 0.86), (1.0, 0.80)), t).outcome is Outcome.CLARIFY  # not close enough in meaning
+    assert (
+        decide(hits((3.0, 0.92), (2.8, 0.91)), t).outcome is Outcome.CLARIFY
+    )  # runner-up too close
+    assert (
+        decide(hits((3.0, 0.86), (1.0, 0.80)), t).outcome is Outcome.CLARIFY
+    )  # not close enough in meaning
     assert decide(hits((3.0, 0.80), (1.0, 0.70)), t).outcome is Outcome.HANDOFF  # nothing related
     assert decide([], t).outcome is Outcome.HANDOFF
-    assert decide(hits((3.0, 0.92), (2.0, 0.90)), t, "permit").outcome is Outcome.CLARIFY  # a topic, not a question
-    assert decide(hits((3.0, 0.92), (2.0, 0.90)), t, "building permit fees").outcome is Outcome.ANSWER
-    assert decide(hits((3.0, 0.86), (2.9, 0.85), (2.0, 0.8), (1.0, 0.7)), t).choices == ("faq-0", "faq-1", "faq-2")
+    assert (
+        decide(hits((3.0, 0.92), (2.0, 0.90)), t, "permit").outcome is Outcome.CLARIFY
+    )  # a topic, not a question
+    assert (
+        decide(hits((3.0, 0.92), (2.0, 0.90)), t, "building permit fees").outcome is Outcome.ANSWER
+    )
+    assert decide(hits((3.0, 0.86), (2.9, 0.85), (2.0, 0.8), (1.0, 0.7)), t).choices == (
+        "faq-0",
+        "faq-1",
+        "faq-2",
+    )

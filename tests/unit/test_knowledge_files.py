@@ -15,7 +15,9 @@ from bot.knowledge.faq import KnowledgeError
 from bot.knowledge.importer import import_faqs, read_faq_file
 from bot.settings import ROOT
 
-HEADER = "agency:\n  id: demo\n  name: {en: Demo, fr: Démo}\n  contact: {phone: '555-0100'}\nfaqs:\n"
+HEADER = (
+    "agency:\n  id: demo\n  name: {en: Demo, fr: Démo}\n  contact: {phone: '555-0100'}\nfaqs:\n"
+)
 GOOD = """  - id: demo-1-en
     language: en
     question: How do I renew?
@@ -46,13 +48,22 @@ def test_the_shipped_demo_knowledge_base_is_valid_and_bilingual() -> None:
     [
         (GOOD + GOOD, 11, "duplicate id demo-1-en"),
         ("  - id: x\n    language: en\n    question: Q?\n", 6, "missing answer in x"),
-        ("  - id: x\n    language: de\n    question: Q?\n    answer: A\n", 6, "unknown language 'de'"),
-        ("  - id: x\n    language: en\n    question: Q?\n    answer: A\n    last_reviewed: 2026-02-31\n", 6,
-         "bad date"),
+        (
+            "  - id: x\n    language: de\n    question: Q?\n    answer: A\n",
+            6,
+            "unknown language 'de'",
+        ),
+        (
+            "  - id: x\n    language: en\n    question: Q?\n    answer: A\n    last_reviewed: 2026-02-31\n",
+            6,
+            "bad date",
+        ),
         ("  - id: x\n    language: en\n    answer: A\n", 6, "missing question"),
     ],
 )
-def test_validation_names_file_line_and_problem(tmp_path: Path, body: str, line: int, problem: str) -> None:
+def test_validation_names_file_line_and_problem(
+    tmp_path: Path, body: str, line: int, problem: str
+) -> None:
     folder = write(tmp_path, body)
     with pytest.raises(KnowledgeError) as caught:
         FaqBank.load(folder)
@@ -63,7 +74,9 @@ def test_validation_names_file_line_and_problem(tmp_path: Path, body: str, line:
 
 def test_a_duplicate_id_across_files_is_refused(tmp_path: Path) -> None:
     folder = write(tmp_path, GOOD)
-    (folder / "other.yml").write_text(HEADER.replace("id: demo", "id: other") + GOOD, encoding="utf-8")
+    (folder / "other.yml").write_text(
+        HEADER.replace("id: demo", "id: other") + GOOD, encoding="utf-8"
+    )
     with pytest.raises(KnowledgeError, match="duplicate id demo-1-en"):
         FaqBank.load(folder)
 
@@ -102,7 +115,9 @@ def test_csv_import_adds_faqs_to_the_agency_file(tmp_path: Path) -> None:
         ("demo-1-en,demo,en,Q?,A\n", None, "duplicate id demo-1-en"),
     ],
 )
-def test_a_bad_csv_imports_nothing(tmp_path: Path, rows: str, line: int | None, problem: str) -> None:
+def test_a_bad_csv_imports_nothing(
+    tmp_path: Path, rows: str, line: int | None, problem: str
+) -> None:
     folder = write(tmp_path, GOOD)
     before = {p.name: p.read_text() for p in folder.iterdir()}
     csv_file = tmp_path / "bad.csv"
@@ -118,7 +133,14 @@ def test_a_bad_csv_imports_nothing(tmp_path: Path, rows: str, line: int | None, 
 def test_jsonl_in_the_evaluation_format_is_read_with_line_numbers(tmp_path: Path) -> None:
     path = tmp_path / "faqs.jsonl"
     records = [
-        {"id": "a-1", "question": "Q?", "answer": "A.", "source": "Some Agency", "language": "en", "url": None},
+        {
+            "id": "a-1",
+            "question": "Q?",
+            "answer": "A.",
+            "source": "Some Agency",
+            "language": "en",
+            "url": None,
+        },
         {"id": "a-2", "question": "Q2?", "answer": "", "source": "Some Agency", "language": "en"},
     ]
     path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
@@ -135,11 +157,21 @@ def test_cli_import_of_eval_jsonl_creates_an_agency_file(tmp_path: Path) -> None
     source = tmp_path / "few.jsonl"
     # The format of ../shared/eval: `source` names the agency, `url` may be null.
     records = [
-        {"id": f"msssfr-00{i}", "question": f"Question {i}?", "answer": f"Réponse {i}.", "language": "fr",
-         "source": "Ministère de la Santé (MSSS)", "url": None, "category": "Écoles", "parallel_id": f"p{i}"}
+        {
+            "id": f"msssfr-00{i}",
+            "question": f"Question {i}?",
+            "answer": f"Réponse {i}.",
+            "language": "fr",
+            "source": "Ministère de la Santé (MSSS)",
+            "url": None,
+            "category": "Écoles",
+            "parallel_id": f"p{i}",
+        }
         for i in range(1, 4)
     ]
-    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    source.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8"
+    )
     result = CliRunner().invoke(app, ["kb", "import", str(source), "--dir", str(folder)])
     assert result.exit_code == 0, result.output
     bank = FaqBank.load(folder)

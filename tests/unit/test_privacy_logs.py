@@ -11,7 +11,12 @@ from uvicorn.logging import AccessFormatter
 
 from bot.privacy.logs import FILTER, LOGGERS, install_log_redaction
 
-EMAIL, PHONE, SIN, CARD = "jane.doe@example.org", "514-555-0142", "130 692 544", "4111 1111 1111 1111"
+EMAIL, PHONE, SIN, CARD = (
+    "jane.doe@example.org",
+    "514-555-0142",
+    "130 692 544",
+    "4111 1111 1111 1111",
+)
 
 
 @pytest.fixture
@@ -95,22 +100,42 @@ def test_uvicorn_access_lines_keep_their_shape(logs: io.StringIO) -> None:
     install_log_redaction()
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
-    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False))
+    handler.setFormatter(
+        AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False)
+    )
     access = logging.getLogger("uvicorn.access")
     access.addHandler(handler)  # added after install: the record factory covers it
     access.propagate, propagate = False, access.propagate
     try:
-        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
-                    f"/webchat/history?session=abcdefgh&email={EMAIL}", "1.1", 200)
-        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5001", "GET",
-                    "/webchat/history?email=" + EMAIL.replace("@", "%40") + "&phone=%2B15145550142", "1.1", 200)
+        access.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000",
+            "GET",
+            f"/webchat/history?session=abcdefgh&email={EMAIL}",
+            "1.1",
+            200,
+        )
+        access.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5001",
+            "GET",
+            "/webchat/history?email=" + EMAIL.replace("@", "%40") + "&phone=%2B15145550142",
+            "1.1",
+            200,
+        )
     finally:
         access.removeHandler(handler)
         access.propagate = propagate
     line, encoded = buffer.getvalue().splitlines()
     assert EMAIL not in line and "[email]" in line
-    assert "%40" not in encoded and "5145550142" not in encoded and "email=[email]&phone=[phone]" in encoded
-    assert line.startswith("127.0.0.1:5000") and "GET /webchat/history" in line and "1.1\" 200" in line
+    assert (
+        "%40" not in encoded
+        and "5145550142" not in encoded
+        and "email=[email]&phone=[phone]" in encoded
+    )
+    assert (
+        line.startswith("127.0.0.1:5000") and "GET /webchat/history" in line and '1.1" 200' in line
+    )
 
 
 def test_installing_twice_changes_nothing_and_covers_new_handlers(logs: io.StringIO) -> None:
@@ -124,8 +149,15 @@ def test_installing_twice_changes_nothing_and_covers_new_handlers(logs: io.Strin
         assert handler.filters.count(FILTER) == 1
         assert logging.getLogger().filters.count(FILTER) == 1
         # A record made without the factory is still redacted by the handler's filter.
-        record = logging.makeLogRecord({"name": "uvicorn.error", "msg": "from %s", "args": (EMAIL,),
-                                        "levelno": logging.ERROR, "levelname": "ERROR"})
+        record = logging.makeLogRecord(
+            {
+                "name": "uvicorn.error",
+                "msg": "from %s",
+                "args": (EMAIL,),
+                "levelno": logging.ERROR,
+                "levelname": "ERROR",
+            }
+        )
         handler.handle(record)
         assert EMAIL not in handler.stream.getvalue() and "[email]" in handler.stream.getvalue()
     finally:

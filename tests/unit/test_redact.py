@@ -19,9 +19,18 @@ def kinds_and_values(text: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "digits, ok",
-    [("4111111111111111", True), ("4111 1111 1111 1111", True), ("4111-1111-1111-1112", False),
-     ("130692544", True), ("130692545", False), ("046454286", True), ("0", True), ("", False), ("12a4", False),
-     ("٤١١١١١١١١١١١١١١١", True)],
+    [
+        ("4111111111111111", True),
+        ("4111 1111 1111 1111", True),
+        ("4111-1111-1111-1112", False),
+        ("130692544", True),
+        ("130692545", False),
+        ("046454286", True),
+        ("0", True),
+        ("", False),
+        ("12a4", False),
+        ("٤١١١١١١١١١١١١١١١", True),
+    ],
 )
 def test_luhn_ok(digits: str, ok: bool) -> None:
     assert luhn_ok(digits) is ok
@@ -64,17 +73,27 @@ def test_luhn_ok(digits: str, ok: bool) -> None:
         # addresses
         ("I live at 123 Main St", "address", "123 Main St"),
         ("1234 rue Sainte-Catherine", "address", "1234 rue Sainte-Catherine"),
-        ("au 55, boulevard René-Lévesque Est, bureau 300", "address", "55, boulevard René-Lévesque Est, bureau 300"),
+        (
+            "au 55, boulevard René-Lévesque Est, bureau 300",
+            "address",
+            "55, boulevard René-Lévesque Est, bureau 300",
+        ),
         ("345, rue de l'Église", "address", "345, rue de l'Église"),
         ("Apt 4, 123 Maple Ave", "address", "Apt 4, 123 Maple Ave"),
         ("45 Elm Road apt 4", "address", "45 Elm Road apt 4"),
         ("210 rue St-Paul #12", "address", "210 rue St-Paul #12"),
         ("640 main st", "address", "640 main st"),
         ("je vis au 12 chemin de la montagne", "address", "12 chemin de la montagne"),
-        ("1234 rue Sainte-Catherine, app. 3, Montréal QC H3B 1A7", "address",
-         "1234 rue Sainte-Catherine, app. 3, Montréal QC H3B 1A7"),
-        ("1600 Pennsylvania Avenue NW, Washington, DC 20500-0003", "address",
-         "1600 Pennsylvania Avenue NW, Washington, DC 20500-0003"),
+        (
+            "1234 rue Sainte-Catherine, app. 3, Montréal QC H3B 1A7",
+            "address",
+            "1234 rue Sainte-Catherine, app. 3, Montréal QC H3B 1A7",
+        ),
+        (
+            "1600 Pennsylvania Avenue NW, Washington, DC 20500-0003",
+            "address",
+            "1600 Pennsylvania Avenue NW, Washington, DC 20500-0003",
+        ),
         ("mon code postal est H2X 1Y4", "address", "H2X 1Y4"),
         ("postal code k1a0b1", "address", "k1a0b1"),
     ],
@@ -182,7 +201,7 @@ def test_phone_numbers_are_normalised(text: str, numbers: list[str]) -> None:
 def test_accents_emoji_and_rtl_keep_offsets_right(text: str) -> None:
     found = find(text)
     assert found
-    assert all(text[f.start:f.end] == f.value for f in found)
+    assert all(text[f.start : f.end] == f.value for f in found)
 
 
 def load_labelled() -> list[dict]:
@@ -192,7 +211,11 @@ def load_labelled() -> list[dict]:
 
 def test_redaction_is_idempotent() -> None:
     texts = [row["text"] for row in load_labelled()]
-    texts += ["jdoe@example.com5145550100", "4111 1111 1111 1111 130 692 544", "[phone] [email] [address]"]
+    texts += [
+        "jdoe@example.com5145550100",
+        "4111 1111 1111 1111 130 692 544",
+        "[phone] [email] [address]",
+    ]
     for text in texts:
         once = redact(text)
         assert redact(once) == once
@@ -202,7 +225,10 @@ def test_redaction_is_idempotent() -> None:
 def test_score_counts_exact_kind_and_span_matches() -> None:
     labelled = [
         {"text": "call 514-555-0100", "spans": [{"kind": "phone", "start": 5, "end": 17}]},
-        {"text": "call 514-555-0100", "spans": [{"kind": "phone", "start": 4, "end": 17}]},  # wrong start
+        {
+            "text": "call 514-555-0100",
+            "spans": [{"kind": "phone", "start": 4, "end": 17}],
+        },  # wrong start
         {"text": "Form T2201", "spans": [{"kind": "address", "start": 0, "end": 4}]},  # a miss
     ]
     assert score(labelled) == {"precision": 0.5, "recall": 1 / 3, "tp": 1, "fp": 1, "fn": 2}
@@ -214,7 +240,10 @@ def test_labelled_set_precision_and_recall() -> None:
     assert len(labelled) >= 200
     for row in labelled:  # the file itself: spans inside the text, findings well formed
         assert all(0 <= s["start"] < s["end"] <= len(row["text"]) for s in row["spans"])
-        assert all(isinstance(f, Finding) and row["text"][f.start:f.end] == f.value for f in find(row["text"]))
+        assert all(
+            isinstance(f, Finding) and row["text"][f.start : f.end] == f.value
+            for f in find(row["text"])
+        )
     result = score(labelled)
     print(f"redaction on {len(labelled)} labelled messages: {result}")
     assert result["precision"] >= 0.95, result
