@@ -41,8 +41,12 @@ index: .venv/.installed
 	$(APP)/govbot kb validate
 	$(APP)/govbot kb index
 
+# Lint (ruff, lines <= 100 columns), the import layers (import-linter, pyproject.toml), types (mypy).
 validate: install
 	$(APP)/ruff check bot actions connectors tests bench
+	$(APP)/ruff format --check --quiet bot actions connectors tests bench
+	$(APP)/lint-imports --no-cache
+	$(APP)/mypy
 	$(ENGINE)/rasa data validate --fail-on-warnings --quiet
 	$(APP)/govbot kb validate
 

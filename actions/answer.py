@@ -68,13 +68,15 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=say("unsupported_language", language))
             return [SlotSet("pending_offer", None)]
 
-        # ~50 ms of encoding: off the event loop, so web chat, webhooks and other actions keep flowing.
+        # ~50 ms of encoding: off the event loop, so web chat, webhooks and other actions
+        # keep flowing.
         decision = await asyncio.to_thread(kb.ask, text, language)
         ranked = [hit.faq_id for hit in decision.candidates]
-        if decision.outcome is Outcome.ANSWER and decision.faq_id:
-            send_answer(dispatcher, kb.translation(kb.faq(decision.faq_id), language))  # type: ignore[arg-type]
-            record(dispatcher, "answered", language, text, kb.faq(decision.faq_id))
-            return _answered(decision.faq_id, ranked[1:], text, 0.0)
+        answer = kb.faq(decision.faq_id) if decision.faq_id else None
+        if decision.outcome is Outcome.ANSWER and answer is not None:
+            send_answer(dispatcher, kb.translation(answer, language))
+            record(dispatcher, "answered", language, text, answer)
+            return _answered(answer.id, ranked[1:], text, 0.0)
         if decision.outcome is Outcome.CLARIFY:
             choices = list(decision.choices)
             send_choices(dispatcher, kb, choices, language, "did_you_mean")

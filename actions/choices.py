@@ -1,4 +1,5 @@
-"""Understanding a citizen's pick from a numbered list: "2", "option 3", "the second one", "le premier"."""
+"""Understanding a citizen's pick from a numbered list: "2", "option 3", "the second one",
+"le premier"."""
 
 from __future__ import annotations
 

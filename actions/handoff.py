@@ -1,6 +1,7 @@
 """Connecting the citizen to a person: the action decides where to (which queue) and why; the app's
 contact centre does the queueing (the action's `{"handoff": ...}` payload reaches the conversation
-worker, which puts the conversation in line and tells the citizen their place, in their language)."""
+worker, which puts the conversation in line and tells the citizen their place, in
+their language)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
+from bot.engine.instructions import HandoffRequest
 from bot.messages import say
 
 
 def _topic_agency(tracker: Tracker) -> str | None:
-    """The agency the conversation is about: that of the FAQ answered, or of the choices offered when they
-    all belong to one agency. None when unclear (choices from several agencies, or only a low-confidence
-    guess the citizen never saw): the citizen is then asked, rather than sent to a service they never
-    chose."""
+    """The agency the conversation is about: that of the FAQ answered, or of the choices offered
+    when they all belong to one agency. None when unclear (choices from several agencies, or only a
+    low-confidence guess the citizen never saw): the citizen is then asked, rather than sent to a
+    service they never chose."""
     kb = services.knowledge()
     answered = kb.faq(tracker.get_slot("answered_faq_id") or "")
     if answered is not None:
@@ -33,23 +35,22 @@ def _topic_agency(tracker: Tracker) -> str | None:
 def request_handoff(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, queue: str | None = None
 ) -> bool:
-    """Ask the app to put the conversation in line; False when the queue is unknown and the citizen must
-    be asked which service it is about."""
+    """Ask the app to put the conversation in line; False when the queue is unknown and the citizen
+    must be asked which service it is about."""
     config = services.contact_centre()
     agency = _topic_agency(tracker)
     if queue is None and config.queue_for_agency(agency) is None and len(config.queues) > 1:
         return False
-    dispatcher.utter_message(
-        json_message={
-            "handoff": {
-                "queue": queue,
-                "agency": agency,
-                "reason": reason,
-                "language": tracker.get_slot("language") or "en",
-                "question": tracker.get_slot("last_question"),
-            }
+    request = HandoffRequest.model_validate(
+        {
+            "queue": queue,
+            "agency": agency,
+            "reason": reason,
+            "language": tracker.get_slot("language") or "en",
+            "question": tracker.get_slot("last_question"),
         }
     )
+    dispatcher.utter_message(json_message=request.message())
     return True
 
 
@@ -70,8 +71,8 @@ def ask_which_service(dispatcher: CollectingDispatcher, language: str) -> None:
 
 
 class ActionHandoff(Action):
-    """Hands the conversation to a person: to the queue of the agency in question, or the one the citizen
-    picks."""
+    """Hands the conversation to a person: to the queue of the agency in question, or the one the
+    citizen picks."""
 
     def name(self) -> str:
         return "action_handoff"

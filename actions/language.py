@@ -1,4 +1,5 @@
-"""Detecting the citizen's language on every turn (a custom slot mapping run by action_extract_slots)."""
+"""Detecting the citizen's language on every turn (a custom slot mapping run
+by action_extract_slots)."""
 
 from __future__ import annotations
 

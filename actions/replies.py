@@ -1,4 +1,5 @@
-"""The messages actions send: an answer with its source, a numbered "Did you mean" list, an offer of a person."""
+"""The messages actions send: an answer with its source, a numbered "Did you mean" list, an offer
+of a person."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.engine.instructions import TurnAnalytics
 from bot.knowledge.faq import Faq
 from bot.knowledge.service import KnowledgeBase
 from bot.messages import say
@@ -61,15 +63,15 @@ def record(
     question: str | None,
     faq: Faq | None = None,
 ) -> None:
-    """Tell the app what this turn did with the question (its analytics; not shown to the citizen)."""
-    dispatcher.utter_message(
-        json_message={
-            "analytics": {
-                "outcome": outcome,
-                "language": language,
-                "question": question,
-                "faq_id": faq.id if faq else None,
-                "agency": faq.agency if faq else None,
-            }
+    """Tell the app what this turn did with the question (its analytics; not shown to
+    the citizen)."""
+    analytics = TurnAnalytics.model_validate(
+        {
+            "outcome": outcome,
+            "language": language,
+            "question": question,
+            "faq_id": faq.id if faq else None,
+            "agency": faq.agency if faq else None,
         }
     )
+    dispatcher.utter_message(json_message=analytics.message())

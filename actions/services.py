@@ -1,4 +1,5 @@
-"""Where actions find the app's services: set by the app at start-up, or opened lazily from settings.
+"""Where actions find the app's services: set by the app at start-up, or opened lazily
+from settings.
 
 Loading happens on first use, never at import: the rasa-sdk server forks, and a model loaded at
 import time crashes it.
@@ -26,8 +27,8 @@ def use_detector(detector: LanguageDetector) -> None:
 
 
 def knowledge(settings: Settings | None = None) -> KnowledgeBase:
-    """The process's one knowledge base, opened on first use (by the app at start-up, or by the first
-    action call if that comes first: either way it is loaded once)."""
+    """The process's one knowledge base, opened on first use (by the app at start-up, or by the
+    first action call if that comes first: either way it is loaded once)."""
     global _knowledge
     with _lock:
         if _knowledge is None:

@@ -1,10 +1,11 @@
-"""`python -m bench`: run every benchmark in turn, printing figures as they come, then write the report.
+"""`python -m bench`: run every benchmark in turn, printing figures as they come, then write
+the report.
 
-Order: retrieval with the app's code, the Rasa ResponseSelector baseline, `govbot eval` timing, then the
-stack (latency, throughput, memory, the provider channels, the contact centre), one section at a time so
-that nothing else competes for the CPUs, and last the insight and privacy section. `python -m bench
-channels` (or `handoff`, or `insight`) runs only that section and replaces it in bench/RESULTS.md, leaving
-the other sections as they are.
+Order: retrieval with the app's code, the Rasa ResponseSelector baseline, `govbot eval` timing, then
+the stack (latency, throughput, memory, the provider channels, the contact centre), one section at a
+time so that nothing else competes for the CPUs, and last the insight and privacy section.
+`python -m bench channels` (or `handoff`, or `insight`) runs only that section and replaces it in
+bench/RESULTS.md, leaving the other sections as they are.
 """
 
 from __future__ import annotations
@@ -87,13 +88,14 @@ def measure_stack(results: Results, workdir: Path) -> None:
     say("peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in results.memory_mib.items()))
     results.load_setup = (
         "Stack: `bot.stack.start` on free ports (temporary var folder, the shipped index), "
-        "`POST /webchat/messages`. Bare: `POST /webhooks/rest/webhook` on the same engine process (the custom "
-        f"actions still run in the app). {len(latency.MESSAGES)} fixed messages: "
-        f'{len(latency.CONVERSATIONS)} EN/FR citizen conversations (greeting, question, "2", question, '
-        f"thanks), a new session per conversation. Warm-up: {len(latency.MESSAGES)} messages per target. "
-        f"Sequential: {SEQUENTIAL_MESSAGES} messages per target in blocks of {SEQUENTIAL_BLOCK}, "
-        f"alternating. Concurrent: {CLIENTS} clients, {CONCURRENT_BLOCKS} blocks of "
-        f"{CONCURRENT_BLOCK_S:.0f} s per target, alternating. Stack start-up: {running.startup_s:.0f} s."
+        "`POST /webchat/messages`. Bare: `POST /webhooks/rest/webhook` on the same engine process "
+        f"(the custom actions still run in the app). {len(latency.MESSAGES)} fixed messages: "
+        f'{len(latency.CONVERSATIONS)} EN/FR citizen conversations (greeting, question, "2", '
+        f"question, thanks), a new session per conversation. Warm-up: {len(latency.MESSAGES)} "
+        f"messages per target. Sequential: {SEQUENTIAL_MESSAGES} messages per target in blocks of "
+        f"{SEQUENTIAL_BLOCK}, alternating. Concurrent: {CLIENTS} clients, {CONCURRENT_BLOCKS} "
+        f"blocks of {CONCURRENT_BLOCK_S:.0f} s per target, alternating. Stack start-up: "
+        f"{running.startup_s:.0f} s."
     )
 
 
@@ -105,8 +107,14 @@ def main() -> None:
         date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         machine=machine(),
         commands=[
-            "make bench    # = OMP_NUM_THREADS=1 .venv/bin/python -m bench, from the repository root",
-            f"VAR_DIR=<empty temporary folder> {' '.join(cli_eval.command(EVAL_COLLECTION))}    # twice",
+            (
+                "make bench    # = OMP_NUM_THREADS=1 .venv/bin/python -m bench, from the "
+                "repository root"
+            ),
+            (
+                "VAR_DIR=<empty temporary folder> "
+                f"{' '.join(cli_eval.command(EVAL_COLLECTION))}    # twice"
+            ),
             f".venv-engine/bin/rasa {' '.join(selector.TRAIN_ARGS)}    # in each generated project",
             ".venv-engine/bin/python bench/rasa_parse.py jobs.json    # ResponseSelector rankings",
             f"{CHANNELS_COMMAND}    # section 5 only, replacing it in RESULTS.md",
@@ -127,8 +135,9 @@ def main() -> None:
     results.notes += [
         selector.EXPLORATION,
         (
-            f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after it "
-            f"({os.cpu_count()} CPUs; the machine is shared, so other work may have run meanwhile)."
+            f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} "
+            f"after it ({os.cpu_count()} CPUs; the machine is shared, so other work may have "
+            "run meanwhile)."
         ),
     ]
     (BENCH_DIR / "RESULTS.md").write_text(markdown(results), encoding="utf-8")
@@ -154,8 +163,9 @@ def measure_insight(workdir: Path) -> str:
 def run_one_section(
     number: int, heading: str, command: str, measure: Callable[[Path, str], str]
 ) -> None:
-    """Run one section alone and put it into bench/RESULTS.md in place of the previous one. `measure` gets a
-    temporary folder and the line saying when and how it was measured, and returns the section's markdown."""
+    """Run one section alone and put it into bench/RESULTS.md in place of the previous one.
+    `measure` gets a temporary folder and the line saying when and how it was measured, and returns
+    the section's markdown."""
     say(f"machine: {machine()}")
     began = time.monotonic()
     date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -166,7 +176,8 @@ def run_one_section(
     document = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
     path.write_text(with_section(document, section, heading), encoding="utf-8")
     say(
-        f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section {number} of bench/RESULTS.md"
+        f"done in {(time.monotonic() - began) / 60:.1f} min: wrote section {number} "
+        "of bench/RESULTS.md"
     )
 
 

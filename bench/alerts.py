@@ -1,21 +1,23 @@
-"""Emerging-issue alerts: how long after a surge starts the alert opens, what a detection pass costs, and
-how many false alerts ordinary traffic raises.
+"""Emerging-issue alerts: how long after a surge starts the alert opens, what a detection pass
+costs, and how many false alerts ordinary traffic raises.
 
 In simulated time, on a temporary SQLite database (and PostgreSQL when reachable):
-- ordinary traffic: a week (about 50,000 turns) and then some, over FAQS FAQ groups (Zipf-like rates), GAPS
-  knowledge-gap groups and unclustered questions, Poisson counts per hour with a daily cycle (quiet nights,
-  busy office hours) and quiet weekends; every question from a different citizen;
-- false alerts: `detect` every `insight_interval_s` (30 s) of simulated time over ORDINARY_DAYS days of
-  ordinary traffic (the week before each of them in the database), every alert counted;
-- surges: SCENARIOS (a new rumour, a known gap growing, an outage's FAQ, a busy FAQ, a slow rumour), each
-  REPEATS times (the slow one twice) one after another at different hours, arriving as a Poisson process on top of the
-  ordinary traffic; `detect` every `insight_interval_s` (30 s) of simulated time from the surge's start
-  until its alert opens (missed: none by 30 minutes after the surge's end): the delay is the simulated
-  minutes from the first surge question to that pass. Any alert opened for another group meanwhile is
-  counted as false.
+- ordinary traffic: a week (about 50,000 turns) and then some, over FAQS FAQ groups (Zipf-like
+  rates), GAPS knowledge-gap groups and unclustered questions, Poisson counts per hour with a daily
+  cycle (quiet nights, busy office hours) and quiet weekends; every question from a
+  different citizen;
+- false alerts: `detect` every `insight_interval_s` (30 s) of simulated time over ORDINARY_DAYS days
+  of ordinary traffic (the week before each of them in the database), every alert counted;
+- surges: SCENARIOS (a new rumour, a known gap growing, an outage's FAQ, a busy FAQ, a slow rumour),
+  each REPEATS times (the slow one twice) one after another at different hours, arriving as a
+  Poisson process on top of the ordinary traffic; `detect` every `insight_interval_s` (30 s) of
+  simulated time from the surge's start until its alert opens (missed: none by 30 minutes after the
+  surge's end): the delay is the simulated minutes from the first surge question to that pass. Any
+  alert opened for another group meanwhile is counted as false.
 - each pass's wall time is measured (all passes: ordinary and surge replays).
-The rule itself is described in bot/insight/alerts.py. In the running app, a gap group's questions count
-once the background clusterer has grouped them, which adds up to one more pass to a gap surge's delay.
+The rule itself is described in bot/insight/alerts.py. In the running app, a gap group's questions
+count once the background clusterer has grouped them, which adds up to one more pass to a gap
+surge's delay.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ SEED = 20260302
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A surge: which kind of group (and its usual rate), then questions per minute, changing over time."""
+    """A surge: which kind of group (and its usual rate), then questions per minute, changing
+    over time."""
 
     name: str
     group: str  # "new-gap" | "gap" | "faq"
@@ -171,8 +174,8 @@ class Planned:
 
 
 def plan(rng: np.random.Generator, rows: Rows) -> list[Planned]:
-    """Every scenario REPEATS times, one after another from the day after the history, each in its own group;
-    their questions are added to `rows`."""
+    """Every scenario REPEATS times, one after another from the day after the history, each in its
+    own group; their questions are added to `rows`."""
     rates = group_rates()
     used: set[str] = set()
     planned: list[Planned] = []
@@ -238,7 +241,8 @@ def run(db: Database, settings: Settings) -> dict[str, Any]:
         session.commit()
     seeded_s = time.perf_counter() - began
     say(
-        f"{db.engine.dialect.name}: {len(rows.rows)} turns seeded ({week} in the first week) in {seeded_s:.1f} s"
+        f"{db.engine.dialect.name}: {len(rows.rows)} turns seeded ({week} in the first week) in "
+        f"{seeded_s:.1f} s"
     )
 
     pass_ms: list[float] = []
@@ -350,13 +354,14 @@ def measure(workdir: Path | None = None) -> dict[str, Any]:
                     continue
                 results["runs"].append(run(db, settings))
     results["notes"].append(
-        f"Simulated time. Ordinary traffic: {FAQS} FAQ groups and {GAPS} knowledge-gap groups (Zipf-like rates), "
-        "plus unclustered questions; Poisson counts per hour with a daily cycle and half traffic at weekends. "
-        f"Each surge scenario runs {REPEATS} times at different hours, as a Poisson process on top of that "
-        f"traffic, with a detection pass every {settings.insight_interval_s:g} s; the delay is from the first "
-        "surge question to the pass that opened the alert. A gap group's questions also wait for the "
-        "clusterer (up to one more pass) in the running app. Passes keep the usual rates for 10 simulated "
-        "minutes, as AlertWatcher does; the refresh figures are the passes that re-read the week."
+        f"Simulated time. Ordinary traffic: {FAQS} FAQ groups and {GAPS} knowledge-gap groups "
+        "(Zipf-like rates), plus unclustered questions; Poisson counts per hour with a daily cycle "
+        f"and half traffic at weekends. Each surge scenario runs {REPEATS} times at different "
+        "hours, as a Poisson process on top of that traffic, with a detection pass every "
+        f"{settings.insight_interval_s:g} s; the delay is from the first surge question to the "
+        "pass that opened the alert. A gap group's questions also wait for the clusterer (up to "
+        "one more pass) in the running app. Passes keep the usual rates for 10 simulated minutes, "
+        "as AlertWatcher does; the refresh figures are the passes that re-read the week."
     )
     results["seconds"] = time.monotonic() - began
     return results
@@ -365,7 +370,10 @@ def measure(workdir: Path | None = None) -> dict[str, Any]:
 def section(results: dict[str, Any]) -> str:
     """The results as markdown (for bench/RESULTS.md)."""
     lines = [
-        "| database | scenario | rate | usual/h | detected | median delay (min) | max delay (min) | window |",
+        (
+            "| database | scenario | rate | usual/h | detected | median delay (min) | max delay "
+            "(min) | window |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for run_ in results["runs"]:
@@ -377,16 +385,17 @@ def section(results: dict[str, Any]) -> str:
                 f"{s['detected']} | {median} | {worst} | {', '.join(s['windows'])} |"
             )
     header = (
-        "| database | turns | passes | pass p50 (ms) | pass p99 (ms) | baseline refresh p50 / p99 (ms) "
-        "| false alerts |"
+        "| database | turns | passes | pass p50 (ms) | pass p99 (ms) | baseline refresh p50 / p99 "
+        "(ms) | false alerts |"
     )
     lines += ["", header, "|---|---|---|---|---|---|---|"]
     for run_ in results["runs"]:
         p, r = run_["pass"], run_["refresh_pass"]
         lines.append(
-            f"| {run_['database']} | {run_['turns']} | {p['n']} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} | "
-            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} (n={r['n']}) | {run_['false_alerts']} (over "
-            f"{run_['ordinary_days']} ordinary days + the surge replays) |"
+            f"| {run_['database']} | {run_['turns']} | {p['n']} | {p['p50_ms']:.1f} | "
+            f"{p['p99_ms']:.1f} | {r['p50_ms']:.1f} / {r['p99_ms']:.1f} "
+            f"(n={r['n']}) | {run_['false_alerts']} (over {run_['ordinary_days']} ordinary "
+            "days + the surge replays) |"
         )
     return "\n".join(lines + [""] + [f"- {note}" for note in results["notes"]])
 

@@ -1,14 +1,18 @@
-"""Section 5: the provider channels (SMS via Twilio, Telegram, Messenger) with signatures checked for real.
+"""Section 5: the provider channels (SMS via Twilio, Telegram, Messenger) with signatures
+checked for real.
 
 Measured, on SQLite and on PostgreSQL (a fresh schema per run):
 
 - webhook acknowledgement latency (send to HTTP response), with the engine at normal speed and then
-  slowed on purpose (a SwitchableProxy between app and engine holds every engine answer back), the web
-  chat's HTTP POST alongside for comparison (it returns the replies, so it waits for the engine);
-- end-to-end throughput: from the first webhook to the last reply recorded at the fake provider APIs.
+  slowed on purpose (a SwitchableProxy between app and engine holds every engine answer back), the
+  web chat's HTTP POST alongside for comparison (it returns the replies, so it waits for
+  the engine);
+- end-to-end throughput: from the first webhook to the last reply recorded at the fake
+  provider APIs.
 
-Per database, one stack (engine + app, both on that database, as `govbot run` with DATABASE_URL): the
-engine's speed is switched at the proxy, so nothing restarts between the normal and the slowed runs.
+Per database, one stack (engine + app, both on that database, as `govbot run` with DATABASE_URL):
+the engine's speed is switched at the proxy, so nothing restarts between the normal and the
+slowed runs.
 """
 
 from __future__ import annotations
@@ -143,8 +147,8 @@ def postgres_schema(url: str = POSTGRES_URL) -> Iterator[str]:
 
 @contextmanager
 def fresh_database(kind: str, workdir: Path, pool_size: int = 10) -> Iterator[Database | None]:
-    """A new, migrated app database: a SQLite file in `workdir`, or a fresh PostgreSQL schema (None when
-    PostgreSQL cannot be reached); disposed of afterwards."""
+    """A new, migrated app database: a SQLite file in `workdir`, or a fresh PostgreSQL schema (None
+    when PostgreSQL cannot be reached); disposed of afterwards."""
     if kind == "sqlite":
         db = Database(f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}")
         db.create_schema()
@@ -163,7 +167,8 @@ def fresh_database(kind: str, workdir: Path, pool_size: int = 10) -> Iterator[Da
 
 @contextmanager
 def channel_stack(var_dir: Path, database_url: str, providers: Providers) -> Iterator[ChannelStack]:
-    """Engine + app on `database_url`, every provider channel pointed at the fakes, a proxy in between."""
+    """Engine + app on `database_url`, every provider channel pointed at the fakes, a proxy
+    in between."""
     port = free_port()
     settings = Settings(
         port=port,
@@ -196,7 +201,8 @@ def _backlog(engine: Engine) -> tuple[int, ...]:
 
 
 def settled(database_url: str, stored: int, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
-    """Wait until `stored` messages are in, none is waiting for the engine and no reply is unsent."""
+    """Wait until `stored` messages are in, none is waiting for the engine and no reply
+    is unsent."""
     engine = make_engine(database_url)
     deadline = time.monotonic() + timeout_s
     try:
@@ -206,8 +212,8 @@ def settled(database_url: str, stored: int, timeout_s: float = SETTLE_TIMEOUT_S)
                 return True
             if time.monotonic() > deadline:
                 say(
-                    f"not settled after {timeout_s:.0f} s: {inbound} of {stored} stored, {waiting} waiting, "
-                    f"{unsent} replies unsent"
+                    f"not settled after {timeout_s:.0f} s: {inbound} of {stored} stored, {waiting} "
+                    f"waiting, {unsent} replies unsent"
                 )
                 return False
             time.sleep(0.2)
@@ -216,8 +222,8 @@ def settled(database_url: str, stored: int, timeout_s: float = SETTLE_TIMEOUT_S)
 
 
 class Run:
-    """One database's measurements on its stack. `stored` counts the messages acknowledged so far; every
-    batch gets its own citizens (a new run code in their addresses)."""
+    """One database's measurements on its stack. `stored` counts the messages acknowledged so far;
+    every batch gets its own citizens (a new run code in their addresses)."""
 
     def __init__(
         self, database: str, running: ChannelStack, providers: Providers, results: ChannelResults
@@ -232,7 +238,8 @@ class Run:
         self._codes = itertools.count(1)
 
     def conversations(self, count: int) -> list[list[Webhook]]:
-        """`count` new citizens per provider channel, each playing one conversation of CONVERSATIONS."""
+        """`count` new citizens per provider channel, each playing one conversation
+        of CONVERSATIONS."""
         run, plays = str(next(self._codes)), itertools.cycle(CONVERSATIONS)
         return [
             [
@@ -287,8 +294,9 @@ class Run:
         )
         self.results.throughput.append(row)
         say(
-            f"{self.database} {workload}: {row.messages} messages, {row.replies} replies in {row.seconds:.1f} s "
-            f"= {row.rate:.1f} msg/s, {row.errors} errors{'' if complete else ', NOT all answered'}"
+            f"{self.database} {workload}: {row.messages} messages, {row.replies} replies in "
+            f"{row.seconds:.1f} s = {row.rate:.1f} msg/s, "
+            f"{row.errors} errors{'' if complete else ', NOT all answered'}"
         )
 
     def throughput(self, workload: str, conversations: list[list[Webhook]]) -> None:
@@ -316,14 +324,15 @@ class Run:
             )
             self.results.acks.append(row)
             say(
-                f"{self.database} engine {engine} {channel:9s} senders={senders} n={row.n} p50={row.p50_ms:.1f} "
-                f"p99={row.p99_ms:.1f} max={row.max_ms:.1f} errors={row.errors}"
+                f"{self.database} engine {engine} {channel:9s} senders={senders} n={row.n} "
+                f"p50={row.p50_ms:.1f} p99={row.p99_ms:.1f} "
+                f"max={row.max_ms:.1f} errors={row.errors}"
             )
 
     def acks(self, engine: str, count_backlog: bool) -> None:
-        """Web-chat POSTs first (nothing queued for the engine yet), then provider webhooks from one sender,
-        then from SENDERS. With `count_backlog`, the one-sender batch is answered before the other starts,
-        whose replies are then waited for and counted as throughput."""
+        """Web-chat POSTs first (nothing queued for the engine yet), then provider webhooks from one
+        sender, then from SENDERS. With `count_backlog`, the one-sender batch is answered before the
+        other starts, whose replies are then waited for and counted as throughput."""
         webchat = self.send(self.singles(("webchat",), WEBCHAT_POSTS[engine]))
         alone = self.send(self.singles(PROVIDER_CHANNELS, ALONE_PER_CHANNEL), senders=1)
         self._ack_rows(engine, 1, alone, PROVIDER_CHANNELS)
@@ -346,7 +355,8 @@ class Run:
 def measure_database(
     database: str, database_url: str, workdir: Path, providers: Providers, results: ChannelResults
 ) -> float:
-    """Warm up, throughput, acks at normal speed (then let them be answered), acks slowed; start-up s."""
+    """Warm up, throughput, acks at normal speed (then let them be answered), acks slowed;
+    start-up s."""
     with channel_stack(workdir, database_url, providers) as running:
         run = Run(database, running, providers, results)
         run.send(run.conversations(1))  # warm-up, not counted
@@ -386,28 +396,30 @@ def measure(workdir: Path) -> ChannelResults:
     results.seconds = time.monotonic() - started
     results.setup = _setup(startups)
     results.notes.append(
-        f"Section run time {results.seconds / 60:.1f} min; 1-minute load average {load_before:.2f} before, "
-        f"{os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs, shared)."
+        f"Section run time {results.seconds / 60:.1f} min; 1-minute load average {load_before:.2f} "
+        f"before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs, shared)."
     )
     return results
 
 
 def _setup(startups: list[float]) -> str:
     return (
-        "Method: per database, one stack (`bot.stack.start`; engine and app both on that database: SQLite = "
-        "the embedded default, PostgreSQL = a fresh schema, dropped after) with every provider channel "
-        "pointed at the test suite's fake Twilio/Telegram/Graph servers and a `SwitchableProxy` between app "
-        "and engine; signatures (Twilio HMAC-SHA1 of URL + form, Telegram secret token, Messenger "
-        "HMAC-SHA256 of the body) checked by the app. Ack latency = send to HTTP response, one new citizen "
-        f"per webhook, channels interleaved: {ALONE_PER_CHANNEL} per provider channel from 1 sender, then "
-        f"{ACKS_PER_CHANNEL} per provider channel from {SENDERS} concurrent senders; before them, "
+        "Method: per database, one stack (`bot.stack.start`; engine and app both on that database: "
+        "SQLite = the embedded default, PostgreSQL = a fresh schema, dropped after) with every "
+        "provider channel pointed at the test suite's fake Twilio/Telegram/Graph servers and a "
+        "`SwitchableProxy` between app and engine; signatures (Twilio HMAC-SHA1 of URL + form, "
+        "Telegram secret token, Messenger HMAC-SHA256 of the body) checked by the app. Ack "
+        "latency = send to HTTP response, one new citizen per webhook, channels interleaved: "
+        f"{ALONE_PER_CHANNEL} per provider channel from 1 sender, then {ACKS_PER_CHANNEL} per "
+        f"provider channel from {SENDERS} concurrent senders; before them, "
         f"{WEBCHAT_POSTS['normal']} (normal) or {WEBCHAT_POSTS['slowed']} (slowed) web-chat `POST "
-        f"/webchat/messages` from {SENDERS} senders (new session each; it returns the replies, so it is a "
-        "full turn, not an ack). Engine at normal speed first, then the proxy holds every engine answer "
-        f"back {SLOW_ENGINE_S:.0f} s (nothing restarted). Throughput: {THROUGHPUT_CONVERSATIONS} citizens per "
-        f"provider channel, each playing one 5-message conversation of section 2 in order ({SENDERS} "
-        "senders, each message sent once the previous one is acknowledged), after one warm-up conversation "
-        f"per channel; and the normal-speed {SENDERS}-sender ack batch, counted the same way. Shipped "
-        "defaults otherwise (ENGINE_CONCURRENCY 8, RETRY_INTERVAL_S 2). Stack start-up: "
+        f"/webchat/messages` from {SENDERS} senders (new session each; it returns the replies, so "
+        "it is a full turn, not an ack). Engine at normal speed first, then the proxy holds every "
+        f"engine answer back {SLOW_ENGINE_S:.0f} s (nothing restarted). Throughput: "
+        f"{THROUGHPUT_CONVERSATIONS} citizens per provider channel, each playing one 5-message "
+        f"conversation of section 2 in order ({SENDERS} senders, each message sent once the "
+        "previous one is acknowledged), after one warm-up conversation per channel; and the "
+        f"normal-speed {SENDERS}-sender ack batch, counted the same way. Shipped defaults "
+        "otherwise (ENGINE_CONCURRENCY 8, RETRY_INTERVAL_S 2). Stack start-up: "
         f"{', '.join(f'{s:.0f}' for s in startups)} s."
     )

@@ -1,4 +1,5 @@
-"""Wall time of `govbot eval` (the command line, process start included), with a fresh and a cached index."""
+"""Wall time of `govbot eval` (the command line, process start included), with a fresh and a
+cached index."""
 
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ def time_eval(collection: str, var_dir: Path) -> list[EvalTiming]:
         result = json.loads(done.stdout)
         timing = EvalTiming(index, seconds, int(result["n"]), float(result["p_at_1"]))
         say(
-            f"govbot eval {collection} ({index} index): {seconds:.1f} s for {timing.queries} queries "
-            f"(P@1 {timing.p_at_1})"
+            f"govbot eval {collection} ({index} index): {seconds:.1f} s for {timing.queries} "
+            f"queries (P@1 {timing.p_at_1})"
         )
         timings.append(timing)
     return timings

@@ -53,4 +53,7 @@ def machine() -> str:
     except OSError:
         pass
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {len(os.sched_getaffinity(0))} cores (nproc), {memory_gib:.0f} GiB RAM, {platform.system()}"
+    return (
+        f"{model}, {len(os.sched_getaffinity(0))} cores (nproc), {memory_gib:.0f} GiB "
+        f"RAM, {platform.system()}"
+    )

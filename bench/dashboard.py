@@ -1,13 +1,14 @@
-"""Section: the customer-experience dashboard with 1,000,000 stored messages, on SQLite and PostgreSQL.
+"""Section: the customer-experience dashboard with 1,000,000 stored messages, on SQLite
+and PostgreSQL.
 
-Per database (SQLite: a new file; PostgreSQL: a fresh schema, dropped after): the schema by the app's
-migrations, then 90 days of synthetic traffic inserted in bulk (executemany on SQLite, COPY on PostgreSQL):
-MESSAGES citizen messages in 5-message conversations over 5 channels, TURNS bot turns (65 % answered from
-the real FAQ bank, Zipf-distributed), "did this help?" votes and 1-5 ratings, hand-offs with wait and
-handling times, knowledge-gap groups and alerts. Then `compute` (everything the page shows) is timed
-in-process, RUNS times per request after one warm-up, for the default view (the last 30 days), a filtered
-one (agency + channel + language over the same 30 days) and the whole 90 days; the JSON encoding and the
-six SVG charts are timed with it, as the page asks for them.
+Per database (SQLite: a new file; PostgreSQL: a fresh schema, dropped after): the schema by the
+app's migrations, then 90 days of synthetic traffic inserted in bulk (executemany on SQLite, COPY on
+PostgreSQL): MESSAGES citizen messages in 5-message conversations over 5 channels, TURNS bot turns
+(65 % answered from the real FAQ bank, Zipf-distributed), "did this help?" votes and 1-5 ratings,
+hand-offs with wait and handling times, knowledge-gap groups and alerts. Then `compute` (everything
+the page shows) is timed in-process, RUNS times per request after one warm-up, for the default view
+(the last 30 days), a filtered one (agency + channel + language over the same 30 days) and the whole
+90 days; the JSON encoding and the six SVG charts are timed with it, as the page asks for them.
 
 `python -m bench.dashboard` prints the figures.
 """
@@ -66,7 +67,8 @@ REQUESTS = {
 
 
 class Traffic:
-    """The synthetic data set, as columns (numpy arrays), generated once and inserted into each database."""
+    """The synthetic data set, as columns (numpy arrays), generated once and inserted into
+    each database."""
 
     def __init__(
         self, bank: FaqBank, config: ContactCentreConfig, now: dt.datetime, seed: int = 7
@@ -116,7 +118,7 @@ class Traffic:
         self.handoff_handling = rng.exponential(420.0, HANDOFFS)
         self.rating_value = rng.integers(1, 6, HANDOFFS)
 
-    # -- rows ------------------------------------------------------------------------------------------------
+    # -- rows --------------------------------------------------------------------------------------
     def stamps(self, offsets: np.ndarray, dialect: str) -> list[str]:
         """Offsets (seconds after the start) as timestamps in the text each database reads."""
         start_us = int((self.now - dt.timedelta(days=DAYS)).timestamp() * 1_000_000)
@@ -376,7 +378,8 @@ class Traffic:
 
 
 def insert(db: Database, traffic: Traffic) -> dict[str, int]:
-    """Bulk-insert the traffic: executemany in one transaction (SQLite), COPY (PostgreSQL). Row counts."""
+    """Bulk-insert the traffic: executemany in one transaction (SQLite), COPY (PostgreSQL).
+    Row counts."""
     dialect = db.engine.dialect.name
     counts: dict[str, int] = {}
     raw = db.engine.raw_connection()
@@ -490,7 +493,8 @@ def _sqlite_url(workdir: Path) -> Iterator[str]:
 
 
 def measure(workdir: Path) -> dict[str, Any]:
-    """The dashboard section: seeding and page-data times with MESSAGES messages on SQLite and PostgreSQL."""
+    """The dashboard section: seeding and page-data times with MESSAGES messages on SQLite
+    and PostgreSQL."""
     began = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
     bank = FaqBank.load(ROOT / "data" / "faqs")
@@ -499,7 +503,8 @@ def measure(workdir: Path) -> dict[str, Any]:
     generated = time.perf_counter()
     traffic = Traffic(bank, config, dt.datetime.now(dt.UTC))
     say(
-        f"dashboard: generated {MESSAGES:,} messages of traffic in {time.perf_counter() - generated:.1f} s"
+        f"dashboard: generated {MESSAGES:,} messages of traffic in "
+        f"{time.perf_counter() - generated:.1f} s"
     )
     results: dict[str, Any] = {
         "messages": MESSAGES,
@@ -525,11 +530,12 @@ def measure(workdir: Path) -> dict[str, Any]:
     results["seconds"] = time.monotonic() - began
     load = os.getloadavg()[0]
     results["notes"].append(
-        f"{MESSAGES:,} messages ({MESSAGES // PER_CONVERSATION:,} conversations), {TURNS:,} turns, {HELPFUL:,} votes, "
-        f"{HANDOFFS:,} hand-offs over {DAYS} days; the 30-day views cover a third of them. Timings in-process "
-        f"(no HTTP), one warm-up then {RUNS} runs per request; SQLite without ANALYZE (as the app leaves it), "
-        f"PostgreSQL after ANALYZE (as autovacuum would). Section run time {results['seconds'] / 60:.1f} min, "
-        f"1-minute load average {load:.2f} after ({os.cpu_count()} CPUs)."
+        f"{MESSAGES:,} messages ({MESSAGES // PER_CONVERSATION:,} conversations), {TURNS:,} turns, "
+        f"{HELPFUL:,} votes, {HANDOFFS:,} hand-offs over {DAYS} days; the 30-day views cover a "
+        f"third of them. Timings in-process (no HTTP), one warm-up then {RUNS} runs per request; "
+        "SQLite without ANALYZE (as the app leaves it), PostgreSQL after ANALYZE (as autovacuum "
+        f"would). Section run time {results['seconds'] / 60:.1f} min, 1-minute load average "
+        f"{load:.2f} after ({os.cpu_count()} CPUs)."
     )
     return results
 
@@ -537,7 +543,10 @@ def measure(workdir: Path) -> dict[str, Any]:
 def markdown(results: dict[str, Any]) -> str:
     """The section's table, for the benchmark report."""
     lines = [
-        "| database | request | compute p50 ms | compute p99 ms | JSON + 6 charts p50 ms | seeding s |",
+        (
+            "| database | request | compute p50 ms | compute p99 ms | JSON + 6 charts p50 ms | "
+            "seeding s |"
+        ),
         "|---|---|---|---|---|---|",
     ]
     for database, figures in results["databases"].items():

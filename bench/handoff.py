@@ -1,13 +1,16 @@
 """Section 6: the contact centre.
 
-- Fan-out: the time from a hand-off to the conversation appearing in every connected console. A running
-  stack (engine + app, SQLite), CONSOLES agents logged in with their console socket open; one citizen at a
-  time asks for a person in the web chat. Two figures per hand-off and console: from the citizen's message
-  (the engine's turn included) and from the moment the hand-off was committed (the fan-out alone).
-- Claims: AGENTS agents claiming at once, until a queue of WAITING conversations is empty, on SQLite and
-  on PostgreSQL (threads in one process, each claim its own transaction, as from the console's API).
+- Fan-out: the time from a hand-off to the conversation appearing in every connected console. A
+  running stack (engine + app, SQLite), CONSOLES agents logged in with their console socket open;
+  one citizen at a time asks for a person in the web chat. Two figures per hand-off and console:
+  from the citizen's message (the engine's turn included) and from the moment the hand-off was
+  committed (the fan-out alone).
+- Claims: AGENTS agents claiming at once, until a queue of WAITING conversations is empty, on SQLite
+  and on PostgreSQL (threads in one process, each claim its own transaction, as from the
+  console's API).
 - The console's queue page with WAITING conversations waiting: server time of the page's data
-  (`queue_snapshot`, in-process), and the HTTP round trip of `GET /console/api/queue` on the running stack.
+  (`queue_snapshot`, in-process), and the HTTP round trip of `GET /console/api/queue` on the
+  running stack.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -33,10 +35,11 @@ from bot.handoff.agents import Agents
 from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
 from bot.handoff.config import load_config
-from bot.handoff.console import queue_snapshot
 from bot.handoff.queue import HandoffQueue
+from bot.handoff.views import queue_snapshot
 from bot.inbox.hub import LiveHub
 from bot.inbox.store import Inbox
+from bot.inbox.transcript import Transcript
 from bot.settings import ROOT, Settings
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Handoff, utcnow
@@ -81,7 +84,8 @@ class HandoffResults:
 def seed_waiting(
     db: Database, count: int, queue_id: str = "revenue", channel: str = "webchat"
 ) -> None:
-    """`count` citizens waiting in one queue, inserted directly (the enqueue path is measured elsewhere)."""
+    """`count` citizens waiting in one queue, inserted directly (the enqueue path is
+    measured elsewhere)."""
     now, tag = utcnow(), uuid.uuid4().hex[:8]
     with db.session() as session:
         for n in range(count):
@@ -123,7 +127,8 @@ def make_agents(db: Database, count: int) -> list[int]:
 
 
 def claim_run(db: Database) -> dict[str, Any]:
-    """AGENTS threads claim at once until the queue is empty: claims per second, per-claim latency."""
+    """AGENTS threads claim at once until the queue is empty: claims per second,
+    per-claim latency."""
     seed_waiting(db, WAITING)
     queue = HandoffQueue(db)
     agents = make_agents(db, AGENTS)
@@ -176,17 +181,16 @@ def page_timing(db: Database) -> Spread:
     centre = ContactCentre(
         load_config(ROOT / "data" / "contact_centre.yml"),
         HandoffQueue(db),
-        Inbox(db),
-        LiveHub(),
+        Transcript(Inbox(db), LiveHub()),
         audit,
     )
-    runtime = SimpleNamespace(centre=centre, agents=Agents(db, audit))
+    agents = Agents(db, audit)
     (agent_id,) = make_agents(db, 1)
-    queue_snapshot(runtime, agent_id)  # type: ignore[arg-type]  # warm-up
+    queue_snapshot(centre, agents, agent_id)  # warm-up
     times = []
     for _ in range(PAGE_REQUESTS):
         began = time.perf_counter()
-        snapshot = queue_snapshot(runtime, agent_id)  # type: ignore[arg-type]
+        snapshot = queue_snapshot(centre, agents, agent_id)
         times.append(time.perf_counter() - began)
     assert sum(q["waiting"] for q in snapshot["queues"]) >= WAITING
     return Spread.of(times)
@@ -229,7 +233,8 @@ async def _fanout(
 
 
 def stack_run(workdir: Path, results: HandoffResults) -> None:
-    """Fan-out to CONSOLES consoles, then the queue page over HTTP with WAITING waiting, on a running stack."""
+    """Fan-out to CONSOLES consoles, then the queue page over HTTP with WAITING waiting, on a
+    running stack."""
     var = workdir / "stack"
     settings = Settings(
         port=free_port(),
@@ -287,8 +292,9 @@ def measure(workdir: Path) -> HandoffResults:
             run = claim_run(db)
             results.claims.append({"database": label, **run})
             say(
-                f"claims on {label}: {run['claims']} in {run['seconds']:.2f} s = {run['rate']:.0f}/s, "
-                f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, errors {run['errors']}"
+                f"claims on {label}: {run['claims']} in {run['seconds']:.2f} "
+                f"s = {run['rate']:.0f}/s, p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, "
+                f"errors {run['errors']}"
             )
             if pool == 10:
                 results.page[f"queue_snapshot in-process, {kind} ({WAITING} waiting)"] = (
@@ -299,15 +305,16 @@ def measure(workdir: Path) -> HandoffResults:
         say(f"{name}: p50 {spread.p50_ms:.1f} ms p99 {spread.p99_ms:.1f} ms (n={spread.n})")
     results.seconds = time.monotonic() - began
     results.notes.append(
-        f"Claims: {AGENTS} threads in one process. With the default pool (DATABASE_POOL_SIZE=10, plus 10 on "
-        "bursts) claims beyond 20 at once wait for a connection, which is what the PostgreSQL p99 shows; with "
-        f"a pool of {AGENTS} they do not. Throughput is about the same. On SQLite writers take turns on one "
-        "file lock, and its busy handler's back-off lets a few claims wait over a second while others go "
-        "through: the p99 there is that wait."
+        f"Claims: {AGENTS} threads in one process. With the default pool (DATABASE_POOL_SIZE=10, "
+        "plus 10 on bursts) claims beyond 20 at once wait for a connection, which is what the "
+        f"PostgreSQL p99 shows; with a pool of {AGENTS} they do not. Throughput is about the same. "
+        "On SQLite writers take turns on one file lock, and its busy handler's back-off lets a few "
+        "claims wait over a second while others go through: the p99 there is that wait."
     )
     results.notes.append(
-        f"Fan-out: {CONSOLES} consoles (WebSocket, logged in) and {HANDOFFS} hand-offs one after another; the "
-        "first figure includes the engine's turn for the citizen's message, the second starts when the "
-        "hand-off is committed (the event's own timestamp) and ends when the console receives it."
+        f"Fan-out: {CONSOLES} consoles (WebSocket, logged in) and {HANDOFFS} hand-offs one after "
+        "another; the first figure includes the engine's turn for the citizen's message, the "
+        "second starts when the hand-off is committed (the event's own timestamp) and ends when "
+        "the console receives it."
     )
     return results

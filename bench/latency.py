@@ -1,9 +1,10 @@
-"""End-to-end latency and throughput of chat messages: the whole stack against the bare Rasa REST channel.
+"""End-to-end latency and throughput of chat messages: the whole stack against the bare Rasa
+REST channel.
 
-Both targets run the same engine and model (the custom actions, hosted by the app, run for both); the
-stack adds the web-chat channel, durable storage and the conversation worker. Every simulated citizen
-has its own session and plays one short conversation of CONVERSATIONS. Runs interleave the targets in
-blocks so that background noise on a shared machine hits both alike.
+Both targets run the same engine and model (the custom actions, hosted by the app, run for both);
+the stack adds the web-chat channel, durable storage and the conversation worker. Every simulated
+citizen has its own session and plays one short conversation of CONVERSATIONS. Runs interleave the
+targets in blocks so that background noise on a shared machine hits both alike.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 import httpx
 import numpy as np
 
-# One citizen each: greeting, question, a pick from the "did you mean" list, another question, thanks.
+# One citizen each: greeting, question, a pick from the "did you mean" list, another
+# question, thanks.
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     ("hello", "How do I renew my driver's licence?", "2", "when is garbage day", "thanks"),
     (
@@ -124,7 +126,8 @@ class Tally:
 
 
 def allowance(count: int | None, seconds: float | None) -> Callable[[], bool]:
-    """A function that grants one more message while neither `count` messages nor `seconds` are used up."""
+    """A function that grants one more message while neither `count` messages nor `seconds`
+    are used up."""
     deadline = time.perf_counter() + seconds if seconds else float("inf")
     granted = 0
 
@@ -171,7 +174,8 @@ async def run_block(
     count: int | None = None,
     seconds: float | None = None,
 ) -> None:
-    """One block: `clients` concurrent citizens until `count` messages are sent or `seconds` are over."""
+    """One block: `clients` concurrent citizens until `count` messages are sent or
+    `seconds` are over."""
     grant = allowance(count, seconds)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=60.0, limits=limits) as http:
@@ -189,7 +193,8 @@ def interleaved(
     count: int | None = None,
     seconds: float | None = None,
 ) -> dict[str, Tally]:
-    """Alternate the targets block by block (`count` messages or `seconds` each); one tally per target."""
+    """Alternate the targets block by block (`count` messages or `seconds` each); one tally
+    per target."""
     tallies = {target.name: Tally() for target in targets}
     conversations = {target.name: itertools.cycle(CONVERSATIONS) for target in targets}
     for _ in range(blocks):

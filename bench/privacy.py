@@ -1,12 +1,14 @@
 """Redaction of personal data: throughput, and precision and recall on the labelled set.
 
-- Quality: precision and recall of `bot.privacy.redact.find` on tests/fixtures/redaction/labelled.jsonl,
-  overall (`bot.privacy.redact.score`) and per kind; a finding counts only with its exact kind, start and end.
-- Throughput of `redact` (what the app runs on every message), one thread, in messages per second: over the
-  labelled set repeated to 20,000 messages (dense in personal data), and over 20,000 realistic citizen
-  messages without personal data (the evaluation queries of ../shared/eval and the questions and their
-  variants in data/faqs), which is what most traffic looks like. For those, `flagged` is how many of the
-  distinct messages the redactor changed (each one a false alarm, or personal data in the corpus).
+- Quality: precision and recall of `bot.privacy.redact.find` on
+  tests/fixtures/redaction/labelled.jsonl, overall (`bot.privacy.redact.score`) and per kind; a
+  finding counts only with its exact kind, start and end.
+- Throughput of `redact` (what the app runs on every message), one thread, in messages per second:
+  over the labelled set repeated to 20,000 messages (dense in personal data), and over 20,000
+  realistic citizen messages without personal data (the evaluation queries of ../shared/eval and the
+  questions and their variants in data/faqs), which is what most traffic looks like. For those,
+  `flagged` is how many of the distinct messages the redactor changed (each one a false alarm, or
+  personal data in the corpus).
 
 `python -m bench.privacy` prints the figures (`--json` for one JSON object).
 """
@@ -41,7 +43,8 @@ def load_labelled(path: Path = LABELLED) -> list[dict[str, Any]]:
 
 
 def clean_messages() -> list[str]:
-    """Realistic citizen messages without personal data: evaluation queries, then FAQ questions and variants."""
+    """Realistic citizen messages without personal data: evaluation queries, then FAQ questions
+    and variants."""
     texts: list[str] = []
     for path in sorted(EVAL_DIR.glob("*.dev.jsonl")) if EVAL_DIR.exists() else []:
         texts += [
@@ -56,7 +59,8 @@ def clean_messages() -> list[str]:
 
 
 def quality(labelled: list[dict[str, Any]]) -> dict[str, Any]:
-    """Precision and recall overall and per kind (exact kind and span), with the counts behind them."""
+    """Precision and recall overall and per kind (exact kind and span), with the counts
+    behind them."""
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -95,8 +99,8 @@ def quality(labelled: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def throughput(texts: list[str], n: int = MESSAGES, rounds: int = ROUNDS) -> dict[str, float]:
-    """`redact` over `texts` repeated to `n` messages: messages per second (median of `rounds` passes) and
-    microseconds per message."""
+    """`redact` over `texts` repeated to `n` messages: messages per second (median of `rounds`
+    passes) and microseconds per message."""
     messages = (texts * (n // len(texts) + 1))[:n]
     redact(messages[0])  # compile the patterns outside the timing
     rates = []
@@ -115,7 +119,8 @@ def throughput(texts: list[str], n: int = MESSAGES, rounds: int = ROUNDS) -> dic
 
 
 def measure() -> dict[str, Any]:
-    """Redaction quality on the labelled set, and throughput on personal-data-dense and on clean messages."""
+    """Redaction quality on the labelled set, and throughput on personal-data-dense and on
+    clean messages."""
     labelled = load_labelled()
     clean = clean_messages()
     return {
@@ -133,7 +138,8 @@ def _print(results: dict[str, Any]) -> None:
     q = results["quality"]
     overall = q["overall"]
     print(
-        f"labelled set: {q['examples']} messages ({q['without_personal_data']} without personal data)"
+        f"labelled set: {q['examples']} messages ({q['without_personal_data']} without "
+        "personal data)"
     )
     print(
         f"overall: precision {overall['precision']:.3f}  recall {overall['recall']:.3f}  "
@@ -152,8 +158,9 @@ def _print(results: dict[str, Any]) -> None:
             else ""
         )
         print(
-            f"{name}: {t['messages_per_s']:,.0f} messages/s ({t['us_per_message']:.1f} µs per message, "
-            f"{t['mean_chars']:.0f} characters on average, {t['messages']:,} messages{extra})"
+            f"{name}: {t['messages_per_s']:,.0f} messages/s ({t['us_per_message']:.1f} µs per "
+            f"message, {t['mean_chars']:.0f} characters on average, "
+            f"{t['messages']:,} messages{extra})"
         )
 
 

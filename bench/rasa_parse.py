@@ -1,4 +1,5 @@
-"""Run by the ENGINE's Python (Rasa 3.6): parse texts with trained NLU models, dump the FAQ rankings.
+"""Run by the ENGINE's Python (Rasa 3.6): parse texts with trained NLU models, dump the
+FAQ rankings.
 
 Usage: python bench/rasa_parse.py JOBS.json, where JOBS.json is a list of {"model", "texts", "out"};
 each `out` receives one ranking per text: [[faq_id, confidence], ...] (best first, up to 10).
@@ -17,7 +18,8 @@ RETRIEVAL_INTENT = "faq"
 
 
 async def rankings(model: str, texts: list[str]) -> tuple[list[list[tuple[str, float]]], float]:
-    """The ResponseSelector's ranking of every text, and the parse time per text in ms (model loaded)."""
+    """The ResponseSelector's ranking of every text, and the parse time per text in ms
+    (model loaded)."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)

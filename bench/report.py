@@ -1,4 +1,5 @@
-"""Writing the benchmark's results: bench/RESULTS.md (markdown tables) and bench/results.png (chart)."""
+"""Writing the benchmark's results: bench/RESULTS.md (markdown tables) and
+bench/results.png (chart)."""
 
 from __future__ import annotations
 
@@ -96,9 +97,9 @@ def _retrieval(results: Results) -> str:
                 rows,
             ),
             (
-                "answered rate / precision: the shipped answer decision (thresholds from bot/settings.py); they "
-                "only apply to the hybrid. ms/query: search time per query in-process (for the ResponseSelector: "
-                "`Agent.parse_message`, model loaded)."
+                "answered rate / precision: the shipped answer decision (thresholds from "
+                "bot/settings.py); they only apply to the hybrid. ms/query: search time per query "
+                "in-process (for the ResponseSelector: `Agent.parse_message`, model loaded)."
             ),
             results.selector_setup,
             table(
@@ -172,13 +173,20 @@ def _memory_and_eval(results: Results) -> str:
     ]
     return "\n\n".join(
         [
-            "## 3. Peak memory during the stack run (RSS incl. child processes, sampled every 0.5 s)",
+            (
+                "## 3. Peak memory during the stack run (RSS incl. child processes, sampled "
+                "every 0.5 s)"
+            ),
             table(["process", "peak RSS, MiB"], memory),
             (
-                '"sum" is the peak of the simultaneous sum (pages shared between processes are counted twice). '
-                f"Target: < 2.5 GB (2,384 MiB) all together: {_verdict(results.memory_mib.get('sum', 0) < 2384)}."
+                '"sum" is the peak of the simultaneous sum (pages shared between processes are '
+                "counted twice). Target: < 2.5 GB (2,384 MiB) all "
+                f"together: {_verdict(results.memory_mib.get('sum', 0) < 2384)}."
             ),
-            "## 4. `govbot eval` wall time (command line, process start and model loading included)",
+            (
+                "## 4. `govbot eval` wall time (command line, process start and model "
+                "loading included)"
+            ),
             table(
                 [
                     "collection",
@@ -192,9 +200,10 @@ def _memory_and_eval(results: Results) -> str:
                 evals,
             ),
             (
-                "Estimate for 1,000 queries: the run's wall time plus the missing queries at the cached run's "
-                "rate (start-up included in that rate, so an upper bound); the fresh run's extra time is the "
-                "one-off index build, which grows with the FAQs, not with the queries."
+                "Estimate for 1,000 queries: the run's wall time plus the missing queries at the "
+                "cached run's rate (start-up included in that rate, so an upper bound); the fresh "
+                "run's extra time is the one-off index build, which grows with the FAQs, not with "
+                "the queries."
             ),
         ]
     )
@@ -239,8 +248,8 @@ def channels_section(channels: ChannelResults) -> str:
             f"{CHANNELS_HEADING}: webhook acknowledgement latency and end-to-end throughput",
             channels.setup,
             (
-                f"Acknowledgement latency in ms (aim: p99 < {ACK_AIM_MS:.0f} ms for the provider webhooks, even "
-                "with the engine slowed):"
+                f"Acknowledgement latency in ms (aim: p99 < {ACK_AIM_MS:.0f} ms for the provider "
+                "webhooks, even with the engine slowed):"
             ),
             table(
                 [
@@ -257,7 +266,10 @@ def channels_section(channels: ChannelResults) -> str:
                 ],
                 acks,
             ),
-            "End-to-end throughput (first webhook to the last reply recorded at the fake providers):",
+            (
+                "End-to-end throughput (first webhook to the last reply recorded at the "
+                "fake providers):"
+            ),
             table(
                 [
                     "database",
@@ -301,12 +313,15 @@ def handoff_section(handoff: HandoffResults) -> str:
     ]
     return "\n\n".join(
         [
-            f"{HANDOFF_HEADING}: hand-off to every console, claims under contention, the queue page",
+            (
+                f"{HANDOFF_HEADING}: hand-off to every console, claims under contention, the "
+                "queue page"
+            ),
             "Latency in ms:",
             table(["measure", "n", "p50", "p99", "max"], spread),
             (
-                "50 agents claiming at once until 1,000 waiting conversations are all taken (each claim one "
-                "transaction; PostgreSQL uses `FOR UPDATE SKIP LOCKED`):"
+                "50 agents claiming at once until 1,000 waiting conversations are all taken (each "
+                "claim one transaction; PostgreSQL uses `FOR UPDATE SKIP LOCKED`):"
             ),
             table(
                 ["database", "claims", "distinct", "s", "claims/s", "p50 ms", "p99 ms", "errors"],
@@ -349,8 +364,9 @@ def privacy_markdown(results: dict[str, Any]) -> str:
     return "\n\n".join(
         [
             (
-                f"Redaction on the labelled set ({quality['examples']} messages, {quality['without_personal_data']} "
-                "without personal data; spans must match kind and position exactly):"
+                f"Redaction on the labelled set ({quality['examples']} messages, "
+                f"{quality['without_personal_data']} without personal data; spans must match kind "
+                "and position exactly):"
             ),
             table(["kind", "labelled spans", "precision", "recall"], rows),
             "Redaction throughput (one process, one core):",
@@ -368,7 +384,10 @@ def insight_section(
 
     return "\n\n".join(
         [
-            f"{INSIGHT_HEADING}: dashboard with 1 million messages, emerging-issue detection, redaction",
+            (
+                f"{INSIGHT_HEADING}: dashboard with 1 million messages, emerging-issue "
+                "detection, redaction"
+            ),
             "### Dashboard (`compute` of every figure and table, in-process), in ms",
             dashboard_bench.markdown(dashboard),
             "### Emerging-issue alerts: detection delay after a surge starts",

@@ -1,4 +1,5 @@
-"""Retrieval quality of the app's own search on the evaluation collections: BM25, dense, shipped hybrid.
+"""Retrieval quality of the app's own search on the evaluation collections: BM25, dense,
+shipped hybrid.
 
 Every method goes through `FaqIndex.search`, the code the live bot runs, with one family of signals
 switched off for the single-signal rows; scoring is `bot.knowledge.evaluation.score`.
@@ -40,7 +41,8 @@ def scored(
     rankings: list[list[Hit]],
     ms: float | None,
 ) -> RetrievalResult:
-    """Score rankings; the answered_* metrics only mean something for the shipped answer decision."""
+    """Score rankings; the answered_* metrics only mean something for the shipped
+    answer decision."""
     metrics = score(queries, rankings, thresholds_from(get_settings()))
     if method != HYBRID:
         metrics = {k: v for k, v in metrics.items() if k not in ANSWER_KEYS}

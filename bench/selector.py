@@ -43,11 +43,12 @@ TRAIN_ARGS = [
 SETUP = (
     "Rasa ResponseSelector (Rasa 3.6, the engine's native FAQ approach): one retrieval intent "
     "`faq/<FAQ id>` per FAQ, whose only training example is the FAQ's question (this passes Rasa's "
-    "check of 2 examples per intent, which counts the retrieval intent `faq` as a whole), and the answer "
-    "as the `utter_faq/<FAQ id>` response. Pipeline: WhitespaceTokenizer, CountVectorsFeaturizer (word), "
-    "CountVectorsFeaturizer (char_wb 1-4), ResponseSelector (retrieval_intent faq, random_seed 42, "
-    f"epochs {EPOCHS} = Rasa's default, other settings default). Trained with `rasa train nlu` per "
-    "collection; queries parsed with `Agent.parse_message`; ranking = `response_selector.faq.ranking`."
+    "check of 2 examples per intent, which counts the retrieval intent `faq` as a whole), and the "
+    "answer as the `utter_faq/<FAQ id>` response. Pipeline: WhitespaceTokenizer, "
+    "CountVectorsFeaturizer (word), CountVectorsFeaturizer (char_wb 1-4), ResponseSelector "
+    f"(retrieval_intent faq, random_seed 42, epochs {EPOCHS} = Rasa's default, other settings "
+    "default). Trained with `rasa train nlu` per collection; queries parsed with "
+    "`Agent.parse_message`; ranking = `response_selector.faq.ranking`."
 )
 
 
@@ -63,14 +64,15 @@ class Training:
 
 # Measured while writing this benchmark (same data, same machine), not re-run by it.
 EXPLORATION = (
-    "ResponseSelector settings tried before settling on Rasa's defaults (question-only examples unless "
-    "stated): 50 epochs: confidences stay uniform (qc_msss_en P@1 0.00); 1,000 epochs: qc_msss_en 0.16, "
-    "qc_msss_fr 0.35 (~160 s of training each); batch size 8, 50 epochs: qc_quebecca_en 0.012, "
-    "qc_msss_fr 0.051; learning rate 0.01 + constrain_similarities, 50 epochs: qc_quebecca_en 0.002; "
-    "question + 2 answer sentences as examples, 100 epochs: qc_quebecca_en 0.016 (230 s). At 300 epochs "
-    "the qc_quebecca_en model ranks its own training questions first only 13% of the time: with one "
-    "example per FAQ it underfits, it does not merely fail to generalise. `use_text_as_label: true` "
-    "(answer text as the label) fails to train in Rasa 3.6 with this pipeline (empty label features)."
+    "ResponseSelector settings tried before settling on Rasa's defaults (question-only examples "
+    "unless stated): 50 epochs: confidences stay uniform (qc_msss_en P@1 0.00); 1,000 epochs: "
+    "qc_msss_en 0.16, qc_msss_fr 0.35 (~160 s of training each); batch size 8, 50 epochs: "
+    "qc_quebecca_en 0.012, qc_msss_fr 0.051; learning rate 0.01 + constrain_similarities, 50 "
+    "epochs: qc_quebecca_en 0.002; question + 2 answer sentences as examples, 100 epochs: "
+    "qc_quebecca_en 0.016 (230 s). At 300 epochs the qc_quebecca_en model ranks its own training "
+    "questions first only 13% of the time: with one example per FAQ it underfits, it does not "
+    "merely fail to generalise. `use_text_as_label: true` (answer text as the label) fails to "
+    "train in Rasa 3.6 with this pipeline (empty label features)."
 )
 
 
@@ -149,7 +151,8 @@ def train(collection: str, folder: Path) -> Training:
     engine([str(ENGINE_BIN / "rasa"), *TRAIN_ARGS], folder)
     seconds = time.perf_counter() - started
     say(
-        f"{collection:15s} ResponseSelector trained on {count} FAQs in {seconds:.0f} s ({EPOCHS} epochs)"
+        f"{collection:15s} ResponseSelector trained on {count} FAQs in {seconds:.0f} s "
+        f"({EPOCHS} epochs)"
     )
     return Training(collection, count, seconds, folder / "models" / "selector.tar.gz")
 
@@ -157,7 +160,8 @@ def train(collection: str, folder: Path) -> Training:
 def evaluate(
     workdir: Path, collections: tuple[str, ...]
 ) -> tuple[list[RetrievalResult], list[Training]]:
-    """Train a ResponseSelector per collection, parse every dev query with it, and score the rankings."""
+    """Train a ResponseSelector per collection, parse every dev query with it, and score
+    the rankings."""
     trainings = [train(c, workdir / c) for c in collections]
     queries = {c: read_queries(query_file(c)) for c in collections}
     outputs = {t.collection: workdir / f"{t.collection}.rankings.json" for t in trainings}
@@ -175,7 +179,8 @@ def evaluate(
     results = []
     for training in trainings:
         parsed = json.loads(outputs[training.collection].read_text())
-        # The confidence stands in for the cosine too: the answered_* metrics are not reported for it.
+        # The confidence stands in for the cosine too: the answered_* metrics are not
+        # reported for it.
         rankings = [
             [Hit(faq_id, confidence, confidence) for faq_id, confidence in ranking]
             for ranking in parsed["rankings"]

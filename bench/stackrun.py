@@ -1,4 +1,5 @@
-"""The whole stack (engine + app) started for the benchmark on free ports, with its own var folder."""
+"""The whole stack (engine + app) started for the benchmark on free ports, with its own
+var folder."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class RunningStack:
 
 @contextmanager
 def _output_to(log: Path) -> Iterator[None]:
-    """Point this process's stdout/stderr at `log` while children are spawned, so they inherit it."""
+    """Point this process's stdout/stderr at `log` while children are spawned, so they
+    inherit it."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -45,9 +47,11 @@ def _output_to(log: Path) -> Iterator[None]:
 
 @contextmanager
 def started(settings: Settings, engine_url: str | None = None) -> Iterator[RunningStack]:
-    """Start engine and app with `settings` (output to `<var_dir>/stack.log`), wait until ready, stop after.
+    """Start engine and app with `settings` (output to `<var_dir>/stack.log`), wait until ready,
+    stop after.
 
-    `engine_url` lets the app reach the engine through something else (the channels bench puts a proxy there).
+    `engine_url` lets the app reach the engine through something else (the channels bench puts a
+    proxy there).
     """
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     log = settings.var_dir / "stack.log"
@@ -60,7 +64,8 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
             raise RuntimeError(f"the stack did not become ready; see {log}")
         startup_s = time.perf_counter() - began
         say(
-            f"stack ready in {startup_s:.0f} s (app {app_url}, engine port {settings.engine_port}; log {log})"
+            f"stack ready in {startup_s:.0f} s (app {app_url}, engine port {settings.engine_port}; "
+            f"log {log})"
         )
         yield RunningStack(
             app_url,
@@ -74,7 +79,8 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
 
 @contextmanager
 def running_stack(var_dir: Path) -> Iterator[RunningStack]:
-    """Start engine and app as `govbot run` does (the shipped index, a fresh database); stop both after."""
+    """Start engine and app as `govbot run` does (the shipped index, a fresh database); stop
+    both after."""
     settings = Settings(
         port=free_port(),
         engine_port=free_port(),

@@ -1,9 +1,9 @@
-"""Citizen messages as the providers deliver them (signed webhooks), sent with timing, and fakes that
-note when the last reply reached them.
+"""Citizen messages as the providers deliver them (signed webhooks), sent with timing, and fakes
+that note when the last reply reached them.
 
-Signatures and secrets are the test suite's (tests/conftest.py, tests/support/fakes.py): the app checks
-them for real. The web chat's HTTP POST is built alongside for comparison; it is not a webhook (it
-returns the bot's replies, so it waits for the engine).
+Signatures and secrets are the test suite's (tests/conftest.py, tests/support/fakes.py): the app
+checks them for real. The web chat's HTTP POST is built alongside for comparison; it is not a
+webhook (it returns the bot's replies, so it waits for the engine).
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ _BUILDERS = {"sms": _sms, "telegram": _telegram, "messenger": _messenger, "webch
 
 
 def webhook(channel: str, public_url: str, address: str, text: str) -> Webhook:
-    """The signed request that delivers `text` from `address` on `channel` to the app at `public_url`."""
+    """The signed request that delivers `text` from `address` on `channel` to the app
+    at `public_url`."""
     return _BUILDERS[channel](public_url, address, text)
 
 
@@ -177,9 +178,11 @@ async def _send(
 def send(
     base_url: str, conversations: Sequence[Sequence[Webhook]], senders: int
 ) -> dict[str, Tally]:
-    """Send every conversation's requests in order, `senders` conversations at a time; time each response.
+    """Send every conversation's requests in order, `senders` conversations at a time; time
+    each response.
 
-    Returns one tally per channel (latency from sending a request to its HTTP response; non-2xx = error).
+    Returns one tally per channel (latency from sending a request to its HTTP response;
+    non-2xx = error).
     """
     return asyncio.run(_send(base_url, conversations, senders))
 
@@ -209,7 +212,8 @@ class StampedGraph(_Stamped, FakeGraph):
 
 @contextmanager
 def fake_providers() -> Iterator[Providers]:
-    """The three fake provider APIs with the test suite's credentials, each noting its last request."""
+    """The three fake provider APIs with the test suite's credentials, each noting its
+    last request."""
     with (
         StampedTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio,
         StampedTelegram(TELEGRAM_TOKEN) as telegram,

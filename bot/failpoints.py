@@ -1,4 +1,5 @@
-"""Named places where crash tests stop the app (GOVBOT_FAILPOINT=<name>) so they can kill -9 it there.
+"""Named places where crash tests stop the app (GOVBOT_FAILPOINT=<name>) so they can kill
+-9 it there.
 
 Off unless the variable is set. When the named point is reached, the process writes
 `<VAR_DIR>/failpoint-<name>` (so the test knows where it is) and hangs.

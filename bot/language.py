@@ -10,14 +10,17 @@ from typing import Any
 SUPPORTED = ("en", "fr")
 
 _ASK_FRENCH = re.compile(
-    r"\b(en\s+fran[cç]ais|in\s+french|french\s+please|parlez[- ]vous\s+fran[cç]ais|fran[cç]ais\s+(svp|s'il))",
+    r"\b(en\s+fran[cç]ais|in\s+french|french\s+please|parlez[- ]vous\s+fran[cç]ais"
+    r"|fran[cç]ais\s+(svp|s'il))",
     re.IGNORECASE,
 )
 _ASK_ENGLISH = re.compile(
-    r"\b(in\s+english|english\s+please|en\s+anglais|speak\s+english|parlez[- ]vous\s+anglais|anglais\s+(svp|s'il))",
+    r"\b(in\s+english|english\s+please|en\s+anglais|speak\s+english|parlez[- ]vous\s+anglais"
+    r"|anglais\s+(svp|s'il))",
     re.IGNORECASE,
 )
-# Languages a citizen might plausibly write in; anything detected outside SUPPORTED gets a bilingual reply.
+# Languages a citizen might plausibly write in; anything detected outside SUPPORTED gets a
+# bilingual reply.
 _CANDIDATES = (
     "ENGLISH",
     "FRENCH",
@@ -42,7 +45,8 @@ _CANDIDATES = (
 )
 
 
-# Short messages that statistical detection cannot place, but that say a lot about the citizen's language.
+# Short messages that statistical detection cannot place, but that say a lot about the
+# citizen's language.
 _SHORT_WORDS = {
     "fr": {
         "bonjour",
@@ -114,8 +118,8 @@ class LanguageDetector:
                 from lingua import Language, LanguageDetectorBuilder
 
                 languages = [getattr(Language, name) for name in _CANDIDATES]
-                # Two detectors: a wide one that spots unsupported languages, and an EN/FR one that is
-                # far more decisive between the two we answer in.
+                # Two detectors: a wide one that spots unsupported languages, and an EN/FR one that
+                # is far more decisive between the two we answer in.
                 self._detector = (
                     LanguageDetectorBuilder.from_languages(*languages).build(),
                     LanguageDetectorBuilder.from_languages(

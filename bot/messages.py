@@ -16,8 +16,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "Désolé. Est-ce l'une de ces questions?",
     },
     "no_answer_offer_person": {
-        "en": "I'm sorry, I don't have a reliable answer to that. Would you like to reach a person?",
-        "fr": "Désolé, je n'ai pas de réponse fiable à cette question. Voulez-vous joindre une personne?",
+        "en": "I'm sorry, I don't have a reliable answer to that. Would you like to "
+        "reach a person?",
+        "fr": "Désolé, je n'ai pas de réponse fiable à cette question. Voulez-vous joindre "
+        "une personne?",
     },
     "offer_person": {
         "en": "I'm sorry I couldn't help. Would you like to reach a person?",
@@ -44,13 +46,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "Votre message semble vide. Que voulez-vous savoir?",
     },
     "too_long": {
-        "en": "Your message is too long ({limit} characters at most). Please ask a shorter question.",
-        "fr": "Votre message est trop long ({limit} caractères au maximum). Posez une question plus courte.",
+        "en": "Your message is too long ({limit} characters at most). Please ask a "
+        "shorter question.",
+        "fr": "Votre message est trop long ({limit} caractères au maximum). Posez une question "
+        "plus courte.",
     },
     "engine_unavailable": {
-        "en": "The service is briefly unavailable. I have your message and will answer as soon as it is back.",
-        "fr": "Le service est momentanément indisponible. J'ai bien reçu votre message et j'y répondrai "
-        "dès son retour.",
+        "en": "The service is briefly unavailable. I have your message and will answer as soon as "
+        "it is back.",
+        "fr": "Le service est momentanément indisponible. J'ai bien reçu votre message et j'y "
+        "répondrai dès son retour.",
     },
     "sms_stop": {
         "en": "{service}: you will receive no more messages. Text START to resume.",
@@ -58,24 +63,26 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "sms_start": {
         "en": "{service}: messages resumed. Ask your question any time. Text STOP to stop.",
-        "fr": "{service} : messages réactivés. Posez votre question quand vous voulez. Textez ARRET pour arrêter.",
+        "fr": "{service} : messages réactivés. Posez votre question quand vous voulez. Textez "
+        "ARRET pour arrêter.",
     },
     "sms_help": {
-        "en": "{service}: automated answers from official FAQs. Text your question, or ask for a person. "
-        "Text STOP to stop. Msg & data rates may apply.",
-        "fr": "{service} : réponses automatisées tirées des FAQ officielles. Textez votre question ou demandez "
-        "une personne. Textez ARRET pour arrêter. Des frais de messagerie peuvent s'appliquer.",
+        "en": "{service}: automated answers from official FAQs. Text your question, or ask for a "
+        "person. Text STOP to stop. Msg & data rates may apply.",
+        "fr": "{service} : réponses automatisées tirées des FAQ officielles. Textez votre question "
+        "ou demandez une personne. Textez ARRET pour arrêter. Des frais de messagerie "
+        "peuvent s'appliquer.",
     },
     "queue_joined": {
-        "en": "I'm connecting you with a person at {queue}. You are number {position} in line; the wait is "
-        "about {minutes} min. {leave}",
-        "fr": "Je vous mets en relation avec une personne de {queue}. Vous êtes numéro {position} dans la file; "
-        "l'attente est d'environ {minutes} min. {leave}",
+        "en": "I'm connecting you with a person at {queue}. You are number {position} in line; the "
+        "wait is about {minutes} min. {leave}",
+        "fr": "Je vous mets en relation avec une personne de {queue}. Vous êtes numéro {position} "
+        "dans la file; l'attente est d'environ {minutes} min. {leave}",
     },
     "queue_update": {
         "en": "Update: you are now number {position} in line; the wait is about {minutes} min.",
-        "fr": "Mise à jour : vous êtes maintenant numéro {position} dans la file; l'attente est d'environ "
-        "{minutes} min.",
+        "fr": "Mise à jour : vous êtes maintenant numéro {position} dans la file; l'attente est "
+        "d'environ {minutes} min.",
     },
     "queue_next": {
         "en": "You are next in line. A person will be with you shortly.",
@@ -98,51 +105,56 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "{agent}, de {queue}, est maintenant avec vous.",
     },
     "agent_lost": {
-        "en": "Sorry, the person helping you was disconnected. You are back in line at number {position}.",
-        "fr": "Désolé, la personne qui vous aidait a été déconnectée. Vous êtes de retour dans la file, "
-        "numéro {position}.",
+        "en": "Sorry, the person helping you was disconnected. You are back in line at "
+        "number {position}.",
+        "fr": "Désolé, la personne qui vous aidait a été déconnectée. Vous êtes de retour dans la "
+        "file, numéro {position}.",
     },
     "transferred": {
         "en": "I'm transferring you to {queue}. You keep your place: number {position} in line.",
-        "fr": "Je vous transfère à {queue}. Vous gardez votre place : numéro {position} dans la file.",
+        "fr": "Je vous transfère à {queue}. Vous gardez votre place : numéro {position} "
+        "dans la file.",
     },
     "resolved_rating": {
-        "en": "{agent} has closed the conversation; the assistant is back to answer your questions. How satisfied "
-        "are you with the help you got? Reply with a number from 1 (not at all) to 5 (very), and a comment if you "
-        "like.",
-        "fr": "{agent} a fermé la conversation; l'assistant est de retour pour répondre à vos questions. Êtes-vous "
-        "satisfait de l'aide reçue? Répondez par un chiffre de 1 (pas du tout) à 5 (très), et un commentaire si "
-        "vous le souhaitez.",
+        "en": "{agent} has closed the conversation; the assistant is back to answer your "
+        "questions. How satisfied are you with the help you got? Reply with a number from 1 (not "
+        "at all) to 5 (very), and a comment if you like.",
+        "fr": "{agent} a fermé la conversation; l'assistant est de retour pour répondre à vos "
+        "questions. Êtes-vous satisfait de l'aide reçue? Répondez par un chiffre de 1 (pas du "
+        "tout) à 5 (très), et un commentaire si vous le souhaitez.",
     },
     "rating_thanks": {
         "en": "Thank you for your rating. Ask me anything else any time.",
         "fr": "Merci de votre évaluation. Posez-moi d'autres questions quand vous voulez.",
     },
     "abandoned": {
-        "en": "Since we have not heard from you, this request is closed. Write again any time to reach a person.",
-        "fr": "Comme nous n'avons pas eu de vos nouvelles, cette demande est fermée. Écrivez-nous quand vous "
-        "voulez pour joindre une personne.",
+        "en": "Since we have not heard from you, this request is closed. Write again any time to "
+        "reach a person.",
+        "fr": "Comme nous n'avons pas eu de vos nouvelles, cette demande est fermée. Écrivez-nous "
+        "quand vous voulez pour joindre une personne.",
     },
     "after_hours": {
-        "en": "{queue} is closed right now; it opens {when}. Write your message now, with a phone number, and an "
-        "agent will call you back after it opens. {leave}",
-        "fr": "{queue} est fermé en ce moment; ouverture {when}. Écrivez votre message maintenant, avec un numéro "
-        "de téléphone, et un agent vous rappellera après l'ouverture. {leave}",
+        "en": "{queue} is closed right now; it opens {when}. Write your message now, with a phone "
+        "number, and an agent will call you back after it opens. {leave}",
+        "fr": "{queue} est fermé en ce moment; ouverture {when}. Écrivez votre message maintenant, "
+        "avec un numéro de téléphone, et un agent vous rappellera après l'ouverture. {leave}",
     },
     "after_hours_sms": {
-        "en": "{queue} is closed right now; it opens {when}. Text your message now, and an agent will call you "
-        "back at this number after it opens. {leave}",
-        "fr": "{queue} est fermé en ce moment; ouverture {when}. Textez votre message maintenant, et un agent vous "
-        "rappellera à ce numéro après l'ouverture. {leave}",
+        "en": "{queue} is closed right now; it opens {when}. Text your message now, and an agent "
+        "will call you back at this number after it opens. {leave}",
+        "fr": "{queue} est fermé en ce moment; ouverture {when}. Textez votre message maintenant, "
+        "et un agent vous rappellera à ce numéro après l'ouverture. {leave}",
     },
     "ticket_taken": {
-        "en": "Thank you. Your request #{ticket} is recorded; an agent will contact you after {queue} opens {when}.",
-        "fr": "Merci. Votre demande no {ticket} est enregistrée; un agent communiquera avec vous après "
-        "l'ouverture de {queue} {when}.",
+        "en": "Thank you. Your request #{ticket} is recorded; an agent will contact you after "
+        "{queue} opens {when}.",
+        "fr": "Merci. Votre demande no {ticket} est enregistrée; un agent communiquera avec vous "
+        "après l'ouverture de {queue} {when}.",
     },
     "which_service": {
         "en": "I'll connect you with a person. Which service is your question about?",
-        "fr": "Je vais vous mettre en relation avec une personne. Votre question concerne quel service?",
+        "fr": "Je vais vous mettre en relation avec une personne. Votre question concerne "
+        "quel service?",
     },
     "connecting": {
         "en": "Sorry I couldn't help. Let me connect you with a person.",
@@ -162,7 +174,8 @@ CATALOG: dict[str, dict[str, str]] = {
 
 
 def say(key: str, language: str | None, **values: object) -> str:
-    """The sentence `key` in `language` (English when the language is unknown), filled with `values`."""
+    """The sentence `key` in `language` (English when the language is unknown), filled
+    with `values`."""
     variants = CATALOG[key]
     text = variants.get(language or "en") or variants["en"]
     return text.format(**values) if values else text

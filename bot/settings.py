@@ -1,7 +1,9 @@
-"""All runtime settings in one place, read from the environment (and `.env`)."""
+"""All runtime settings in one place, read from the environment (and `.env`), and the check that
+refuses to serve beyond loopback without real secrets."""
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,9 +29,10 @@ class Settings(BaseSettings):
     # Connections per app replica to a server database (and as many again on bursts).
     database_pool_size: int = Field(default=10, ge=1)
     engine_timeout_s: float = 15.0
-    engine_concurrency: int = 8
-    # Shared secret the engine sends when it calls the custom actions (`govbot run` makes one per run).
-    actions_token: str | None = None  # turns in flight to the engine at once, per app replica
+    engine_concurrency: int = 8  # turns in flight to the engine at once, per app replica
+    # Shared secret the engine sends when it calls the custom actions (`govbot run` makes one per
+    # run); required, with every enabled channel's secrets, when HOST is not loopback.
+    actions_token: str | None = None
     faq_dir: Path = ROOT / "data" / "faqs"
     index_dir: Path = ROOT / "var" / "index"
     max_message_chars: int = Field(default=2000, ge=1)
@@ -37,8 +40,9 @@ class Settings(BaseSettings):
     webchat_allowed_origins: list[str] = ["*"]
     # How often pending messages are retried while the engine is down.
     retry_interval_s: float = 2.0
-    # Provider channels: a channel is on when its secrets are set. PUBLIC_BASE_URL is the URL providers
-    # call (Twilio signs it); X-Forwarded-* headers are trusted only with TRUST_FORWARDED_HEADERS.
+    # Provider channels: a channel is on when its secrets are set. PUBLIC_BASE_URL is the URL
+    # providers call (Twilio signs it); X-Forwarded-* headers are trusted only with
+    # TRUST_FORWARDED_HEADERS.
     service_name: str = "Northbridge Services"
     public_base_url: str = "http://127.0.0.1:8000"
     trust_forwarded_headers: bool = False
@@ -59,12 +63,13 @@ class Settings(BaseSettings):
     # Delivery: failed sends are retried with backoff, then dead-lettered (`govbot inbox dead`).
     outbox_max_attempts: int = 8
     inbox_max_attempts: int = 100
-    # A replica's hold on a conversation (turns) or on a reply being sent; expires if the replica dies.
+    # A replica's hold on a conversation (turns) or on a reply being sent; expires if the replica
+    # dies.
     lease_s: float = 60.0
     claim_s: float = 30.0
 
-    # The contact centre: queues, hours, urgent topics, canned replies (data/contact_centre.yml), and the
-    # console's sessions and login throttling.
+    # The contact centre: queues, hours, urgent topics, canned replies (data/contact_centre.yml),
+    # and the console's sessions and login throttling.
     contact_centre_file: Path = ROOT / "data" / "contact_centre.yml"
     console_session_ttl_s: float = Field(default=8 * 3600, gt=0)
     login_max_failures: int = Field(default=5, ge=1)  # per username, within LOGIN_WINDOW_S
@@ -74,8 +79,8 @@ class Settings(BaseSettings):
     # "Did this help?" on SMS: only after every Nth answer of a conversation (0: never).
     sms_feedback_every: int = Field(default=5, ge=0)
 
-    # Insight: the dashboard's stale-FAQ flag, knowledge-gap grouping, and emerging-issue alerts (sent to a
-    # webhook and/or by e-mail through SMTP when configured).
+    # Insight: the dashboard's stale-FAQ flag, knowledge-gap grouping, and emerging-issue alerts
+    # (sent to a webhook and/or by e-mail through SMTP when configured).
     stale_after_days: int = Field(default=365, ge=1)
     gap_similarity: float = Field(
         default=0.88, gt=0, le=1
@@ -95,8 +100,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
-    # Privacy: conversations and their analytics rows older than this are deleted (`govbot privacy purge`,
-    # and daily by the running app); counts per day survive.
+    # Privacy: conversations and their analytics rows older than this are deleted
+    # (`govbot privacy purge`, and daily by the running app); counts per day survive.
     retention_days: int = Field(default=90, ge=1)
     purge_interval_s: float = Field(default=24 * 3600, gt=0)
 
@@ -110,3 +115,78 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+# Each provider channel: settings that show it is wanted, then the secrets it cannot run without.
+CHANNELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Twilio": (
+        ("twilio_from_number", "twilio_whatsapp_from"),
+        ("twilio_account_sid", "twilio_auth_token"),
+    ),
+    "Telegram": ((), ("telegram_bot_token", "telegram_secret_token")),
+    "Messenger": (
+        (),
+        ("messenger_page_access_token", "messenger_app_secret", "messenger_verify_token"),
+    ),
+}
+# Stand-ins that examples and habits put where a secret belongs, compared lower-case with only
+# letters and digits kept: whole values, then fragments (env.example once shipped
+# "change-me-openssl-rand-hex-32").
+PLACEHOLDERS = frozenset(
+    {"secret", "token", "password", "test", "dummy", "todo", "tbd", "fixme", "none", "null"}
+    | {"default", "setme", "mysecret", "yourtoken", "actionstoken"}
+)
+PLACEHOLDER_FRAGMENTS = ("changeme", "replaceme", "placeholder", "example", "yoursecret")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine: 127.0.0.0/8, ::1 or "localhost"."""
+    name = host.strip().removeprefix("[").removesuffix("]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # any other name may resolve to a public interface: fail closed
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def is_placeholder(value: str | None) -> bool:
+    """Whether `value` is missing, empty, or a stand-in such as "change-me" or "<your token>"."""
+    text = (value or "").strip().lower()
+    if text.startswith(("<", "${")) and text.endswith((">", "}")):
+        return True
+    folded = "".join(c for c in text if c.isalnum())
+    # Also "", "...", "xxxxxxxx": nothing or one repeated character is no secret.
+    return (
+        len(set(folded)) <= 1
+        or folded in PLACEHOLDERS
+        or any(fragment in folded for fragment in PLACEHOLDER_FRAGMENTS)
+    )
+
+
+def _is_set(value: object) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def insecure_settings(settings: Settings) -> list[str]:
+    """Why these settings must not serve: empty when HOST is loopback, or ACTIONS_TOKEN and every
+    enabled channel's secrets are real."""
+    if is_loopback(settings.host):
+        return []
+    reason = "must be set to a secret when HOST is not a loopback address"
+    problems = []
+    if is_placeholder(settings.actions_token):
+        problems.append(f"ACTIONS_TOKEN {reason}")
+    for channel, (extras, secrets) in CHANNELS.items():
+        wanted = [name for name in extras + secrets if _is_set(getattr(settings, name))]
+        if not wanted:
+            continue  # the channel is off
+        for name in secrets:
+            if is_placeholder(getattr(settings, name)):
+                problems.append(
+                    f"{name.upper()} {reason} ({channel} is on: {wanted[0].upper()} is set)"
+                )
+    return problems

@@ -15,20 +15,19 @@ from typing import IO
 import httpx
 import yaml
 
-from bot.settings import ROOT, Settings
+from bot.settings import ROOT, Settings, is_placeholder
 
 ENGINE_PYTHON = ROOT / ".venv-engine" / "bin" / "python"
 MODEL = ROOT / "models" / "govbot.tar.gz"
 
 
 def endpoints(settings: Settings) -> dict[str, object]:
-    """Rasa's endpoints for these settings: actions in the app, tracker store next to the app's data."""
+    """Rasa's endpoints for these settings: actions in the app, tracker store beside app data."""
     app_url = f"http://{settings.host}:{settings.port}"
     action_endpoint: dict[str, object] = {"url": f"{app_url}/actions/webhook"}
     if settings.actions_token:
-        action_endpoint["token"] = (
-            settings.actions_token
-        )  # sent by Rasa as ?token=..., checked by the app
+        # Sent by Rasa as ?token=..., checked by the app.
+        action_endpoint["token"] = settings.actions_token
     doc: dict[str, object] = {"action_endpoint": action_endpoint}
     url = settings.database_url
     if url.startswith("sqlite"):
@@ -138,14 +137,15 @@ def app_environment(settings: Settings, engine_url: str | None = None) -> dict[s
         **os.environ,
         **values,
         "RASA_TELEMETRY_ENABLED": "false",
-        # One thread per encoder: on a shared 2-core machine, more threads only spin against each other.
+        # One thread per encoder: on a shared 2-core machine, more threads only spin against each
+        # other.
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
     }
 
 
 def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
-    """Start the Rasa server, calling the custom actions in the app of `settings`; its output goes to `log`
-    when given."""
+    """Start the Rasa server, calling the custom actions in the app of `settings`; its output goes
+    to `log` when given."""
     if not MODEL.exists():
         raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -169,7 +169,8 @@ def start_app(
     extra_env: dict[str, str] | None = None,
     log: IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start one app process with `settings`; `engine_url` may point through something else (a proxy)."""
+    """Start one app process with `settings`; `engine_url` may point through something else (a
+    proxy)."""
     environment = {**app_environment(settings, engine_url), **(extra_env or {})}
     return subprocess.Popen(
         app_command(settings),
@@ -186,10 +187,12 @@ def start(
 ) -> list[subprocess.Popen[bytes]]:
     """Start engine and app (the app hosts the custom actions); return both processes.
 
-    `engine_url` lets the app reach the engine through something else (tests put a switchable proxy there).
-    Without ACTIONS_TOKEN, a fresh one is made for this run, so only this engine may call the actions.
+    `engine_url` lets the app reach the engine through something else (tests put a switchable
+    proxy there). Without a real ACTIONS_TOKEN (unset, or a placeholder such as "change-me"), a
+    fresh one is made for this run, so only this engine may call the actions. `govbot run` checks
+    `insecure_settings` first, so beyond loopback a missing token is refused, not made up.
     """
-    if not settings.actions_token:
+    if is_placeholder(settings.actions_token):
         settings = settings.model_copy(update={"actions_token": secrets.token_urlsafe(24)})
     return [start_engine(settings, log), start_app(settings, engine_url, log=log)]
 
@@ -212,9 +215,11 @@ def run(settings: Settings) -> int:
             return 1
         print(
             f"\n  govbot is ready\n  demo agency page + web chat: {base}/\n"
-            f"  agent console: {base}/console (accounts: .venv/bin/govbot agents add --username NAME)\n"
+            f"  agent console: {base}/console"
+            " (accounts: .venv/bin/govbot agents add --username NAME)\n"
             f"  health: {base}/healthz\n"
-            f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n  Ctrl-C stops everything.\n",
+            f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n"
+            "  Ctrl-C stops everything.\n",
             flush=True,
         )
         while all(p.poll() is None for p in processes):

@@ -1,11 +1,14 @@
-"""What every channel adapter shares: the parsed inbound message, the outbound message, and the errors.
+"""What every channel adapter shares: the parsed inbound message, the outbound message, and
+the errors.
 
-An adapter has two halves. Inbound: `parse(request)` verifies the provider's signature or secret token
-and turns the webhook into `Incoming` messages (or raises `WebhookRejected` with a 4xx status), before
-anything is stored. Outbound: `send(address, Outgoing)` delivers one message through the provider's
-API and returns the provider's message id, or raises `SendError` (retryable or not, with the delay the
-provider asked for). `capabilities` says what the channel can show, so replies degrade gracefully
-(buttons become numbered choices where there are no buttons).
+An adapter has two halves. Inbound: `parse(request)` verifies the provider's signature or secret
+token and turns the webhook (a `WebhookRequest`: the web layer has already read the body, capped at
+the adapter's `max_body_bytes` while streaming) into `Incoming` messages, or raises
+`WebhookRejected` with a 4xx status, before anything is stored. Outbound: `send(address, Outgoing)`
+delivers one message through the provider's API and returns the provider's message id, or raises
+`SendError` (retryable or not, with the delay the provider asked for). `capabilities` says what the
+channel can show, so replies degrade gracefully (buttons become numbered choices where there are
+no buttons).
 """
 
 from __future__ import annotations
@@ -13,20 +16,28 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fastapi import Request
+from connectors.capabilities import Capabilities
 
 
 @dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What a channel can show; the outbox renders replies to fit."""
+class WebhookRequest:
+    """A provider's webhook as received, free of any web framework: the body is already read."""
 
-    buttons: bool
-    max_buttons: int = 0
-    max_button_title: int = 0
-    max_chars: int = 4096
+    method: str
+    base_url: str  # scheme://host[:port], as the request reached us
+    path: str
+    query: str  # the raw query string, without "?"
+    headers: Mapping[str, str]  # case-insensitive lookups (the web layer passes its own headers)
+    body: bytes
+
+    @property
+    def url(self) -> str:
+        """The whole URL as received."""
+        return f"{self.base_url}{self.path}" + (f"?{self.query}" if self.query else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +74,8 @@ class WebhookRejected(Exception):
 
 
 class SendError(Exception):
-    """Sending failed. `retryable` failures are retried with backoff (at least `retry_after` seconds)."""
+    """Sending failed. `retryable` failures are retried with backoff (at least
+    `retry_after` seconds)."""
 
     def __init__(self, message: str, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -71,21 +83,9 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 past `limit` bytes (counted while streaming: chunked bodies too)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise WebhookRejected(413, "body too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise WebhookRejected(413, "body too large")
-    return bytes(body)
-
-
 def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or bad."""
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when
+    absent or bad."""
     if not value:
         return None
     if value.strip().isdigit():
@@ -101,7 +101,10 @@ class ChannelAdapter(Protocol):
 
     name: str
     capabilities: Capabilities
+    max_body_bytes: int
 
-    async def parse(self, request: Request) -> list[Incoming]: ...
+    async def parse(self, request: WebhookRequest) -> list[Incoming]: ...
 
     async def send(self, address: str, message: Outgoing) -> str: ...
+
+    async def aclose(self) -> None: ...

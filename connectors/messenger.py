@@ -17,17 +17,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from fastapi import Request
 
 from connectors.base import (
-    Capabilities,
     Incoming,
     Outgoing,
     SendError,
     WebhookRejected,
-    read_body,
+    WebhookRequest,
     retry_after_seconds,
 )
+from connectors.capabilities import MESSENGER
 from connectors.sms_text import fit_chars
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,8 +34,9 @@ MAX_TEXT = 2000
 MAX_QUICK_REPLIES = 13
 MAX_QUICK_REPLY_TITLE = 20
 MAX_PAYLOAD = 1000
-# Graph error codes: throttling or a transient fault (retry later) vs a refusal (retrying won't help:
-# 10 = outside the messaging window / not permitted, 551 = person unavailable, 200 = no permission).
+# Graph error codes: throttling or a transient fault (retry later) vs a refusal (retrying won't
+# help: 10 = outside the messaging window / not permitted, 551 = person unavailable,
+# 200 = no permission).
 RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 613})
 REFUSED_CODES = frozenset({10, 200, 551})
 
@@ -48,7 +48,8 @@ def _title(text: str) -> str:
 
 
 def _event(event: Any) -> Incoming | None:
-    """One `messaging` event as a message, or None for echoes, receipts, reactions and attachments."""
+    """One `messaging` event as a message, or None for echoes, receipts, reactions
+    and attachments."""
     if not isinstance(event, dict) or not isinstance(event.get("sender"), dict):
         return None
     sender = str(event["sender"].get("id", ""))
@@ -80,15 +81,12 @@ def _event(event: Any) -> Incoming | None:
 
 
 class MessengerAdapter:
-    """The "messenger" channel of one Facebook page: PSID as address, `mid` as provider message id."""
+    """The "messenger" channel of one Facebook page: PSID as address, `mid` as provider
+    message id."""
 
     name = "messenger"
-    capabilities = Capabilities(
-        buttons=True,
-        max_buttons=MAX_QUICK_REPLIES,
-        max_button_title=MAX_QUICK_REPLY_TITLE,
-        max_chars=MAX_TEXT,
-    )
+    capabilities = MESSENGER
+    max_body_bytes = MAX_BODY_BYTES
 
     def __init__(
         self,
@@ -124,12 +122,12 @@ class MessengerAdapter:
             return query_params.get("hub.challenge", "")
         return None
 
-    async def parse(self, request: Request) -> list[Incoming]:
+    async def parse(self, request: WebhookRequest) -> list[Incoming]:
         """Check the body's signature, then read every citizen message of the batch."""
         header = request.headers.get("x-hub-signature-256", "")
         if not header.startswith("sha256="):
             raise WebhookRejected(403, "missing signature")
-        raw = await read_body(request, MAX_BODY_BYTES)
+        raw = request.body
         expected = hmac.new(self._app_secret, raw, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(
             header[len("sha256=") :].strip().lower().encode(), expected.encode()
@@ -192,7 +190,8 @@ class MessengerAdapter:
 
     @staticmethod
     def _error(response: httpx.Response, data: Any) -> SendError:
-        """Classify a Graph error by its code first: throttling comes back as 400/403 as often as 429."""
+        """Classify a Graph error by its code first: throttling comes back as 400/403 as
+        often as 429."""
         error = data.get("error") if isinstance(data, dict) else None
         error = error if isinstance(error, dict) else {}
         code = error.get("code")

@@ -1,4 +1,5 @@
-"""Plain-text replies that fit: SMS segment counting (GSM-7 or UCS-2), numbered choices, and shortening.
+"""Plain-text replies that fit: SMS segment counting (GSM-7 or UCS-2), numbered choices,
+and shortening.
 
 An SMS is GSM-7 (GSM 03.38) when every character is in the basic table or its extension table
 (extension characters take two septets); otherwise the whole message is UCS-2. One segment holds
@@ -69,7 +70,8 @@ def segments(text: str) -> int:
 
 
 def guess_language(text: str) -> str:
-    """French ("fr") or English ("en") by a vote of common words, for when the caller does not say."""
+    """French ("fr") or English ("en") by a vote of common words, for when the caller
+    does not say."""
     words = re.findall(r"[a-zàâçéèêëîïôûùüÿœ]+", text.lower())
     french = sum(w in _FRENCH_HINTS for w in words)
     english = sum(w in _ENGLISH_HINTS for w in words)
@@ -148,7 +150,8 @@ def _hard_cut(text: str, fits: Callable[[str], bool], ellipsis: str) -> str:
 
 
 def shorten_to_fit(body: str, tail: str, fits: Callable[[str], bool], ellipsis: str = "…") -> str:
-    """`body` then `tail` (kept whole), the body cut at a sentence, else a word, with an ellipsis."""
+    """`body` then `tail` (kept whole), the body cut at a sentence, else a word, with
+    an ellipsis."""
     whole = _attach(body, tail)
     if fits(whole):
         return whole
@@ -161,7 +164,8 @@ def shorten_to_fit(body: str, tail: str, fits: Callable[[str], bool], ellipsis: 
     sentences, words = _cuts(body)
     by_sentence = _best(sentences, lambda i: fits(shown(i, True)))
     by_word = _best(words, lambda i: fits(shown(i, False)))
-    # A sentence end reads better, unless it throws away more than half of the room a word cut keeps.
+    # A sentence end reads better, unless it throws away more than half of the room a word
+    # cut keeps.
     if by_sentence is not None and (by_word is None or by_sentence * 2 >= by_word):
         return shown(by_sentence, True)
     if by_word is not None:
@@ -199,7 +203,8 @@ def render_sms(
     link: str | None = None,
     language: str | None = None,
 ) -> str:
-    """An SMS of at most `max_segments` segments: numbered choices, source line kept, body shortened."""
+    """An SMS of at most `max_segments` segments: numbered choices, source line kept,
+    body shortened."""
     text = text.translate(_PLAIN)
     plain_buttons = [{**b, "title": b.get("title", "").translate(_PLAIN)} for b in buttons]
     # "…" is not GSM-7: using it would turn a GSM-7 message into UCS-2 and halve what fits.

@@ -1,8 +1,8 @@
 """Telegram through python-telegram-bot: webhook updates in, `sendMessage` with inline buttons out.
 
 Inbound, Telegram proves itself with the secret token we gave `setWebhook` (header
-`X-Telegram-Bot-Api-Secret-Token`). A pressed inline button arrives as a callback query, which must be
-answered or the citizen's button keeps spinning: the route calls `acknowledge(messages)` once the
+`X-Telegram-Bot-Api-Secret-Token`). A pressed inline button arrives as a callback query, which must
+be answered or the citizen's button keeps spinning: the route calls `acknowledge(messages)` once the
 messages are stored. Outbound uses a plain `telegram.Bot` that is never `initialize()`d, so no
 `getMe` round trip happens; its `HTTPXRequest` carries the injected transport.
 
@@ -22,7 +22,6 @@ import warnings
 from collections import OrderedDict
 
 import httpx
-from fastapi import Request
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
@@ -36,7 +35,8 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from connectors.base import Capabilities, Incoming, Outgoing, SendError, WebhookRejected, read_body
+from connectors.base import Incoming, Outgoing, SendError, WebhookRejected, WebhookRequest
+from connectors.capabilities import TELEGRAM
 from connectors.sms_text import fit_chars
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -61,9 +61,8 @@ class TelegramAdapter:
     """The "telegram" channel of one bot: chat id as address, update_id as provider message id."""
 
     name = "telegram"
-    capabilities = Capabilities(
-        buttons=True, max_buttons=10, max_button_title=64, max_chars=MAX_TEXT
-    )
+    capabilities = TELEGRAM
+    max_body_bytes = MAX_BODY_BYTES
 
     def __init__(
         self,
@@ -97,12 +96,13 @@ class TelegramAdapter:
         self._payloads: OrderedDict[str, str] = OrderedDict()  # "h:..." token -> long payload
         self._callbacks: OrderedDict[str, str] = OrderedDict()  # update_id -> callback_query id
 
-    async def parse(self, request: Request) -> list[Incoming]:
-        """Check the secret token, then read a text message or a pressed button; [] for anything else."""
+    async def parse(self, request: WebhookRequest) -> list[Incoming]:
+        """Check the secret token, then read a text message or a pressed button; [] for
+        anything else."""
         given = request.headers.get("x-telegram-bot-api-secret-token", "").encode()
         if not given or not hmac.compare_digest(given, self._secret):
             raise WebhookRejected(403, "bad secret token")
-        raw = await read_body(request, MAX_BODY_BYTES)
+        raw = request.body
         try:
             data = json.loads(raw)
             if not isinstance(data, dict) or type(data.get("update_id")) is not int:
@@ -139,14 +139,16 @@ class TelegramAdapter:
         return [Incoming("telegram", str(chat), update_id, text, title)]
 
     async def acknowledge(self, messages: list[Incoming]) -> None:
-        """Answer the callback queries behind `messages` (call after storing them); errors are ignored."""
+        """Answer the callback queries behind `messages` (call after storing them); errors
+        are ignored."""
         for incoming in messages:
             query_id = self._callbacks.pop(incoming.provider_message_id, None)
             if query_id:
                 await self.acknowledge_callback(query_id)
 
     async def acknowledge_callback(self, callback_query_id: str) -> None:
-        """Stop the button's spinner. Best effort: a stale query (>~15 min, or a replay) is not an error."""
+        """Stop the button's spinner. Best effort: a stale query (>~15 min, or a replay) is
+        not an error."""
         try:
             await self.bot.answer_callback_query(callback_query_id)
         except TelegramError:

@@ -12,19 +12,17 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import httpx
-from fastapi import Request
-from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
 from connectors.base import (
-    Capabilities,
     Incoming,
     Outgoing,
     SendError,
     WebhookRejected,
-    read_body,
+    WebhookRequest,
     retry_after_seconds,
 )
+from connectors.capabilities import SMS
 from connectors.sms_text import render_sms, render_text
 
 # A webhook is ~1 KB; even a 1,600-character body with media fields stays far below this.
@@ -33,12 +31,30 @@ WHATSAPP_MAX_CHARS = 1600
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
+class _Form(dict[str, str]):
+    """Form fields: the first value of each key, and every value (`getall`) for the signature,
+    which covers repeated keys too."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._all: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self._all.setdefault(key, []).append(value)
+            self.setdefault(key, value)
+
+    def getall(self, key: str) -> list[str]:
+        """Every value of `key`, in order."""
+        return self._all.get(key, [])
+
+
 class TwilioAdapter:
-    """The "sms" and "whatsapp" channels of one Twilio account (whatsapp when `From` is "whatsapp:...")."""
+    """The "sms" and "whatsapp" channels of one Twilio account (whatsapp when `From`
+    is "whatsapp:...")."""
 
     name = "twilio"
     # ~3 GSM-7 segments; `send` fits the text exactly (fewer characters when it needs UCS-2).
-    capabilities = Capabilities(buttons=False, max_chars=3 * 153)
+    capabilities = SMS  # WhatsApp's limits are applied in `render`
+    max_body_bytes = MAX_BODY_BYTES
 
     def __init__(
         self,
@@ -75,28 +91,29 @@ class TwilioAdapter:
 
     @staticmethod
     def empty_twiml() -> str:
-        """The webhook's answer: empty TwiML, since replies go out through the API, not the response."""
+        """The webhook's answer: empty TwiML, since replies go out through the API, not
+        the response."""
         return EMPTY_TWIML
 
-    def signed_url(self, request: Request) -> str:
-        """The URL Twilio signed: our public base URL (or trusted forwarded headers) + path + query."""
-        base = self.public_base_url or str(request.base_url).rstrip("/")
+    def signed_url(self, request: WebhookRequest) -> str:
+        """The URL Twilio signed: our public base URL (or trusted forwarded
+        headers) + path + query."""
+        base = self.public_base_url or request.base_url.rstrip("/")
         if self.trust_forwarded:
             proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
             host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
             if proto and host:
                 base = f"{proto}://{host}"
-        query = request.url.query
-        return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+        query = request.query
+        return f"{base}{request.path}" + (f"?{query}" if query else "")
 
-    async def parse(self, request: Request) -> list[Incoming]:
+    async def parse(self, request: WebhookRequest) -> list[Incoming]:
         """Verify the signature, then read one SMS/WhatsApp message from the form body."""
         signature = request.headers.get("x-twilio-signature", "")
         if not signature:
             raise WebhookRejected(403, "missing signature")
-        raw = await read_body(request, MAX_BODY_BYTES)
         try:
-            params = ImmutableMultiDict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            params = _Form(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:  # Twilio sends UTF-8, so this did not come from Twilio
             raise WebhookRejected(403, "bad signature") from None
         if not self._validator.validate(self.signed_url(request), params, signature):
@@ -149,7 +166,8 @@ class TwilioAdapter:
 
     @staticmethod
     def _error(response: httpx.Response) -> SendError:
-        """Classify a failed call: 429 and 5xx are retried; any other 4xx (21610 unsubscribed...) is not."""
+        """Classify a failed call: 429 and 5xx are retried; any other 4xx (21610
+        unsubscribed...) is not."""
         try:
             detail = response.json()
             code, text = detail.get("code"), detail.get("message", "")

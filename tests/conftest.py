@@ -1,5 +1,6 @@
-"""Shared fixtures. `stack` starts the real thing: the Rasa engine and the app, on free ports, with a
-switchable proxy between them; set GOVBOT_TEST_URL to run the stack tests against a stack already up."""
+"""Shared fixtures. `stack` starts the real thing: the Rasa engine and the app, on free ports, with
+a switchable proxy between them; set GOVBOT_TEST_URL to run the stack tests against a stack
+already up."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ class Providers:
 
 @dataclass
 class RunningStack:
-    """A started stack: where the app is, the proxy that stands for the engine link, the fake providers."""
+    """A started stack: where the app is, the proxy that stands for the engine link, the
+    fake providers."""
 
     base_url: str
     proxy: SwitchableProxy | None
@@ -73,8 +75,8 @@ def channel_settings(providers: Providers) -> dict[str, object]:
 
 
 def test_contact_centre(folder: Path) -> Path:
-    """The demo contact centre with test timers, and City Services closed today (a holiday from yesterday to
-    tomorrow, in its time zone), so its hand-offs become callback tickets."""
+    """The demo contact centre with test timers, and City Services closed today (a holiday from
+    yesterday to tomorrow, in its time zone), so its hand-offs become callback tickets."""
     config = yaml.safe_load((ROOT / "data" / "contact_centre.yml").read_text(encoding="utf-8"))
     config["timers"] = {
         "offer_timeout_s": 20,

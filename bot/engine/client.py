@@ -1,4 +1,5 @@
-"""Talking to the Rasa server over its REST channel; one seam (`DialogueEngine`) for tests and benches."""
+"""Talking to the Rasa server over its REST channel; one seam (`DialogueEngine`) for tests
+and benches."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+
+from bot.engine.instructions import Instruction, parse_instruction
 
 
 class EngineUnavailable(Exception):
@@ -19,8 +22,8 @@ class BotMessage:
 
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
-    # An instruction for the app rather than text for the citizen, e.g. {"handoff": {...}} from an action.
-    custom: dict[str, Any] | None = None
+    # An instruction for the app rather than text for the citizen (a hand-off, a turn's analytics).
+    instruction: Instruction | None = None
 
 
 class DialogueEngine(Protocol):
@@ -53,8 +56,8 @@ class RasaEngine:
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        # Turns beyond `concurrency` wait their turn here instead of piling onto the engine, which works
-        # through them one at a time anyway; a full connection pool is not an outage.
+        # Turns beyond `concurrency` wait their turn here instead of piling onto the engine, which
+        # works through them one at a time anyway; a full connection pool is not an outage.
         self._slots = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(
             base_url=base_url,
@@ -75,7 +78,8 @@ class RasaEngine:
                 try:
                     response = await self._client.post("/webhooks/rest/webhook", json=body)
                 except httpx.ConnectError:
-                    # Nothing was sent: behind a service, a new connection may reach a live engine replica.
+                    # Nothing was sent: behind a service, a new connection may reach a live
+                    # engine replica.
                     response = await self._client.post("/webhooks/rest/webhook", json=body)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from exc
@@ -94,12 +98,9 @@ class RasaEngine:
                 _buttons(item.get("buttons")),
                 item.get("custom"),
             )
-            if text_out or buttons or isinstance(custom, dict):
-                messages.append(
-                    BotMessage(
-                        str(text_out or ""), buttons, custom if isinstance(custom, dict) else None
-                    )
-                )
+            instruction = parse_instruction(custom) if isinstance(custom, dict) else None
+            if text_out or buttons or instruction is not None:
+                messages.append(BotMessage(str(text_out or ""), buttons, instruction))
         return messages
 
     async def ready(self) -> bool:

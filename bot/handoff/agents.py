@@ -1,9 +1,10 @@
-"""Contact-centre accounts and console sessions: argon2 password hashes, expiring sessions, login throttling.
+"""Contact-centre accounts and console sessions: argon2 password hashes, expiring sessions,
+login throttling.
 
 A session cookie carries a random token; the database keeps only its SHA-256, so a leaked database
-does not log anyone in. Each session has its own CSRF token, which every state-changing request repeats
-in a header. Failed logins are audit entries; too many for one username or one address in the window
-and further attempts are refused before the password is even checked.
+does not log anyone in. Each session has its own CSRF token, which every state-changing request
+repeats in a header. Failed logins are audit entries; too many for one username or one address in
+the window and further attempts are refused before the password is even checked.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ _DUMMY_HASH = _hasher.hash("not a real password")  # checked when the user does 
 
 
 class AccountError(ValueError):
-    """An account operation that cannot be done (duplicate username, unknown role, weak password)."""
+    """An account operation that cannot be done (duplicate username, unknown role,
+    weak password)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +107,12 @@ class Agents:
                 session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
             session.commit()
 
-    # -- logging in ---------------------------------------------------------------------------------
+    # -- logging in --------------------------------------------------------------------------------
     def throttled(
         self, username: str, ip: str, per_user: int, per_ip: int, window_s: float
     ) -> bool:
-        """True when `username` failed to log in `per_user` times within the window, or `ip` `per_ip` times
-        (a higher bar: colleagues may share an office's address)."""
+        """True when `username` failed to log in `per_user` times within the window, or `ip`
+        `per_ip` times (a higher bar: colleagues may share an office's address)."""
         since = self.now() - dt.timedelta(seconds=window_s)
         failed = (
             select(func.count())
@@ -164,7 +166,8 @@ class Agents:
         return token, csrf
 
     def session_for(self, token: str | None) -> Login | None:
-        """The live session behind a cookie token, or None (missing, unknown, expired, or account disabled)."""
+        """The live session behind a cookie token, or None (missing, unknown, expired, or
+        account disabled)."""
         if not token:
             return None
         with self._db.session() as session:

@@ -1,7 +1,8 @@
-"""The contact centre's configuration (`data/contact_centre.yml`): queues, hours, urgent topics, replies.
+"""The contact centre's configuration (`data/contact_centre.yml`): queues, hours, urgent
+topics, replies.
 
-Loaded and checked once at start-up; a mistake is reported with what is wrong and where, so an agency's
-engineer can fix the file rather than read a stack trace.
+Loaded and checked once at start-up; a mistake is reported with what is wrong and where, so an
+agency's engineer can fix the file rather than read a stack trace.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class _Model(BaseModel):
 
 
 Texts = dict[Literal["en", "fr"], str]
+
+
+def text_in(texts: Texts, language: str) -> str | None:
+    """The text in `language`, if there is one."""
+    return next((text for key, text in texts.items() if key == language), None)
 
 
 class Timers(_Model):
@@ -84,10 +90,12 @@ class QueueConfig(_Model):
         return value
 
     def display_name(self, language: str) -> str:
-        return self.name.get(language) or self.name.get("en") or self.id  # type: ignore[call-overload, no-any-return]
+        """The queue's name in `language` (English, then its id, when there is none)."""
+        return text_in(self.name, language) or self.name.get("en") or self.id
 
     def minutes(self, day: int) -> tuple[int, int] | None:
-        """Opening span of weekday `day` (0 = Monday) in minutes after midnight, or None when closed."""
+        """Opening span of weekday `day` (0 = Monday) in minutes after midnight, or None
+        when closed."""
         if self.hours == "always":
             return (0, 24 * 60)
         span = self.hours.get(DAYS[day])
@@ -103,7 +111,8 @@ class QueueConfig(_Model):
 
 
 class UrgentTopic(_Model):
-    """Phrases that put a citizen at the front of the queue at once, with a message (e.g. a crisis line)."""
+    """Phrases that put a citizen at the front of the queue at once, with a message (e.g. a
+    crisis line)."""
 
     id: str
     phrases: dict[Literal["en", "fr"], list[str]]
@@ -151,12 +160,21 @@ class ContactCentreConfig(_Model):
         return self
 
     def queue(self, queue_id: str) -> QueueConfig | None:
+        """The queue with this id, if any."""
         return next((q for q in self.queues if q.id == queue_id), None)
 
+    def default(self) -> QueueConfig:
+        """The general queue (validated to exist)."""
+        found = self.queue(self.default_queue)
+        assert found is not None
+        return found
+
     def queue_for_agency(self, agency: str | None) -> QueueConfig | None:
+        """The queue serving `agency`, if any."""
         return next((q for q in self.queues if agency and agency in q.agencies), None)
 
     def disposition(self, code: str) -> Disposition | None:
+        """The disposition code's definition, if it is one."""
         return next((d for d in self.dispositions if d.code == code), None)
 
     @cached_property

@@ -18,7 +18,8 @@ def is_open(queue: QueueConfig, now: dt.datetime) -> bool:
 
 
 def next_opening(queue: QueueConfig, now: dt.datetime) -> dt.datetime | None:
-    """When the queue next opens after `now` (now itself if open), in its time zone; None if never."""
+    """When the queue next opens after `now` (now itself if open), in its time zone;
+    None if never."""
     if is_open(queue, now):
         return now.astimezone(queue.zone)
     local = now.astimezone(queue.zone)

@@ -1,8 +1,8 @@
 """Live fan-out of transcript events to the sockets watching a conversation.
 
 In one process the hub delivers directly. With several app replicas (`REDIS_URL`), every event goes
-through one Redis pub/sub channel and each replica delivers it to its own sockets, so a citizen whose
-socket sits on replica A sees a reply produced on replica B.
+through one Redis pub/sub channel and each replica delivers it to its own sockets, so a citizen
+whose socket sits on replica A sees a reply produced on replica B.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ class LiveHub:
             self.deliver(conversation_id, event)
 
     def deliver(self, conversation_id: str, event: dict[str, Any]) -> None:
-        """Hand `event` to this process's subscribers; a full queue drops it (the client resumes from history)."""
+        """Hand `event` to this process's subscribers; a full queue drops it (the client resumes
+        from history)."""
         for queue in list(self._subscribers.get(conversation_id, ())):
             try:
                 queue.put_nowait(event)
@@ -52,7 +53,8 @@ class LiveHub:
                 pass
 
     async def relay_through_redis(self, url: str, stop: asyncio.Event) -> None:
-        """Route every event through Redis until `stop` is set (one ordered publisher, one subscriber)."""
+        """Route every event through Redis until `stop` is set (one ordered publisher,
+        one subscriber)."""
         import redis.asyncio as redis
 
         client = redis.from_url(url)

@@ -1,9 +1,10 @@
-"""The outbox of provider channels: claim what is due, record what happened, list and replay the dead.
+"""The outbox of provider channels: claim what is due, record what happened, list and
+replay the dead.
 
 Rows of one conversation go out in transcript order: a row is due only when no earlier row of its
-conversation is still pending. A claim is a short lease on the row (`claimed_by`, `claimed_until`) taken
-with a conditional UPDATE, so two replicas never send the same row, and a crashed sender's claim
-expires and the row is sent again.
+conversation is still pending. A claim is a short lease on the row (`claimed_by`, `claimed_until`)
+taken with a conditional UPDATE, so two replicas never send the same row, and a crashed sender's
+claim expires and the row is sent again.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from bot.storage.db import Database
-from bot.storage.models import Conversation, InboundMessage, OutboundMessage, utcnow
+from bot.clock import Clock, system_clock
+from bot.storage.db import Database, rowcount
+from bot.storage.models import Conversation, InboundMessage, OutboundMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +60,17 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
 class Outbox:
     """Delivery state of provider-channel replies."""
 
-    def __init__(self, db: Database, owner: str, claim_s: float = 60.0) -> None:
+    def __init__(
+        self, db: Database, owner: str, claim_s: float = 60.0, clock: Clock = system_clock
+    ) -> None:
         self._db = db
+        self._clock = clock
         self._owner = owner
         self._claim_s = claim_s
 
     def claim_due(self, limit: int = 50) -> list[Delivery]:
         """Claim up to `limit` due rows, at most one per conversation (the earliest pending one)."""
-        now = utcnow()
+        now = self._clock()
         earlier = aliased(OutboundMessage)
         blocked = exists().where(
             earlier.conversation_id == OutboundMessage.conversation_id,
@@ -96,21 +101,23 @@ class Outbox:
             )
             claimed: list[Delivery] = []
             for row_id in candidates:
-                taken = session.execute(
-                    update(OutboundMessage)
-                    .where(
-                        OutboundMessage.id == row_id,
-                        OutboundMessage.status == "pending",
-                        or_(
-                            OutboundMessage.claimed_until.is_(None),
-                            OutboundMessage.claimed_until < now,
-                        ),
+                taken = rowcount(
+                    session.execute(
+                        update(OutboundMessage)
+                        .where(
+                            OutboundMessage.id == row_id,
+                            OutboundMessage.status == "pending",
+                            or_(
+                                OutboundMessage.claimed_until.is_(None),
+                                OutboundMessage.claimed_until < now,
+                            ),
+                        )
+                        .values(
+                            claimed_by=self._owner,
+                            claimed_until=now + dt.timedelta(seconds=self._claim_s),
+                        )
                     )
-                    .values(
-                        claimed_by=self._owner,
-                        claimed_until=now + dt.timedelta(seconds=self._claim_s),
-                    )
-                ).rowcount
+                )
                 session.commit()
                 if not taken:
                     continue
@@ -146,7 +153,7 @@ class Outbox:
     def sent(self, row_id: int, provider_message_id: str) -> None:
         """The provider accepted the message."""
         self._finish(
-            row_id, status="sent", provider_message_id=provider_message_id, sent_at=utcnow()
+            row_id, status="sent", provider_message_id=provider_message_id, sent_at=self._clock()
         )
 
     def withheld(self, row_id: int, status: str, reason: str) -> None:
@@ -172,7 +179,7 @@ class Outbox:
             row_id,
             attempts=attempts,
             last_error=error[:500],
-            next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+            next_attempt_at=self._clock() + dt.timedelta(seconds=delay),
         )
 
     def status_counts(self) -> dict[str, int]:
@@ -215,7 +222,7 @@ class Outbox:
         model = InboundMessage if kind == "in" else OutboundMessage
         values: dict[str, object] = {"status": "pending", "attempts": 0}
         if kind == "out":
-            values.update(next_attempt_at=utcnow(), claimed_by=None, claimed_until=None)
+            values.update(next_attempt_at=self._clock(), claimed_by=None, claimed_until=None)
         with self._db.session() as session:
             result = session.execute(
                 update(model)
@@ -223,4 +230,4 @@ class Outbox:
                 .values(**values)
             )
             session.commit()
-            return bool(result.rowcount)
+            return bool(rowcount(result))

@@ -1,4 +1,5 @@
-"""Channel rules on what may be sent: SMS opt-outs and the reply windows of Messenger and WhatsApp."""
+"""Channel rules on what may be sent: SMS opt-outs and the reply windows of Messenger
+and WhatsApp."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import unicodedata
 
 from sqlalchemy import select
 
+from bot.clock import Clock, system_clock
 from bot.storage.db import Database
-from bot.storage.models import OptOut, utcnow
+from bot.storage.models import OptOut
 
-SMS_CHANNELS = frozenset({"sms", "whatsapp"})
 BOT_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 
@@ -27,7 +28,8 @@ _KEYWORDS: dict[str, tuple[str, str | None]] = {
 
 
 def keyword(text: str) -> tuple[str, str | None] | None:
-    """The SMS compliance keyword a whole message is: ("stop"|"start"|"help", its language), if any."""
+    """The SMS compliance keyword a whole message is: ("stop"|"start"|"help", its
+    language), if any."""
     if len(text.split()) > 1:
         return None  # "stop sending me ads about parking" is a question, not a keyword
     folded = unicodedata.normalize("NFKD", text.strip().upper())
@@ -38,14 +40,14 @@ def window_refusal(
     channel: str,
     from_agent: bool,
     last_inbound_at: dt.datetime | None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> str | None:
     """Why a message may not be sent now on `channel` (None when it may)."""
     if channel not in ("messenger", "whatsapp"):
         return None
     if last_inbound_at is None:
         return f"{channel}: the citizen has never written"
-    age = (now or utcnow()) - last_inbound_at
+    age = now - last_inbound_at
     if age <= BOT_WINDOW:
         return None
     if channel == "messenger" and from_agent and age <= HUMAN_AGENT_WINDOW:
@@ -54,8 +56,8 @@ def window_refusal(
         return (
             "messenger: more than 7 days since the citizen's last message"
             if from_agent
-            else "messenger: more than 24 hours since the citizen's last message (only a person may reply, "
-            "with the HUMAN_AGENT tag, up to 7 days)"
+            else "messenger: more than 24 hours since the citizen's last message (only a person "
+            "may reply, with the HUMAN_AGENT tag, up to 7 days)"
         )
     return (
         "whatsapp: outside the 24-hour customer-service window (a pre-approved template is needed)"
@@ -65,8 +67,9 @@ def window_refusal(
 class OptOuts:
     """Who texted STOP; enforced on every later outbound message, an agent's included."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
         self._db = db
+        self._clock = clock
 
     def set(self, channel: str, address: str, opted_out: bool) -> None:
         """Record an opt-out (STOP) or opt-in (START)."""
@@ -75,7 +78,7 @@ class OptOuts:
             if row is None:
                 session.add(OptOut(channel=channel, address=address, opted_out=opted_out))
             else:
-                row.opted_out, row.changed_at = opted_out, utcnow()
+                row.opted_out, row.changed_at = opted_out, self._clock()
             session.commit()
 
     def is_opted_out(self, channel: str, address: str) -> bool:

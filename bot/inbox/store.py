@@ -1,58 +1,23 @@
-"""The inbox and outbox tables behind a small API: receive once, complete once, read the transcript."""
+"""The inbox and outbox tables behind a small API: receive once, complete once, read
+the transcript."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock, system_clock
 from bot.engine.client import BotMessage
+from bot.ids import conversation_id
+from bot.inbox.entries import Received, TranscriptEntry, outbound_entry
+from bot.inbox.reads import TranscriptReads
 from bot.privacy.redact import redact
-from bot.storage.db import Database
-from bot.storage.models import Conversation, InboundMessage, OutboundMessage, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """A stored inbound message; `duplicate` when the provider had already delivered it."""
-
-    inbound_id: int
-    conversation_id: str
-    seq: int
-    duplicate: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptEntry:
-    """One line of a conversation, as channels show it."""
-
-    seq: int
-    sender: str  # user | bot | agent | system
-    text: str
-    buttons: list[dict[str, Any]] = field(default_factory=list)
-    inbound_id: int | None = None
-    client_id: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The wire form used by the web chat."""
-        data: dict[str, Any] = {
-            "seq": self.seq,
-            "from": self.sender,
-            "text": self.text,
-            "buttons": self.buttons,
-        }
-        if self.client_id:
-            data["client_id"] = self.client_id
-        return data
-
-
-def conversation_id(channel: str, address: str) -> str:
-    """The id of a citizen's conversation on a channel."""
-    return f"{channel}:{address}"
+from bot.storage.db import Database, rowcount
+from bot.storage.models import Conversation, InboundMessage, OutboundMessage
 
 
 def pushes(channel: str) -> bool:
@@ -69,23 +34,21 @@ def _next_seq(session: Session, conv_id: str) -> int:
     return int(session.scalar(select(Conversation.last_seq).where(Conversation.id == conv_id)) or 0)
 
 
-def _settle(inbound: InboundMessage) -> None:
-    """Mark a message processed. Its raw text was only needed until now (a crash before this point must
-    lose nothing); what is kept is redacted, so personal data does not stay in long-term storage."""
-    inbound.status, inbound.processed_at = "done", utcnow()
+def _settle(inbound: InboundMessage, now: dt.datetime) -> None:
+    """Mark a message processed. Its raw text was only needed until now (a crash before this point
+    must lose nothing); what is kept is redacted, so personal data does not stay in
+    long-term storage."""
+    inbound.status, inbound.processed_at = "done", now
     inbound.text = redact(inbound.text)
     inbound.title = redact(inbound.title) if inbound.title else inbound.title
 
 
-def _outbound_entry(row: OutboundMessage) -> TranscriptEntry:
-    return TranscriptEntry(row.seq, row.sender, row.text, list(row.buttons or []), row.inbound_id)
-
-
-class Inbox:
+class Inbox(TranscriptReads):
     """Durable storage of the conversation: every write commits before it returns."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
         self._db = db
+        self._clock = clock
 
     def receive(
         self,
@@ -102,7 +65,12 @@ class Inbox:
             if existing is not None:
                 return existing
             if session.get(Conversation, conv_id) is None:
-                session.add(Conversation(id=conv_id, channel=channel, address=address))
+                now = self._clock()
+                session.add(
+                    Conversation(
+                        id=conv_id, channel=channel, address=address, created_at=now, updated_at=now
+                    )
+                )
                 try:
                     session.flush()
                 except IntegrityError:
@@ -111,7 +79,7 @@ class Inbox:
             session.execute(
                 update(Conversation)
                 .where(Conversation.id == conv_id)
-                .values(last_inbound_at=utcnow())
+                .values(last_inbound_at=self._clock())
             )
             row = InboundMessage(
                 channel=channel,
@@ -120,6 +88,7 @@ class Inbox:
                 seq=seq,
                 text=text,
                 title=title,
+                received_at=self._clock(),
             )
             session.add(row)
             try:
@@ -182,16 +151,18 @@ class Inbox:
                     text=reply.text,
                     buttons=reply.buttons,
                     status=status,
-                    next_attempt_at=utcnow(),
+                    created_at=self._clock(),
+                    next_attempt_at=self._clock(),
                 )
                 session.add(row)
                 rows.append(row)
-            _settle(inbound)
+            _settle(inbound, self._clock())
             session.commit()
-            return [_outbound_entry(r) for r in rows]
+            return [outbound_entry(r) for r in rows]
 
     def fail(self, inbound_id: int, error: str, max_attempts: int) -> int:
-        """Record a failed attempt; after `max_attempts` the message is dead-lettered. Returns attempts."""
+        """Record a failed attempt; after `max_attempts` the message is dead-lettered.
+        Returns attempts."""
         with self._db.session() as session:
             inbound = session.get(InboundMessage, inbound_id)
             if inbound is None:
@@ -213,8 +184,8 @@ class Inbox:
         sender: str = "bot",
         buttons: list[dict[str, Any]] | None = None,
     ) -> TranscriptEntry:
-        """Store a message that is not from the dialogue (a service notice, an SMS keyword reply, a queue
-        update, an agent's reply).
+        """Store a message that is not from the dialogue (a service notice, an SMS keyword reply, a
+        queue update, an agent's reply).
 
         With `done`, the inbound message it answers is marked processed in the same transaction.
         """
@@ -230,20 +201,21 @@ class Inbox:
                 text=text,
                 buttons=buttons or [],
                 status="pending" if pushes(channel) else "sent",
-                next_attempt_at=utcnow(),
+                created_at=self._clock(),
+                next_attempt_at=self._clock(),
             )
             if done and inbound_id is not None:
                 inbound = session.get(InboundMessage, inbound_id)
                 if inbound is not None:
-                    _settle(inbound)
+                    _settle(inbound, self._clock())
             session.add(row)
             session.commit()
-            return _outbound_entry(row)
+            return outbound_entry(row)
 
-    # -- leases: one replica takes a conversation's turns at a time ---------------------------------
+    # -- leases: one replica takes a conversation's turns at a time --------------------------------
     def acquire(self, conv_id: str, owner: str, ttl_s: float) -> bool:
         """Take (or extend) the conversation's lease; False while another live replica holds it."""
-        now = utcnow()
+        now = self._clock()
         with self._db.session() as session:
             result = session.execute(
                 update(Conversation)
@@ -258,7 +230,7 @@ class Inbox:
                 .values(lease_owner=owner, lease_until=now + dt.timedelta(seconds=ttl_s))
             )
             session.commit()
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def release(self, conv_id: str, owner: str) -> None:
         """Give the lease back (only if still ours)."""
@@ -269,88 +241,3 @@ class Inbox:
                 .values(lease_owner=None, lease_until=None)
             )
             session.commit()
-
-    def status(self, inbound_id: int) -> str | None:
-        """pending | done | dead, or None for an unknown message."""
-        with self._db.session() as session:
-            return session.scalar(
-                select(InboundMessage.status).where(InboundMessage.id == inbound_id)
-            )
-
-    def replies_to(self, inbound_id: int) -> list[TranscriptEntry]:
-        """Everything sent in answer to one inbound message, in order."""
-        with self._db.session() as session:
-            rows = session.scalars(
-                select(OutboundMessage)
-                .where(OutboundMessage.inbound_id == inbound_id)
-                .order_by(OutboundMessage.seq)
-            )
-            return [_outbound_entry(r) for r in rows]
-
-    def timeline(self, conv_id: str, limit: int = 500) -> list[dict[str, Any]]:
-        """The last `limit` lines of the transcript for people (the agent console): who, what, when, and
-        for replies whether they were delivered."""
-        with self._db.session() as session:
-            inbound = session.execute(
-                select(
-                    InboundMessage.seq,
-                    InboundMessage.title,
-                    InboundMessage.text,
-                    InboundMessage.received_at,
-                )
-                .where(InboundMessage.conversation_id == conv_id)
-                .order_by(InboundMessage.seq.desc())
-                .limit(limit)
-            ).all()
-            outbound = session.execute(
-                select(
-                    OutboundMessage.seq,
-                    OutboundMessage.sender,
-                    OutboundMessage.text,
-                    OutboundMessage.created_at,
-                    OutboundMessage.status,
-                )
-                .where(OutboundMessage.conversation_id == conv_id)
-                .order_by(OutboundMessage.seq.desc())
-                .limit(limit)
-            ).all()
-        lines = [
-            {"seq": seq, "from": "user", "text": title or text, "at": at, "status": "received"}
-            for seq, title, text, at in inbound
-        ]
-        lines += [
-            {"seq": seq, "from": sender, "text": text, "at": at, "status": status}
-            for seq, sender, text, at, status in outbound
-        ]
-        lines.sort(key=lambda line: line["seq"])
-        return lines[-limit:]
-
-    def history(self, conv_id: str, after: int = 0, limit: int = 500) -> list[TranscriptEntry]:
-        """The transcript after `seq`: citizen messages and replies, in order."""
-        with self._db.session() as session:
-            inbound = session.execute(
-                select(InboundMessage).where(
-                    InboundMessage.conversation_id == conv_id, InboundMessage.seq > after
-                )
-            )
-            # Web chat keys a message "<session>/<client id>"; the client knows it by its own id.
-            prefix = conv_id.split(":", 1)[-1] + "/"
-            entries = [
-                TranscriptEntry(
-                    m.seq,
-                    "user",
-                    m.title or m.text,
-                    [],
-                    m.id,
-                    m.provider_message_id.removeprefix(prefix),
-                )
-                for m in inbound.scalars()
-            ]
-            outbound = session.scalars(
-                select(OutboundMessage).where(
-                    OutboundMessage.conversation_id == conv_id, OutboundMessage.seq > after
-                )
-            )
-            entries += [_outbound_entry(r) for r in outbound]
-        entries.sort(key=lambda e: e.seq)
-        return entries[:limit]

@@ -1,10 +1,11 @@
 """Knowledge gaps: unanswered questions grouped by meaning, as a to-do list for writing FAQs.
 
-In the background, new unanswered questions (turns that ended in choices, no answer, or a hand-off) are
-embedded with the retrieval's multilingual model and joined to the closest existing group of the same
-language when their cosine to its centroid reaches `gap_similarity`; otherwise they start a new group,
-labelled by that first question. Incremental ("leader") clustering: each question is placed once, so
-groups stay stable for trends and alerts, and a pass costs one encoding per new question.
+In the background, new unanswered questions (turns that ended in choices, no answer, or a
+hand-off) are embedded with the retrieval's multilingual model and joined to the closest existing
+group of the same language when their cosine to its centroid reaches `gap_similarity`; otherwise
+they start a new group, labelled by that first question. Incremental ("leader") clustering: each
+question is placed once, so groups stay stable for trends and alerts, and a pass costs one
+encoding per new question.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ class GapClusterer:
             todo = [
                 t for t in turns if t.outcome in UNANSWERED and t.question and t.question.strip()
             ]
-            vectors = (
-                self._embed([t.question for t in todo]) if todo else np.zeros((0, 1), np.float32)
-            )  # type: ignore[misc]
+            # Every turn in `todo` has a question; `if t.question` only tells the type checker.
+            questions = [t.question for t in todo if t.question]
+            vectors = self._embed(questions) if todo else np.zeros((0, 1), np.float32)
             clusters = list(session.scalars(select(GapCluster)))
             centroids = {c.id: np.frombuffer(c.centroid, dtype=np.float32) for c in clusters}
             by_language: dict[str, list[GapCluster]] = {}
@@ -75,9 +76,9 @@ class GapClusterer:
                     turn.cluster_id = best.id
                 else:
                     cluster = GapCluster(
-                        label=turn.question[:300],
+                        label=(turn.question or "")[:300],
                         language=turn.language,
-                        size=1,  # type: ignore[index]
+                        size=1,
                         centroid=vector.tobytes(),
                         created_at=turn.at,
                         last_seen_at=turn.at,
@@ -95,7 +96,8 @@ class GapClusterer:
     async def run(
         self, interval_s: float, stop: asyncio.Event, ready: Callable[[], bool] = lambda: True
     ) -> None:
-        """Group new questions every `interval_s` (once `ready`, i.e. the model is loaded) until `stop`."""
+        """Group new questions every `interval_s` (once `ready`, i.e. the model is loaded) until
+        `stop`."""
         while not stop.is_set():
             try:
                 if ready():

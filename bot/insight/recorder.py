@@ -1,9 +1,10 @@
 """Recording what happened: one `Turn` per question the bot handled (from the action's analytics
 payload), and citizens' feedback ("did this help?" after an answer, a 1-5 rating after an agent).
 
-"Did this help?" is asked with buttons where the channel has them, after every answer; on SMS, where each
-message costs money, as a short "Reply Y or N" only after every `sms_every`-th answer of a conversation
-(the 5th, the 10th...; 0: never). A pending question is answered by the citizen's very next message or not at all.
+"Did this help?" is asked with buttons where the channel has them, after every answer; on SMS, where
+each message costs money, as a short "Reply Y or N" only after every `sms_every`-th answer of a
+conversation (the 5th, the 10th...; 0: never). A pending question is answered by the citizen's very
+next message or not at all.
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import get_args
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.inbox.policy import SMS_CHANNELS
+from bot.clock import Clock, system_clock
+from bot.engine.instructions import Outcome, TurnAnalytics
 from bot.messages import say
 from bot.privacy.redact import redact
 from bot.storage.db import Database
-from bot.storage.models import Feedback, InboundMessage, Turn, utcnow
+from bot.storage.models import Feedback, InboundMessage, Turn
+from connectors.capabilities import capabilities
 
-OUTCOMES = ("answered", "clarify", "no_answer", "handoff")
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 HELPFUL, NOT_HELPFUL = "/helpful", "/not_helpful"
 _YES = {"y", "yes", "yeah", "yep", "o", "oui", "1"}
 _NO = {"n", "no", "nope", "non", "2"}
@@ -31,8 +34,8 @@ PENDING_FOR = dt.timedelta(hours=24)
 
 @dataclass(frozen=True, slots=True)
 class FeedbackAnswer:
-    """How a citizen's message answered a pending "did this help?": handled (thanked, not for the bot) or
-    passed on to the bot as `engine_text` (a "no" becomes "that did not help")."""
+    """How a citizen's message answered a pending "did this help?": handled (thanked, not for the
+    bot) or passed on to the bot as `engine_text` (a "no" becomes "that did not help")."""
 
     handled: bool
     engine_text: str | None = None
@@ -45,16 +48,14 @@ def _word(text: str) -> str:
 class Insight:
     """Turns and feedback in the database (blocking calls: run them in a thread)."""
 
-    def __init__(self, db: Database, sms_every: int = 5) -> None:
+    def __init__(self, db: Database, sms_every: int = 5, clock: Clock = system_clock) -> None:
         self._db = db
         self._sms_every = sms_every
+        self._clock = clock
 
-    def record_turn(self, message: InboundMessage, payload: dict[str, Any]) -> Turn | None:
+    def record_turn(self, message: InboundMessage, analytics: TurnAnalytics) -> Turn:
         """Store the action's account of a turn once (a retried turn finds the first)."""
-        outcome = payload.get("outcome")
-        if outcome not in OUTCOMES:
-            return None
-        question = payload.get("question")
+        question = analytics.question
         with self._db.session() as session:
             existing = session.scalar(select(Turn).where(Turn.inbound_id == message.id))
             if existing is not None:
@@ -63,28 +64,32 @@ class Insight:
                 inbound_id=message.id,
                 conversation_id=message.conversation_id,
                 channel=message.channel,
-                language=payload.get("language")
-                if payload.get("language") in ("en", "fr")
-                else "en",
-                outcome=outcome,
-                faq_id=payload.get("faq_id"),
-                agency=payload.get("agency"),
-                question=redact(str(question))[:1000] if question else None,
-                clustered=outcome == "answered",  # only unanswered questions are grouped into gaps
+                at=self._clock(),
+                language=analytics.language,
+                outcome=analytics.outcome,
+                faq_id=analytics.faq_id,
+                agency=analytics.agency,
+                question=redact(question)[:1000] if question else None,
+                # only unanswered questions are grouped into gaps
+                clustered=analytics.outcome == "answered",
             )
             session.add(row)
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                return session.scalar(select(Turn).where(Turn.inbound_id == message.id))
+                found = session.scalar(select(Turn).where(Turn.inbound_id == message.id))
+                assert found is not None  # the concurrent writer's row
+                return found
             return row
 
     def ask_helpful(self, turn: Turn) -> str | None:
-        """Whether to ask "did this help?" after this answer: "buttons", "sms", or None."""
+        """Whether to ask "did this help?" after this answer: with "buttons", by "text" (a short
+        "Reply Y or N", sparingly where each message costs), or None."""
         if turn.outcome != "answered":
             return None
-        if turn.channel not in SMS_CHANNELS:
+        channel = capabilities(turn.channel)
+        if channel.buttons:
             way = "buttons"
         else:
             if self._sms_every <= 0:
@@ -100,9 +105,9 @@ class Insight:
                     )
                     or 0
                 )
-            if answered % self._sms_every:
+            if channel.paid_per_message and answered % self._sms_every:
                 return None  # only every sms_every-th answer of the conversation
-            way = "sms"
+            way = "text"
         with self._db.session() as session:
             session.execute(
                 update(Turn)
@@ -123,14 +128,15 @@ class Insight:
         ]
 
     def answer_feedback(self, message: InboundMessage) -> FeedbackAnswer:
-        """Read the citizen's message as the answer to a pending "did this help?", if there is one."""
+        """Read the citizen's message as the answer to a pending "did this help?", if
+        there is one."""
         with self._db.session() as session:
             turn = session.scalar(
                 select(Turn)
                 .where(
                     Turn.conversation_id == message.conversation_id,
                     Turn.feedback_pending.is_(True),
-                    Turn.at >= utcnow() - PENDING_FOR,
+                    Turn.at >= self._clock() - PENDING_FOR,
                 )
                 .order_by(Turn.id.desc())
                 .limit(1)
@@ -138,10 +144,10 @@ class Insight:
             if turn is None:
                 return FeedbackAnswer(False)
             text, word = message.text.strip(), _word(message.text)
-            sms = message.channel in SMS_CHANNELS
-            if text == HELPFUL or (sms and word in _YES):
+            by_text = not capabilities(message.channel).buttons
+            if text == HELPFUL or (by_text and word in _YES):
                 value = 1
-            elif text == NOT_HELPFUL or (sms and word in _NO):
+            elif text == NOT_HELPFUL or (by_text and word in _NO):
                 value = 0
             else:
                 turn.feedback_pending = False  # they moved on: no answer
@@ -158,6 +164,7 @@ class Insight:
                     faq_id=turn.faq_id,
                     agency=turn.agency,
                     turn_id=turn.id,
+                    at=self._clock(),
                 )
             )
             session.commit()
@@ -194,6 +201,7 @@ class Insight:
                     language=language,
                     handoff_id=handoff_id,
                     agency=agency,
+                    at=self._clock(),
                     comment=redact(comment)[:1000] if comment else None,
                 )
             )

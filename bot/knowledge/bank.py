@@ -81,7 +81,8 @@ class FaqBank:
 
     @classmethod
     def load(cls, directory: Path) -> FaqBank:
-        """Load and validate every `*.yml` file of `directory`; raise KnowledgeError on the first problem."""
+        """Load and validate every `*.yml` file of `directory`; raise KnowledgeError on the
+        first problem."""
         agencies: dict[str, Agency] = {}
         triples: list[tuple[Faq, str, int | None]] = []
         for path in sorted(directory.glob("*.yml")):

@@ -1,10 +1,11 @@
 """The answer decision: answer, offer the closest questions, or offer a person.
 
-A wrong answer is worse than "I am not sure", so the bot answers only when the top FAQ is clearly ahead
-of the runner-up (margin of fused z-scores, which transfers across knowledge bases of any size) AND
-close in meaning to the question (raw e5 cosine, which rejects questions the bank does not cover at all:
-a margin alone still answers a third of off-topic questions). Below the answer bar it offers the closest
-questions when they are at least loosely related, else a person. Calibration: docs/retrieval.md.
+A wrong answer is worse than "I am not sure", so the bot answers only when the top FAQ is clearly
+ahead of the runner-up (margin of fused z-scores, which transfers across knowledge bases of any
+size) AND close in meaning to the question (raw e5 cosine, which rejects questions the bank does not
+cover at all: a margin alone still answers a third of off-topic questions). Below the answer bar it
+offers the closest questions when they are at least loosely related, else a person.
+Calibration: docs/retrieval.md.
 """
 
 from __future__ import annotations

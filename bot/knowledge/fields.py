@@ -1,4 +1,5 @@
-"""The texts of an FAQ that retrieval encodes: questions, question + answer, question + answer's opening."""
+"""The texts of an FAQ that retrieval encodes: questions, question + answer,
+question + answer's opening."""
 
 from __future__ import annotations
 

@@ -50,7 +50,8 @@ def _csv_records(path: Path) -> list[tuple[dict[str, Any], int]]:
 
 
 def read_faq_file(path: Path, agency: str = "") -> list[Faq]:
-    """Read and validate every FAQ of a CSV or JSONL file; raise KnowledgeError on the first problem."""
+    """Read and validate every FAQ of a CSV or JSONL file; raise KnowledgeError on the
+    first problem."""
     if not path.is_file():
         raise KnowledgeError(str(path), None, "no such file")
     suffix = path.suffix.lower()
@@ -108,7 +109,8 @@ def import_faqs(path: Path, faq_dir: Path, agency: str = "") -> dict[str, int]:
             doc = {"agency": {"id": agency_id, "name": {"en": agency_id}}, "faqs": []}
         doc["faqs"].extend(_faq_to_yaml(faq) for faq in faqs)
         staged.append((target, yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)))
-    # Write every file to a temporary sibling first, then rename: a failure leaves nothing half-written.
+    # Write every file to a temporary sibling first, then rename: a failure leaves
+    # nothing half-written.
     temps = []
     try:
         for target, text in staged:

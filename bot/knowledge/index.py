@@ -3,12 +3,13 @@
 Signals (measured on ../shared/eval, see docs/retrieval.md):
 - e5 (multilingual): the query against each question and alternative phrasing (best one counts), and
   against the question plus the answer's first two sentences;
-- MiniLM (English only, so only for English queries): against question + answer, and question + opening;
+- MiniLM (English only, so only for English queries): against question + answer, and
+  question + opening;
 - BM25 over questions and alternative phrasings, accents folded.
 Dense scores get a hubness penalty (an FAQ similar to many others is discounted), every signal is
-standardised over the candidate FAQs of the query's language (z-scores), and the fused score is their
-weighted mean. The index is persisted with a manifest (models, knowledge-base hash) and rebuilt when
-either changes.
+standardised over the candidate FAQs of the query's language (z-scores), and the fused score is
+their weighted mean. The index is persisted with a manifest (models, knowledge-base hash) and
+rebuilt when either changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +57,8 @@ SIGNALS = (
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One ranked FAQ: fused score (weighted mean of z-scores) and the raw e5 cosine (for calibration)."""
+    """One ranked FAQ: fused score (weighted mean of z-scores) and the raw e5 cosine
+    (for calibration)."""
 
     faq_id: str
     score: float
@@ -110,9 +113,9 @@ class FaqIndex:
                 _texts(faqs, signal.field)
             )
         owner = _question_owners(faqs)
-        # Each FAQ's main question stands in as a query for the hubness estimate. Where an embedder already
-        # has the questions' passage vectors (its `q` rows), they are reused: re-encoding them as queries
-        # cost a sixth of a build for no gain (docs/retrieval.md).
+        # Each FAQ's main question stands in as a query for the hubness estimate. Where an embedder
+        # already has the questions' passage vectors (its `q` rows), they are reused: re-encoding
+        # them as queries cost a sixth of a build for no gain (docs/retrieval.md).
         first_row = np.searchsorted(owner, np.arange(len(faqs)))
         question_rows = {s.embedder: vectors[s.key][first_row] for s in SIGNALS if s.field == "q"}
         as_queries = {
@@ -131,7 +134,8 @@ class FaqIndex:
                         per_faq[:, faq_index], similarity[:, column], out=per_faq[:, faq_index]
                     )
                 similarity = per_faq
-            # An FAQ's hubness: its mean similarity to the most similar other questions of its language.
+            # An FAQ's hubness: its mean similarity to the most similar other questions of
+            # its language.
             similarity = np.where(languages[:, None] == languages[None, :], similarity, -np.inf)
             np.fill_diagonal(similarity, -np.inf)
             top = -np.sort(-similarity, axis=0)[:HUB_NEIGHBOURS]
@@ -147,12 +151,14 @@ class FaqIndex:
         return {"format": FORMAT, "kb_hash": kb_hash, "models": [e.name for e in embedders]}
 
     def save(self, directory: Path, kb_hash: str) -> None:
-        """Write each file under a temporary name and rename it, the manifest last: a half-written index
-        is never taken as valid, and processes building the same index at once do not mix files."""
+        """Write each file under a temporary name and rename it, the manifest last: a half-written
+        index is never taken as valid, and processes building the same index at once do not
+        mix files."""
         directory.mkdir(parents=True, exist_ok=True)
         suffix = f".{os.getpid()}.tmp"
         with open(directory / f"vectors.npz{suffix}", "wb") as handle:
-            np.savez(handle, **self._vectors)
+            arrays: dict[str, Any] = dict(self._vectors)
+            np.savez(handle, **arrays)
         (directory / f"faq_ids.json{suffix}").write_text(json.dumps([f.id for f in self.faqs]))
         (directory / f"manifest.json{suffix}").write_text(
             json.dumps(self.manifest(kb_hash, self.embedders))
@@ -191,14 +197,16 @@ class FaqIndex:
         lexical: bool = True,
         dense: bool = True,
     ) -> list[Hit]:
-        """Rank the FAQs of `language` (the largest language if it has none) for `query`; best first.
+        """Rank the FAQs of `language` (the largest language if it has none) for `query`;
+        best first.
 
-        `lexical` and `dense` switch the two families of signals (the benchmark compares them alone).
+        `lexical` and `dense` switch the two families of signals (the benchmark compares
+        them alone).
         """
         if language not in self._by_language:
             language = max(self._by_language, key=lambda lang: len(self._by_language[lang]))
         members = self._by_language[language]
-        fused = np.zeros(len(members), dtype=np.float32)
+        fused: np.ndarray = np.zeros(len(members), dtype=np.float32)
         total_weight = 0.0
         if lexical:
             fused = fused + LEXICAL_WEIGHT * _zscore(self._lexical[language].scores(query))

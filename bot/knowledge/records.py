@@ -1,4 +1,5 @@
-"""Turning raw records (from YAML, CSV or JSONL) into validated FAQs, with file and line in every error."""
+"""Turning raw records (from YAML, CSV or JSONL) into validated FAQs, with file and line in
+every error."""
 
 from __future__ import annotations
 

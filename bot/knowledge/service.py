@@ -1,4 +1,5 @@
-"""The knowledge service the bot's actions call: FAQ bank + index + answer decision, in one object."""
+"""The knowledge service the bot's actions call: FAQ bank + index + answer decision, in
+one object."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def thresholds_from(settings: Settings) -> Thresholds:
 
 
 def default_embedders() -> list[Embedder]:
-    """The shipped dense models: multilingual e5 first (its cosine drives calibration), then MiniLM."""
+    """The shipped dense models: multilingual e5 first (its cosine drives calibration),
+    then MiniLM."""
     return [E5Embedder(), MiniLmEmbedder()]
 
 
@@ -61,7 +63,8 @@ class KnowledgeBase:
         return decide(hits, self.thresholds, question)
 
     def embed_questions(self, texts: list[str]) -> np.ndarray:
-        """Normalised multilingual (e5) vectors of citizens' questions, for grouping them by meaning."""
+        """Normalised multilingual (e5) vectors of citizens' questions, for grouping them
+        by meaning."""
         with self._lock:
             return self.index.embedders[0].encode_queries(texts)
 

@@ -1,15 +1,16 @@
-"""Personal data kept out of the logs: every log record is redacted (`[email]`, `[phone]`...) before a handler
-writes it.
+"""Personal data kept out of the logs: every log record is redacted (`[email]`, `[phone]`...)
+before a handler writes it.
 
-Two hooks, both idempotent: the log-record factory, which covers every logger and every handler, including
-handlers added later (by uvicorn's logging config, a library, a test); and a filter on the handlers (and the
-loggers) of the root logger and of uvicorn's loggers, for records made without the factory (e.g. rebuilt by
-`logging.makeLogRecord`). A record is redacted once: the second hook finds it marked (unless its message or
-arguments were replaced since).
+Two hooks, both idempotent: the log-record factory, which covers every logger and every handler,
+including handlers added later (by uvicorn's logging config, a library, a test); and a filter on
+the handlers (and the loggers) of the root logger and of uvicorn's loggers, for records made
+without the factory (e.g. rebuilt by `logging.makeLogRecord`). A record is redacted once: the
+second hook finds it marked (unless its message or arguments were replaced since).
 
-The message keeps its shape where it can: string arguments are redacted one by one (uvicorn's access
-formatter unpacks its five arguments), and only when personal data would still show (it spans arguments,
-or sits in a non-string one) does the record become its redacted rendering without arguments.
+The message keeps its shape where it can: string arguments are redacted one by one (uvicorn's
+access formatter unpacks its five arguments), and only when personal data would still show (it
+spans arguments, or sits in a non-string one) does the record become its redacted rendering
+without arguments.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from bot.privacy.redact import redact
 
 LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
 _MARK = "_govbot_redacted"
+# Loggers whose formatters read record.args themselves: their arguments stay, redacted one by one.
 _KEEP_ARGS = ("uvicorn.access",)
-_SECRET = re.compile(
-    r"(?i)\b(token|secret|password|access_token)=([^&\s\"']+)"
-)  # formatters that read record.args themselves
+_SECRET = re.compile(r"(?i)\b(token|secret|password|access_token)=([^&\s\"']+)")
 
 
 def _redact_text(value: str) -> str:
-    """`value` redacted; a URL-encoded one ("email=jo%40example.org" in an access line) is decoded first when
-    that shows personal data. Secrets in URLs (the engine calls the actions with `?token=`) are masked too."""
+    """`value` redacted; a URL-encoded one ("email=jo%40example.org" in an access line) is decoded
+    first when that shows personal data. Secrets in URLs are masked too (the engine calls the
+    actions with `?token=`)."""
     value = _SECRET.sub(r"\1=[secret]", value)
     if "%" in value:
         plain = unquote(value)
@@ -54,10 +55,11 @@ def redact_record(record: logging.LogRecord) -> None:
     """Redact `record` in place: message, arguments, exception text and stack (once per record)."""
     done = getattr(record, _MARK, None)
     if done is not None and done[0] is record.msg and done[1] is record.args:
-        return  # already redacted, and not changed since (`makeLogRecord` fills a record after the factory)
+        # Already redacted and not changed since (`makeLogRecord` fills a record after the factory).
+        return
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format string: logging reports it, with what we leave here
+    except Exception:  # noqa: BLE001 - a bad format string: logging reports it, with what we leave
         record.msg, record.args = redact(str(record.msg)), _redacted_args(record.args)
         setattr(record, _MARK, (record.msg, record.args))
         return
@@ -117,8 +119,8 @@ def _redacting_factory(
 
 
 def install_log_redaction() -> None:
-    """Redact personal data in every log record from now on; calling it again changes nothing, and it also
-    covers the handlers added since the last call (e.g. uvicorn's, configured after the first call)."""
+    """Redact personal data in every log record from now on. Idempotent; a new call also covers the
+    handlers added since the last (e.g. uvicorn's, configured after the first call)."""
     factory = logging.getLogRecordFactory()
     if not getattr(factory, _MARK, False):
         logging.setLogRecordFactory(_redacting_factory(factory))

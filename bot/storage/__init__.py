@@ -1,1 +1,2 @@
-"""Persistence: SQLAlchemy models and the database connection (SQLite by default, PostgreSQL at scale)."""
+"""Persistence: SQLAlchemy models and the database connection (SQLite by default, PostgreSQL
+at scale)."""

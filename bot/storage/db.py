@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -20,8 +23,8 @@ def alembic_config() -> Config:
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
-    """An engine for `url`; for SQLite, creates the folder and turns on WAL and a busy timeout. Server
-    databases get a pool of `pool_size` connections (plus as many again on bursts)."""
+    """An engine for `url`; for SQLite, creates the folder and turns on WAL and a busy timeout.
+    Server databases get a pool of `pool_size` connections (plus as many again on bursts)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -29,13 +32,14 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            # Deleted and overwritten rows (a message's raw text replaced by its redaction) are zeroed in the
-            # file, whatever the SQLite build's default; bot.privacy.retention.scrub then needs no VACUUM.
+            # Deleted and overwritten rows (a message's raw text replaced by its redaction) are
+            # zeroed in the file, whatever the SQLite build's default; then
+            # bot.privacy.sqlite_scrub.scrub needs no VACUUM.
             cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
@@ -68,3 +72,9 @@ class Database:
     def session(self) -> Session:
         """A new session (use as a context manager)."""
         return self.sessions()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE touched (0 when the driver cannot tell)."""
+    # Session.execute is typed as returning a plain Result; DML gives a CursorResult.
+    return cast(CursorResult[Any], result).rowcount or 0

@@ -1,11 +1,11 @@
 """End-to-end tests of the agent console in headless Chromium, together with the citizen's side.
 
 A citizen (the web-chat widget on the demo page, or a script on the web-chat API) asks for a person;
-an agent logs in through the real login form, takes the conversation from the console, talks with the
-citizen and resolves it; the bot then asks for a rating and answers questions again. Everything runs
-against the real stack (`stack`, see tests/conftest.py). Other tests of the session may leave citizens
-waiting in motor-vehicles, passports-id and city-services, so these tests only use the revenue and
-benefits queues and always take from their own queue.
+an agent logs in through the real login form, takes the conversation from the console, talks with
+the citizen and resolves it; the bot then asks for a rating and answers questions again. Everything
+runs against the real stack (`stack`, see tests/conftest.py). Other tests of the session may leave
+citizens waiting in motor-vehicles, passports-id and city-services, so these tests only use the
+revenue and benefits queues and always take from their own queue.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def tid(name: str) -> str:
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
-    """Pages in separate browser profiles (citizen, agent), each recording dialogs and page errors."""
+    """Pages in separate browser profiles (citizen, agent), each recording dialogs and
+    page errors."""
     contexts = []
 
     def make() -> Page:
@@ -121,8 +122,9 @@ def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]
 
 
 def webchat_send(stack: RunningStack, session: str, text: str) -> None:
-    """Send one message over the widget's WebSocket and wait for its acknowledgement. (The HTTP fallback
-    waits up to the engine timeout for replies, and a conversation held for a person gets none.)"""
+    """Send one message over the widget's WebSocket and wait for its acknowledgement. (The HTTP
+    fallback waits up to the engine timeout for replies, and a conversation held for a person
+    gets none.)"""
     client_id = uuid.uuid4().hex
     url = stack.base_url.replace("http", "ws", 1) + f"/webchat/ws?session={session}&lang=en"
     with ws_connect(url, open_timeout=30) as ws:
@@ -146,7 +148,8 @@ def log_in(page: Page, base_url: str, username: str) -> None:
 
 
 def waiting_handoff_id(page: Page, base_url: str, conversation_suffix: str, queue_id: str) -> str:
-    """The id of the waiting hand-off of this conversation (API call with the agent's own session)."""
+    """The id of the waiting hand-off of this conversation (API call with the agent's
+    own session)."""
 
     def find() -> str | None:
         waiting = page.request.get(base_url + "/console/api/queue").json()["waiting"]
@@ -168,7 +171,8 @@ def waiting_handoff_id(page: Page, base_url: str, conversation_suffix: str, queu
 
 def take_from_queue(page: Page, queue_id: str, handoff_id: str) -> None:
     """Take next from `queue_id` until the offered conversation is `handoff_id`, then accept it.
-    Anyone ahead of ours (not expected, the queue is ours) is accepted too and left with this agent."""
+    Anyone ahead of ours (not expected, the queue is ours) is accepted too and left with
+    this agent."""
     page.locator("#claim-queue").select_option(queue_id)
     for _ in range(5):
         page.locator(tid("take-next")).click()
@@ -261,7 +265,10 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     agent.locator(tid("suggestion-insert")).first.click()
     expect(reply_box).not_to_have_value("")
     assert len(reply_box.input_value().strip()) > 20
-    reply = f"Hello, this is Riya. Returns are due April 30; I have noted your file ({uuid.uuid4().hex[:6]})."
+    reply = (
+        "Hello, this is Riya. Returns are due April 30; I have noted your "
+        f"file ({uuid.uuid4().hex[:6]})."
+    )
     reply_box.fill(reply)
     bot_count = citizen.locator(BOT_MSGS).count()
     agent.locator(tid("reply-send")).click()

@@ -1,9 +1,11 @@
-"""The dashboard in headless Chromium, on the real stack, with data seeded into the stack's database.
+"""The dashboard in headless Chromium, on the real stack, with data seeded into the
+stack's database.
 
-Other tests share that database, so the seeded rows have a channel of their own (`dash<random>`) and the
-dashboard is opened filtered on it and on a fixed week; every figure checked on the page is then worked out
-again from the database with plain SQL here (not with the dashboard's code). The charts must load (every
-<img> decoded, naturalWidth > 0), and a screenshot is kept in tests/artifacts/dashboard.png.
+Other tests share that database, so the seeded rows have a channel of their own (`dash<random>`) and
+the dashboard is opened filtered on it and on a fixed week; every figure checked on the page is then
+worked out again from the database with plain SQL here (not with the dashboard's code). The charts
+must load (every <img> decoded, naturalWidth > 0), and a screenshot is kept
+in tests/artifacts/dashboard.png.
 """
 
 from __future__ import annotations
@@ -104,8 +106,9 @@ def seed(database_url: str) -> Seeded:
             s.add_all(
                 Conversation(id=c, channel=channel, address=c.split(":")[1]) for c in conv.values()
             )
-            # The app's grouping job compares new questions with every group's centroid: a zero vector of the
-            # model's size is never close to anything, so these groups take in nobody else's questions.
+            # The app's grouping job compares new questions with every group's centroid: a zero
+            # vector of the model's size is never close to anything, so these groups take in nobody
+            # else's questions.
             centroid = np.zeros(E5Embedder().encode_queries([]).shape[1], np.float32).tobytes()
             a = GapCluster(
                 label="Can I pay my fine in bitcoin?", language="en", size=3, centroid=centroid
@@ -150,7 +153,8 @@ def seed(database_url: str) -> Seeded:
                 (6, 6, "08:00", "no_answer", None, None, "where is my parcel", None),
                 (6, -3, "08:00", "no_answer", None, None, "crypto ok?", a.id),  # the week before
             ]
-            # Marked as grouped already, so that a background grouping job cannot change them mid-test.
+            # Marked as grouped already, so that a background grouping job cannot change
+            # them mid-test.
             s.add_all(
                 Turn(
                     at=at(day, clock),
@@ -235,7 +239,7 @@ def supervisor(stack: RunningStack) -> str:
     return username
 
 
-# --------------------------------------------------------------------------- the figures, by plain SQL
+# ------------------------------------------------------------------------ the figures, by plain SQL
 def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> dict[str, Any]:
     """The dashboard's figures for the seeded channel and week, straight from the database."""
     assert stack.settings is not None
@@ -264,12 +268,12 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
             )
             (handed,) = one(
                 f"SELECT count(DISTINCT t.conversation_id) FROM turns t WHERE t.channel = :c "
-                f"AND t.at >= :s AND t.at < :e {turn_agency.replace('agency', 't.agency')} AND EXISTS ("
-                "SELECT 1 FROM handoffs h WHERE h.conversation_id = t.conversation_id "
+                f"AND t.at >= :s AND t.at < :e {turn_agency.replace('agency', 't.agency')} AND "
+                "EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = t.conversation_id "
                 "AND h.enqueued_at >= :s AND h.enqueued_at < :e)"
             )
             helpful, votes = one(
-                f"SELECT avg(value), count(*) FROM feedback WHERE kind = 'helpful' AND channel = :c "
+                "SELECT avg(value), count(*) FROM feedback WHERE kind = 'helpful' AND channel = :c "
                 f"AND at >= :s AND at < :e {turn_agency}"
             )
             satisfaction, ratings = one(
@@ -280,8 +284,9 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
                 r[0]
                 for r in conn.execute(
                     text(
-                        "SELECT (julianday(assigned_at) - julianday(enqueued_at)) * 86400 FROM handoffs WHERE channel = :c "
-                        f"AND enqueued_at >= :s AND enqueued_at < :e AND assigned_at IS NOT NULL {queue_filter}"
+                        "SELECT (julianday(assigned_at) - julianday(enqueued_at)) * 86400 FROM "
+                        "handoffs WHERE channel = :c AND enqueued_at >= :s AND enqueued_at < :e "
+                        f"AND assigned_at IS NOT NULL {queue_filter}"
                     ),
                     params,
                 )
@@ -290,8 +295,9 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
                 r[0]
                 for r in conn.execute(
                     text(
-                        "SELECT (julianday(ended_at) - julianday(assigned_at)) * 86400 FROM handoffs WHERE channel = :c "
-                        f"AND enqueued_at >= :s AND enqueued_at < :e AND status = 'resolved' {queue_filter}"
+                        "SELECT (julianday(ended_at) - julianday(assigned_at)) * 86400 FROM "
+                        "handoffs WHERE channel = :c AND enqueued_at >= :s AND enqueued_at < :e "
+                        f"AND status = 'resolved' {queue_filter}"
                     ),
                     params,
                 )
@@ -299,8 +305,8 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
             reasons = dict(
                 conn.execute(
                     text(
-                        "SELECT reason, count(*) FROM handoffs WHERE channel = :c AND enqueued_at >= :s AND enqueued_at < :e "
-                        f"{queue_filter} GROUP BY reason"
+                        "SELECT reason, count(*) FROM handoffs WHERE channel = :c AND "
+                        f"enqueued_at >= :s AND enqueued_at < :e {queue_filter} GROUP BY reason"
                     ),
                     params,
                 ).all()
@@ -308,8 +314,8 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
             top = dict(
                 conn.execute(
                     text(
-                        "SELECT faq_id, count(*) FROM turns WHERE channel = :c AND at >= :s AND at < :e "
-                        "AND outcome = 'answered' "
+                        "SELECT faq_id, count(*) FROM turns WHERE channel = :c AND at >= :s AND "
+                        "at < :e AND outcome = 'answered' "
                         f"{turn_agency} GROUP BY faq_id"
                     ),
                     params,
@@ -318,8 +324,8 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
             gaps = dict(
                 conn.execute(
                     text(
-                        "SELECT cluster_id, count(*) FROM turns WHERE channel = :c AND at >= :s AND at < :e "
-                        f"AND cluster_id IS NOT NULL {turn_agency} GROUP BY cluster_id"
+                        "SELECT cluster_id, count(*) FROM turns WHERE channel = :c AND at >= :s "
+                        f"AND at < :e AND cluster_id IS NOT NULL {turn_agency} GROUP BY cluster_id"
                     ),
                     params,
                 ).all()
@@ -383,7 +389,8 @@ def value(page: Page, selector: str) -> float | None:
 
 
 def table_column(page: Page, name: str, key: str, column: str) -> dict[str, float]:
-    """{cell of column `key`: number in column `column`} of a table on the page (from data-value)."""
+    """{cell of column `key`: number in column `column`} of a table on the page
+    (from data-value)."""
     table = page.locator(tid(f"table-{name}"))
     keys = table.locator(f'tbody td[data-column="{key}"]').evaluate_all(
         "cells => cells.map(c => c.dataset.value)"

@@ -48,7 +48,8 @@ def bubble_texts(page: Page, selector: str) -> list[str]:
 
 
 def send_and_wait_reply(page: Page, text: str) -> int:
-    """Type `text`, press Enter, wait until at least one new reply arrives; returns the old count."""
+    """Type `text`, press Enter, wait until at least one new reply arrives; returns the
+    old count."""
     replies = page.locator(REPLIES)
     before = replies.count()
     page.locator(INPUT).fill(text)
@@ -65,7 +66,9 @@ def watch_typing_indicator(page: Page) -> None:
             const el = document.querySelector('.gbw-typing');
             window.__gbwTyping = [];
             new MutationObserver(() => {
-                if (el.classList.contains('gbw-typing--on')) window.__gbwTyping.push(el.getAttribute('aria-label'));
+                if (el.classList.contains('gbw-typing--on')) {
+                    window.__gbwTyping.push(el.getAttribute('aria-label'));
+                }
             }).observe(el, {attributes: true, attributeFilter: ['class', 'aria-label']});
         }"""
     )
@@ -232,7 +235,8 @@ def test_only_one_global_and_one_root(page: Page, live_app_url: str):
             const f = document.createElement('iframe');
             document.body.appendChild(f);
             const base = new Set(Object.getOwnPropertyNames(f.contentWindow));
-            const extra = Object.getOwnPropertyNames(window).filter(k => !base.has(k) && !/^\\d+$/.test(k));
+            const extra = Object.getOwnPropertyNames(window)
+                .filter(k => !base.has(k) && !/^\\d+$/.test(k));
             f.remove();
             return extra;
         }"""

@@ -1,4 +1,5 @@
-"""Fixtures of the integration tests: the app database on SQLite and on PostgreSQL (the scale path)."""
+"""Fixtures of the integration tests: the app database on SQLite and on PostgreSQL (the
+scale path)."""
 
 from __future__ import annotations
 

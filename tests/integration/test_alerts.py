@@ -1,6 +1,7 @@
-"""Emerging-issue alerts on SQLite and PostgreSQL: a synthetic surge replayed inside ordinary traffic, in
-simulated time, against an independent re-count of the documented rule; one alert per surge, no false
-alerts; delivery to a local SMTP server and a local webhook, with retries; replicas racing."""
+"""Emerging-issue alerts on SQLite and PostgreSQL: a synthetic surge replayed inside ordinary
+traffic, in simulated time, against an independent re-count of the documented rule; one alert per
+surge, no false alerts; delivery to a local SMTP server and a local webhook, with retries;
+replicas racing."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
 from bot.insight import alerts
-from bot.insight.alerts import AlertWatcher, deliver, detect, threshold
+from bot.insight.alerts import AlertWatcher, deliver, detect, threshold, watcher
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Alert, GapCluster, Turn, utcnow
@@ -63,7 +64,8 @@ def settings(**overrides: Any) -> Settings:
 
 
 def daily_shape() -> list[float]:
-    """Traffic per hour of the day relative to the day's average: quiet nights, busy office hours."""
+    """Traffic per hour of the day relative to the day's average: quiet nights, busy
+    office hours."""
     raw = [0.08 + max(0.0, math.sin(math.pi * (h - 6) / 14)) for h in range(24)]
     mean = sum(raw) / 24
     return [r / mean for r in raw]
@@ -115,7 +117,8 @@ class Traffic:
             self.groups.setdefault(key, []).append((at, conversation))
 
     def ordinary(self, start: dt.datetime, days: int, seed: int = 20260302) -> None:
-        """Poisson counts per hour around each group's mean (daily cycle; weekends at half), uniform minutes."""
+        """Poisson counts per hour around each group's mean (daily cycle; weekends at half),
+        uniform minutes."""
         rng, shape = np.random.default_rng(seed), daily_shape()
         for hour_index in range(days * 24):
             began = start + hour_index * HOUR
@@ -173,11 +176,12 @@ class Traffic:
             session.commit()
 
 
-# --- an independent re-count of the documented rule, in Python over the seeded rows ------------------------
+# --- an independent re-count of the documented rule, in Python over the seeded rows ---------------
 
 
 class Oracle:
-    """What the module's docstring says should happen at each step, counted in Python from the raw turns."""
+    """What the module's docstring says should happen at each step, counted in Python from the
+    raw turns."""
 
     def __init__(self, traffic: Traffic, config: Settings) -> None:
         self.groups = {key: sorted(values) for key, values in traffic.groups.items()}
@@ -198,8 +202,8 @@ class Oracle:
         }
 
     def rates(self, key: str, now: dt.datetime) -> tuple[int, int, float, float]:
-        """Citizens in the last hour and day, and the usual hour and day, per the docstring (the usual rates'
-        windows end at `now` rounded down to 10 minutes)."""
+        """Citizens in the last hour and day, and the usual hour and day, per the docstring (the
+        usual rates' windows end at `now` rounded down to 10 minutes)."""
         anchor = T0 + (now - T0) // alerts.BASELINE_STEP * alerts.BASELINE_STEP
         hour = len(self.citizens(key, now - HOUR, now))
         day = len(self.citizens(key, now - DAY, now))
@@ -284,7 +288,7 @@ def steps(start: dt.datetime, end: dt.datetime, every: dt.timedelta) -> list[dt.
     return out
 
 
-# --- the surge tests ---------------------------------------------------------------------------------------
+# --- the surge tests ------------------------------------------------------------------------------
 
 
 def test_threshold_is_the_documented_rule() -> None:
@@ -292,7 +296,8 @@ def test_threshold_is_the_documented_rule() -> None:
     assert threshold(8, 4.0, 0.25, [week, day]) == 8  # a brand-new group: the minimum count
     assert threshold(8, 4.0, 6.0, [(0, 7.0)]) == 24  # a brand-new group over a day (floor: 6 a day)
     assert threshold(8, 4.0, 5.0, [(35, 7.0), (840, 168.0)]) == 20  # 4 x usual
-    # 12 in an hour against 16 in the same hour over 7 days is chance now and then; against none it is not.
+    # 12 in an hour against 16 in the same hour over 7 days is chance now and then; against none
+    # it is not.
     assert threshold(8, 4.0, 16 / 7, [(16, 7.0), (279, 168.0)]) == 14
     assert alerts.chance(12, 16, 7) > alerts.ALPHA > alerts.chance(14, 16, 7)
     assert alerts.chance(12, 0, 7) == pytest.approx(8.0**-12)
@@ -321,7 +326,8 @@ def test_a_gap_surge_hidden_in_ordinary_traffic_opens_one_alert_per_surge(db: Da
     traffic.seed(db)
     oracle = Oracle(traffic, config)
 
-    # Ordinary traffic only: from two days of history (hourly-ish) and over the whole last ordinary day.
+    # Ordinary traffic only: from two days of history (hourly-ish) and over the whole last
+    # ordinary day.
     quiet = steps(T0 + 2 * DAY, T0 + 7 * DAY, dt.timedelta(minutes=47))
     quiet += steps(
         T0 + 7 * DAY + dt.timedelta(minutes=3), first - 3 * STEP, dt.timedelta(minutes=10)
@@ -387,7 +393,8 @@ def test_an_faq_surge_is_detected_and_closes(db: Database) -> None:
     assert seen == expected == []
 
     times = steps(snow - dt.timedelta(minutes=2), snow + 5 * HOUR, STEP)
-    # The next day, while the day window still holds the surge, past the time it was alerted: no repeat.
+    # The next day, while the day window still holds the surge, past the time it was alerted:
+    # no repeat.
     times += steps(
         snow + 5 * HOUR + dt.timedelta(minutes=15), snow + 28 * HOUR, dt.timedelta(minutes=15)
     )
@@ -467,7 +474,7 @@ def test_replicas_detecting_at_once_open_one_alert_per_group(db: Database) -> No
     assert sorted(open_alerts(db).values()) == sorted(surging)
 
 
-# --- delivery ----------------------------------------------------------------------------------------------
+# --- delivery -------------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -535,7 +542,8 @@ def webhook(statuses: list[int]) -> Webhook:
 
 
 def surge_now(db: Database, now: dt.datetime) -> None:
-    """A week of quiet history, then 10 citizens asking a brand-new gap group's question in 30 minutes."""
+    """A week of quiet history, then 10 citizens asking a brand-new gap group's question in
+    30 minutes."""
     traffic = Traffic(clusters={9: "Is the tap water safe to drink?"})
     traffic.add(now - 8 * DAY, "answered", "question about passports", faq_id="passport-photo")
     traffic.surge(
@@ -713,7 +721,7 @@ def test_the_watcher_detects_and_delivers_in_the_background(
             raise RuntimeError("database away")  # logged; the next pass goes on
         return real_detect(*args, **kwargs)
 
-    monkeypatch.setattr(alerts, "detect", flaky_detect)
+    monkeypatch.setattr(watcher, "detect", flaky_detect)
 
     async def scenario() -> None:
         stop = asyncio.Event()

@@ -23,6 +23,7 @@ from tests.conftest import (
     RunningStack,
 )
 from tests.support.fakes import Recorded, messenger_signature, twilio_signature
+from tests.support.waiting import settled
 
 pytestmark = pytest.mark.stack
 
@@ -132,7 +133,8 @@ def test_stop_is_confirmed_and_enforced_until_start(stack: RunningStack) -> None
     confirmation = wait_for(texts_to(stack, number))
     assert "STOP" in confirmation[0].body["Body"] or "START" in confirmation[0].body["Body"]
     sms(stack, number, "How do I renew my driver's licence?")
-    time.sleep(4)
+    assert stack.settings is not None
+    assert settled(stack.settings.database_url, f"sms:{number}"), "the question was processed"
     assert len(texts_to(stack, number)()) == 1, "nothing is sent to an opted-out number"
     sms(stack, number, "START")
     sms(stack, number, "HELP")

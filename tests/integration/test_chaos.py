@@ -1,9 +1,9 @@
 """Crash tests: kill -9 the app at each stage of a message's life, restart it, count the answers.
 
 The engine keeps running; the app is killed and restarted on the same port and database (SQLite, the
-embedded default). Stages: after the webhook was stored and acknowledged, while the engine is working
-on the message, after the engine answered but before the reply was stored, after the reply was claimed
-for sending, and while the provider is receiving it.
+embedded default). Stages: after the webhook was stored and acknowledged, while the engine is
+working on the message, after the engine answered but before the reply was stored, after the reply
+was claimed for sending, and while the provider is receiving it.
 """
 
 from __future__ import annotations
@@ -150,8 +150,8 @@ def test_a_crash_at_any_stage_loses_nothing(rig: ChaosRig, stage: str) -> None:
     texts = rig.texts_to(number)
     assert all("renew" in t.lower() for t in texts)
     if stage == "during_send":
-        # The provider had the request when the app died and no provider API takes an idempotency key:
-        # the reply is sent again after the claim expires (at least once, never lost).
+        # The provider had the request when the app died and no provider API takes an idempotency
+        # key: the reply is sent again after the claim expires (at least once, never lost).
         assert len(texts) == 2
     else:
         assert len(texts) == 1, f"exactly one answer after a crash {stage.replace('_', ' ')}"

@@ -1,6 +1,6 @@
-"""The contact centre's service on SQLite and PostgreSQL, with a settable clock: what happens to citizen
-messages during a hand-off, urgent topics, callback tickets across opening hours, position updates,
-abandonment, and console sessions that expire."""
+"""The contact centre's service on SQLite and PostgreSQL, with a settable clock: what happens to
+citizen messages during a hand-off, urgent topics, callback tickets across opening hours, position
+updates, abandonment, and console sessions that expire."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from bot.engine.instructions import HandoffRequest
 from bot.handoff.agents import Agents
 from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
@@ -20,6 +21,7 @@ from bot.handoff.config import load_config
 from bot.handoff.queue import HandoffQueue
 from bot.inbox.hub import LiveHub
 from bot.inbox.store import Inbox
+from bot.inbox.transcript import Transcript
 from bot.settings import ROOT
 from bot.storage.db import Database
 from bot.storage.models import InboundMessage, OutboundMessage
@@ -42,8 +44,7 @@ def centre(db: Database, clock: Clock) -> Iterator[ContactCentre]:
     yield ContactCentre(
         load_config(ROOT / "data" / "contact_centre.yml"),
         HandoffQueue(db, clock),
-        Inbox(db),
-        LiveHub(),
+        Transcript(Inbox(db, clock), LiveHub()),
         AuditLog(db),
     )
 
@@ -59,8 +60,10 @@ def said(db: Database, conversation_id: str) -> list[str]:
         )
 
 
-def citizen(db: Database, channel: str, address: str, text: str) -> InboundMessage:
-    inbox = Inbox(db)
+def citizen(
+    centre: ContactCentre, db: Database, channel: str, address: str, text: str
+) -> InboundMessage:
+    inbox = Inbox(db, centre.queue.now)  # the test's clock
     received = inbox.receive(
         channel, address, f"{address}-{len(said(db, f'{channel}:{address}'))}-{text}", text
     )
@@ -71,11 +74,10 @@ def citizen(db: Database, channel: str, address: str, text: str) -> InboundMessa
 def hand_off(
     centre: ContactCentre, db: Database, channel: str, address: str, queue: str = "revenue"
 ) -> int:
-    message = citizen(db, channel, address, "a person please")
-    replies = asyncio.run(
-        centre.hand_off(f"{channel}:{address}", message, {"queue": queue, "language": "en"})
-    )
-    Inbox(db).complete(message.id, replies)
+    message = citizen(centre, db, channel, address, "a person please")
+    request = HandoffRequest(queue=queue, language="en")
+    replies = asyncio.run(centre.hand_off(f"{channel}:{address}", message, request))
+    Inbox(db, centre.queue.now).complete(message.id, replies)
     handoff = centre.queue.active_for(f"{channel}:{address}")
     assert handoff is not None
     return handoff.id
@@ -86,24 +88,27 @@ def test_messages_during_a_hand_off_are_kept_for_the_agent_and_cancel_leaves(
 ) -> None:
     hand_off(centre, db, "telegram", "100")
     assert "You are number 1 in line" in said(db, "telegram:100")[-1]
-    message = citizen(db, "telegram", "100", "are you there?")
+    message = citizen(centre, db, "telegram", "100", "are you there?")
     assert asyncio.run(centre.intercept("telegram:100", message)) is True  # not the bot's
     with db.session() as session:
         assert session.get(InboundMessage, message.id).status == "done"  # type: ignore[union-attr]
     assert len(said(db, "telegram:100")) == 1  # and nobody answered it
-    leave = citizen(db, "telegram", "100", "Cancel")
+    leave = citizen(centre, db, "telegram", "100", "Cancel")
     assert asyncio.run(centre.intercept("telegram:100", leave)) is True
     assert "You have left the line" in said(db, "telegram:100")[-1]
     assert centre.queue.active_for("telegram:100") is None
-    after = citizen(db, "telegram", "100", "how do I file my taxes")
+    after = citizen(centre, db, "telegram", "100", "how do I file my taxes")
     assert asyncio.run(centre.intercept("telegram:100", after)) is False  # the bot's again
 
 
 def test_on_sms_cancel_is_not_the_leave_word(db: Database, centre: ContactCentre) -> None:
     hand_off(centre, db, "sms", "+15145550101")
     assert "Text LEAVE to leave the line" in said(db, "sms:+15145550101")[-1]
-    # CANCEL is a carrier opt-out word on SMS; the worker handles it as STOP before the contact centre.
-    asyncio.run(centre.intercept("sms:+15145550101", citizen(db, "sms", "+15145550101", "LEAVE")))
+    # CANCEL is a carrier opt-out word on SMS; the worker handles it as STOP before the
+    # contact centre.
+    asyncio.run(
+        centre.intercept("sms:+15145550101", citizen(centre, db, "sms", "+15145550101", "LEAVE"))
+    )
     assert centre.queue.active_for("sms:+15145550101") is None
 
 
@@ -112,13 +117,14 @@ def test_an_urgent_message_goes_to_the_front_with_the_crisis_line(
 ) -> None:
     for n in range(3):
         hand_off(centre, db, "webchat", f"calm{n}abcdef", queue="general")
-    message = citizen(db, "webchat", "urgentabcdef", "I want to end my life")
+    message = citizen(centre, db, "webchat", "urgentabcdef", "I want to end my life")
     assert asyncio.run(centre.intercept("webchat:urgentabcdef", message)) is True
     text = said(db, "webchat:urgentabcdef")[-1]
     assert "988" in text and "You are number 1 in line" in text
     assert centre.queue.waiting(["general"])[0].conversation_id == "webchat:urgentabcdef"
-    # Already in line: an urgent message moves the citizen up at once, among the urgent ones by arrival.
-    late = citizen(db, "webchat", "calm2abcdef", "there is a gas leak, I am in danger")
+    # Already in line: an urgent message moves the citizen up at once, among the urgent ones
+    # by arrival.
+    late = citizen(centre, db, "webchat", "calm2abcdef", "there is a gas leak, I am in danger")
     asyncio.run(centre.intercept("webchat:calm2abcdef", late))
     assert "call 911 now" in said(db, "webchat:calm2abcdef")[-1]
     assert [h.conversation_id for h in centre.queue.waiting(["general"])] == [
@@ -139,7 +145,9 @@ def test_a_ticket_left_at_night_is_first_when_the_queue_opens(
     hand_off(centre, db, "webchat", "nightowlabcd", queue="city-services")
     notice = said(db, "webchat:nightowlabcd")[-1]
     assert "closed right now" in notice and "Wednesday 2 at 08:30" in notice
-    message = citizen(db, "webchat", "nightowlabcd", "my bin is broken, call me at (514) 555-0177")
+    message = citizen(
+        centre, db, "webchat", "nightowlabcd", "my bin is broken, call me at (514) 555-0177"
+    )
     asyncio.run(centre.intercept("webchat:nightowlabcd", message))
     assert "is recorded" in said(db, "webchat:nightowlabcd")[-1]
     clock.now = dt.datetime(2026, 12, 2, 8, 30, tzinfo=TORONTO).astimezone(dt.UTC)  # opening time

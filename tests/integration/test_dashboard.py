@@ -1,21 +1,29 @@
-"""The dashboard's figures on SQLite and PostgreSQL: a small known dataset, every figure worked out by hand.
+"""The dashboard's figures on SQLite and PostgreSQL: a small known dataset, every figure worked
+out by hand.
 
-The dataset (times UTC; the period is the week 2025-03-03 .. 2025-03-09 unless a test says otherwise):
+The dataset (times UTC; the period is the week 2025-03-03 .. 2025-03-09 unless a test
+says otherwise):
 
-conversation  channel   turns (outcome, FAQ / question, gap group)                 hand-offs (queue, reason)
-c1            webchat   03-03 09:15 answered rev-due; 09:45 answered rev-due;      -
+conversation  channel   turns (outcome, FAQ / question, gap group)
+c1            webchat   03-03 09:15 answered rev-due; 09:45 answered rev-due;
                         03-05 10:00 no_answer "crypto payments?" g1
-c2            webchat   03-04 14:05 no_answer "Can I pay with bitcoin?" g1;        general, unsure: wait 120 s,
-                        14:06 handoff "talk to a person" (not grouped yet)         handled 600 s
-c3            sms       03-03 09:20 answered ben-apply; 03-05 00:10 clarify        benefits, requested: 300 s,
-                        "benefit for kids" g2 (agency benefits)                   1200 s
-c4            telegram  03-08 14:00 answered ben-apply-fr (French)                 -
-c5            webchat   03-09 23:30 no_answer "Can I pay with bitcoin?" g1         revenue, not_helpful: waiting
-c6            webchat   03-02 10:00 g1 "Do you take crypto?", 02-26 g3 (before)    general, urgent (03-02, before)
-c7            sms       03-06 12:00 answered rev-due                               revenue, requested: 60 s, 240 s;
-                                                                                   revenue, requested: 600 s, abandoned
-c8            webchat   03-07 08:00 no_answer "lost my card" (not grouped);        -
+c2            webchat   03-04 14:05 no_answer "Can I pay with bitcoin?" g1;
+                        14:06 handoff "talk to a person" (not grouped yet)
+c3            sms       03-03 09:20 answered ben-apply; 03-05 00:10 clarify
+                        "benefit for kids" g2 (agency benefits)
+c4            telegram  03-08 14:00 answered ben-apply-fr (French)
+c5            webchat   03-09 23:30 no_answer "Can I pay with bitcoin?" g1
+c6            webchat   03-02 10:00 g1 "Do you take crypto?", 02-26 g3 (before)
+c7            sms       03-06 12:00 answered rev-due
+c8            webchat   03-07 08:00 no_answer "lost my card" (not grouped);
                         09:00 no_answer "Is bitcoin accepted?" g1
+
+hand-offs (queue, reason):
+c2  general, unsure: wait 120 s, handled 600 s
+c3  benefits, requested: 300 s, 1200 s
+c5  revenue, not_helpful: waiting
+c6  general, urgent (03-02, before)
+c7  revenue, requested: 60 s, 240 s; revenue, requested: 600 s, abandoned
 """
 
 from __future__ import annotations
@@ -34,12 +42,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.handoff import console
 from bot.handoff.agents import Agents
 from bot.handoff.audit import AuditLog
 from bot.handoff.config import ContactCentreConfig
-from bot.insight import charts, web
+from bot.insight import charts
 from bot.insight.dashboard import TABLES, FilterError, Filters, compute, csv_text, tables
+from bot.insight.single_flight import SingleFlight
 from bot.knowledge.bank import FaqBank
 from bot.knowledge.faq import Agency, Faq
 from bot.settings import Settings
@@ -54,6 +62,9 @@ from bot.storage.models import (
     InboundMessage,
     Turn,
 )
+from bot.web import auth
+from bot.web.routes import console_api, console_pages
+from bot.web.routes import dashboard as web
 
 NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)
 WEEK = {"from": "2025-03-03", "to": "2025-03-09"}
@@ -418,7 +429,7 @@ def column(data: dict[str, Any], table: str, name: str) -> dict[Any, Any]:
     return {row[0]: row[index] for row in rows(data, table)}
 
 
-# --------------------------------------------------------------------------- the whole week, no filter
+# ------------------------------------------------------------------------ the whole week, no filter
 def test_summary(seeded: Database) -> None:
     s = run(seeded)["summary"]
     assert s == {
@@ -472,7 +483,8 @@ def test_volume(seeded: Database) -> None:
 
 
 def test_volume_in_other_time_zones(seeded: Database) -> None:
-    # Toronto: EST (UTC-5) until 2025-03-09 02:00, then EDT (UTC-4); the period is 03-03 05:00Z .. 03-10 04:00Z.
+    # Toronto: EST (UTC-5) until 2025-03-09 02:00, then EDT (UTC-4); the period is
+    # 03-03 05:00Z .. 03-10 04:00Z.
     data = run(seeded, tz="America/Toronto")
     assert {h: n for h, n in rows(data, "volume-by-hour") if n} == {4: 3, 9: 2, 19: 2, 20: 1}
     assert {r[0]: r[1] for r in rows(data, "volume-by-day") if r[1]} == {
@@ -680,7 +692,8 @@ def test_alerts(seeded: Database) -> None:
 def test_agency_filter(seeded: Database) -> None:
     data = run(seeded, agency="revenue")
     s = data["summary"]
-    # Revenue turns: c1 (twice) and c7; c7 was handed off. Hand-offs of the revenue queue: c5, c7, c7.
+    # Revenue turns: c1 (twice) and c7; c7 was handed off. Hand-offs of the revenue queue:
+    # c5, c7, c7.
     assert (s["conversations"], s["contained"], s["containment_rate"]) == (2, 1, 0.5)
     assert (s["handoffs"], s["median_wait_s"], s["median_handling_s"]) == (3, 330.0, 240.0)
     assert (s["helpful_votes"], s["helpfulness"], s["ratings"], s["satisfaction"]) == (
@@ -823,7 +836,8 @@ def test_chart_text_is_escaped() -> None:
 # --------------------------------------------------------------------------- the routes
 @pytest.fixture
 def client(seeded: Database) -> Iterator[TestClient]:
-    """The console's and the dashboard's routes on the seeded database, without the rest of the app."""
+    """The console's and the dashboard's routes on the seeded database, without the rest
+    of the app."""
     audit = AuditLog(seeded)
     runtime = SimpleNamespace(
         settings=SETTINGS,
@@ -833,10 +847,10 @@ def client(seeded: Database) -> Iterator[TestClient]:
         knowledge=SimpleNamespace(bank=BANK),
     )
     app = FastAPI()
-    app.state.runtime = runtime
-    app.include_router(console.router)
-    app.include_router(web.router)
-    app.add_exception_handler(console.ApiError, console.api_error)
+    app.state.services = runtime
+    for routes in (console_pages, console_api, web):
+        app.include_router(routes.router)
+    app.add_exception_handler(auth.ApiError, auth.api_error)
     for name, role in (("sup", "supervisor"), ("agt", "agent")):
         runtime.agents.add(name, "a long enough password", role)
     web.CACHE.clear()
@@ -852,7 +866,7 @@ def client(seeded: Database) -> Iterator[TestClient]:
 def as_user(client: TestClient, name: str | None) -> None:
     client.cookies.clear()
     if name:
-        client.cookies.set(console.COOKIE, client.sessions[name])  # type: ignore[attr-defined]
+        client.cookies.set(auth.COOKIE, client.sessions[name])  # type: ignore[attr-defined]
 
 
 def test_routes_need_a_supervisor(client: TestClient) -> None:
@@ -882,8 +896,7 @@ def test_routes_need_a_supervisor(client: TestClient) -> None:
         and "__CSRF__" not in page.text
     )
     assert (
-        page.headers["content-security-policy"]
-        == console.SECURITY_HEADERS["Content-Security-Policy"]
+        page.headers["content-security-policy"] == auth.SECURITY_HEADERS["Content-Security-Policy"]
     )
 
 
@@ -960,7 +973,7 @@ def test_bad_filters_are_422(client: TestClient, query: str) -> None:
 
 
 def test_one_computation_serves_concurrent_requests() -> None:
-    cache = web.SingleFlight(ttl_s=60, size=4)
+    cache = SingleFlight(ttl_s=60, size=4)
     calls: list[int] = []
     gate = threading.Event()
 

@@ -1,5 +1,6 @@
-"""Knowledge-gap grouping on SQLite and PostgreSQL, with the real multilingual model: unanswered questions
-that mean the same thing share a group, answered ones are not grouped, and a pass places each once."""
+"""Knowledge-gap grouping on SQLite and PostgreSQL, with the real multilingual model: unanswered
+questions that mean the same thing share a group, answered ones are not grouped, and a pass places
+each once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The contact-centre queue on SQLite and PostgreSQL: service order, atomic claims under contention, and
-conversations going back to their place (offer not accepted, agent offline), abandoned, transferred."""
+"""The contact-centre queue on SQLite and PostgreSQL: service order, atomic claims under contention,
+and conversations going back to their place (offer not accepted, agent offline),
+abandoned, transferred."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The contact centre through the whole stack (real Rasa, the app, fake Twilio): the console's locks, the
-SMS citizen's way to a person and back, callback tickets outside opening hours, and an agent who drops."""
+"""The contact centre through the whole stack (real Rasa, the app, fake Twilio): the console's
+locks, the SMS citizen's way to a person and back, callback tickets outside opening hours, and an
+agent who drops."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ import pytest
 import websockets
 from sqlalchemy import create_engine, text
 
-from bot.handoff import console
+from bot.web.routes import console_api, console_live, console_pages
 from tests.conftest import RunningStack
 from tests.integration.test_channels_stack import phone, sms, texts_to, wait_for
 from tests.support.console import ConsoleClient, add_agent
-from tests.support.waiting import until
+from tests.support.waiting import settled, until
 
 pytestmark = pytest.mark.stack
 
@@ -46,7 +47,8 @@ def agent(stack: RunningStack) -> Callable[..., ConsoleClient]:
 
 
 def test_every_console_route_refuses_a_request_without_a_session(stack: RunningStack) -> None:
-    routes = console.router.routes  # every route the console has, not a hand-kept list
+    # every route the console has, not a hand-kept list
+    routes = [r for m in (console_pages, console_api, console_live) for r in m.router.routes]
     public = {"/console/login", "/console/static/console.css"}
     checked = 0
     for route in routes:
@@ -143,10 +145,10 @@ def sent_bodies(stack: RunningStack, number: str) -> list[str]:
 def test_sms_citizens_reach_a_person_with_position_updates_and_opt_out(
     stack: RunningStack, agent: Callable[..., ConsoleClient]
 ) -> None:
-    """Three SMS citizens ask for a person about their licence. They are told their place; when the first
-    is taken the second hears they are next (once, not on every move); the third texts STOP and leaves the
-    line. The agent's reply reaches the first on SMS, the resolve asks for a rating, the rating is taken
-    without the bot, and then the bot answers again."""
+    """Three SMS citizens ask for a person about their licence. They are told their place; when the
+    first is taken the second hears they are next (once, not on every move); the third texts STOP
+    and leaves the line. The agent's reply reaches the first on SMS, the resolve asks for a rating,
+    the rating is taken without the bot, and then the bot answers again."""
     first, second, third = phone(), phone(), phone()
     for number in (first, second, third):
         sms(stack, number, "How do I renew my driver's licence?")
@@ -310,14 +312,16 @@ def test_an_agent_whose_console_drops_gives_the_conversation_back_at_its_place(
 
 
 def test_sms_asks_did_this_help_only_every_fifth_answer(stack: RunningStack) -> None:
-    """Each SMS costs money: "did this help?" follows only every fifth answer, and a Y is thanked and stored."""
+    """Each SMS costs money: "did this help?" follows only every fifth answer, and a Y is thanked
+    and stored."""
     number = phone()
     asked = []
     for _ in range(5):
         before = len(sent_bodies(stack, number))
         sms(stack, number, "How do I renew my driver's licence?")
         assert until(lambda n=before: len(sent_bodies(stack, number)) > n)
-        time.sleep(1)  # the whole turn's messages
+        # the whole turn's messages, however slow the machine
+        assert settled(stack.settings.database_url, f"sms:{number}")  # type: ignore[union-attr]
         asked.append(any("Reply Y or N" in b for b in sent_bodies(stack, number)[before:]))
     assert asked == [False, False, False, False, True]
     sms(stack, number, "Y")

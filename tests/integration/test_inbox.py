@@ -6,11 +6,14 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bot.conversation.after import StoreReplies
+from bot.conversation.before import Redaction
+from bot.conversation.engine_step import AskEngine
+from bot.conversation.worker import ConversationWorker
 from bot.engine.client import BotMessage, EngineUnavailable
 from bot.inbox.hub import LiveHub
-from bot.inbox.policy import OptOuts
 from bot.inbox.store import Inbox
-from bot.inbox.worker import ConversationWorker
+from bot.inbox.transcript import Transcript
 from bot.language import LanguageDetector
 from bot.storage.db import Database
 
@@ -71,7 +74,13 @@ class FlakyEngine:
 
 def test_worker_keeps_messages_while_the_engine_is_down_and_answers_in_order(db: Database) -> None:
     inbox, engine = Inbox(db), FlakyEngine()
-    worker = ConversationWorker(inbox, engine, LiveHub(), LanguageDetector(), OptOuts(db))
+    transcript = Transcript(inbox, LiveHub())
+    steps = [
+        Redaction(),
+        AskEngine(engine, transcript, LanguageDetector()),
+        StoreReplies(transcript),
+    ]
+    worker = ConversationWorker(inbox, steps)
     one = inbox.receive("webchat", "s-down", "1", "How do I renew my licence?")
     inbox.receive("webchat", "s-down", "2", "and my passport?")
 

@@ -1,4 +1,5 @@
-"""The outbox on SQLite and PostgreSQL: ordered claims, no double sends, retries, dead letters, rules."""
+"""The outbox on SQLite and PostgreSQL: ordered claims, no double sends, retries, dead
+letters, rules."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 from fastapi import Request
 from sqlalchemy import update
 
+from bot.conversation.sender import OutboxSender
 from bot.engine.client import BotMessage
 from bot.inbox.outbox import Outbox
 from bot.inbox.policy import OptOuts, keyword, window_refusal
-from bot.inbox.sender import OutboxSender
 from bot.inbox.store import Inbox
 from bot.storage.db import Database
 from bot.storage.models import Conversation, OutboundMessage, utcnow

@@ -1,7 +1,8 @@
-"""Retention and erasure on SQLite and PostgreSQL: `purge` deletes what is older than RETENTION_DAYS (rows of
-every table, and Rasa's tracker events) after adding it up in `daily_counts`, keeps what is recent, the
-opt-outs and the audit log; `erase` removes one citizen and nobody else; the `govbot privacy` commands; and,
-on SQLite, that what is deleted or overwritten does not stay readable in the database files."""
+"""Retention and erasure on SQLite and PostgreSQL: `purge` deletes what is older than RETENTION_DAYS
+(rows of every table, and Rasa's tracker events) after adding it up in `daily_counts`, keeps what is
+recent, the opt-outs and the audit log; `erase` removes one citizen and nobody else; the
+`govbot privacy` commands; and, on SQLite, that what is deleted or overwritten does not stay
+readable in the database files."""
 
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.inbox.store import Inbox
-from bot.privacy.retention import erase, purge, run_purges, scrub, secure_delete_at_connect
+from bot.privacy.erasure import erase
+from bot.privacy.purge import purge
+from bot.privacy.schedule import run_purges
+from bot.privacy.sqlite_scrub import scrub, secure_delete_at_connect
 from bot.settings import Settings, get_settings
 from bot.storage.db import Database
 from bot.storage.models import (
@@ -67,7 +71,7 @@ def ago(days: float) -> dt.datetime:
     return NOW - dt.timedelta(days=days)
 
 
-# -- Rasa's tracker store, as rasa.core.tracker_store.SQLTrackerStore makes it -------------------------------
+# -- Rasa's tracker store, as rasa.core.tracker_store.SQLTrackerStore makes it ---------------------
 TRACKER = MetaData()
 EVENTS = Table(
     "events",
@@ -83,7 +87,8 @@ EVENTS = Table(
 
 
 def tracker_engine(db: Database, settings: Settings) -> Engine:
-    """Where Rasa keeps its events: its own SQLite file next to a SQLite app, else the app's database."""
+    """Where Rasa keeps its events: its own SQLite file next to a SQLite app, else the
+    app's database."""
     if db.engine.dialect.name == "sqlite":
         return create_engine(f"sqlite:///{settings.var_dir / 'rasa-tracker.db'}")
     return db.engine
@@ -111,12 +116,12 @@ def events_of(engine: Engine) -> Counter[str]:
         return Counter(conn.execute(select(EVENTS.c.sender_id)).scalars())
 
 
-# -- seeded data: every row says whether a purge at NOW must delete it ---------------------------------------
+# -- seeded data: every row says whether a purge at NOW must delete it -----------------------------
 @dataclass
 class Seed:
-    """Rows added with their timestamps; `gone` counts what the purge must remove, `counts` what it must add
-    to `daily_counts` (by the rules: messages per day of receipt, turns per outcome, hand-offs per day queued,
-    "did this help?" answers, satisfaction sums and numbers)."""
+    """Rows added with their timestamps; `gone` counts what the purge must remove, `counts` what it
+    must add to `daily_counts` (by the rules: messages per day of receipt, turns per outcome,
+    hand-offs per day queued, "did this help?" answers, satisfaction sums and numbers)."""
 
     session: Session
     gone: Counter[str] = field(default_factory=Counter)
@@ -286,7 +291,8 @@ class Seed:
 
 
 def seed_history(db: Database, settings: Settings) -> Seed:
-    """Conversations old and new, at NOW with 90 days of retention (the cutoff is 2026-03-03 12:00)."""
+    """Conversations old and new, at NOW with 90 days of retention (the cutoff is
+    2026-03-03 12:00)."""
     with db.session() as session:
         s = Seed(session)
         # A: over, last activity 121 days ago: all of it goes (its opt-out stays).
@@ -334,7 +340,8 @@ def seed_history(db: Database, settings: Settings) -> Seed:
         s.outbound(d, ago(2), False, s.inbound(d, ago(2), False))
         s.handoff(d, ago(1), None, "waiting", False)
         s.turn(d, ago(2), "handoff", False, None, "fr")
-        # E: old, but a message still waits to be processed: the conversation stays, its finished rows go.
+        # E: old, but a message still waits to be processed: the conversation stays, its
+        # finished rows go.
         e = s.conversation("whatsapp:+15145550005", ago(150), False)
         s.inbound(e, ago(150), False, status="pending", text="my SIN is 130 692 544")
         s.outbound(e, ago(140), True, s.inbound(e, ago(140), True))
@@ -390,7 +397,8 @@ def seed_history(db: Database, settings: Settings) -> Seed:
         ],
     )
     add_events(tracker, "webchat:sessiondddddddd", [("session_started", ago(2)), ("user", ago(2))])
-    # One long session that started before the cutoff and goes on: Rasa counts its events, so it stays whole.
+    # One long session that started before the cutoff and goes on: Rasa counts its events, so it
+    # stays whole.
     add_events(
         tracker,
         "telegram:888",
@@ -563,7 +571,8 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(
     assert not any(rows_of(db, "sms:+15145550111").values())
     assert rows_of(db, "sms:+15145550222") == other_before and all(other_before.values())
     assert events_of(tracker) == {"sms:+15145550222": 4}
-    # The totals do not move: the erased citizen's rows are counted in daily_counts, the other's are not yet.
+    # The totals do not move: the erased citizen's rows are counted in daily_counts, the other's
+    # are not yet.
     assert daily_counts(db) == dict(gone.counts)
     # Unknown (or already erased): nothing found, nothing changed.
     assert not any(erase(db, settings, "sms", "+15145550111").values())
@@ -571,7 +580,7 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(
     assert rows_of(db, "sms:+15145550222") == other_before
 
 
-# -- the command line ------------------------------------------------------------------------------------------
+# -- the command line ------------------------------------------------------------------------------
 def test_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
@@ -652,7 +661,7 @@ def test_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         get_settings.cache_clear()
 
 
-# -- what stays in the SQLite files ----------------------------------------------------------------------------
+# -- what stays in the SQLite files ----------------------------------------------------------------
 def file_bytes(path: Path) -> bytes:
     return b"".join(
         p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")) if p.is_file()
@@ -662,9 +671,10 @@ def file_bytes(path: Path) -> bytes:
 def processed_messages(
     tmp_path: Path, name: str, secure_delete: str | None, n: int = 300
 ) -> tuple[Database, list[str]]:
-    """`n` raw citizen messages received and then processed (their text UPDATEd to the redacted form), through
-    the app's own code, ten in flight at a time as when several citizens write at once, with connections
-    whose `secure_delete` is set to `secure_delete` (None: the SQLite build's default)."""
+    """`n` raw citizen messages received and then processed (their text UPDATEd to the redacted
+    form), through the app's own code, ten in flight at a time as when several citizens write at
+    once, with connections whose `secure_delete` is set to `secure_delete` (None: the SQLite
+    build's default)."""
     db = Database(f"sqlite:///{tmp_path / name}")
     if secure_delete is not None:
 
@@ -699,11 +709,12 @@ def leftovers(path: Path, secrets: list[str]) -> int:
 def test_overwritten_raw_text_stays_in_the_file_unless_secure_delete_was_on_when_it_was_written(
     tmp_path: Path,
 ) -> None:
-    """Measured: processed messages were UPDATEd from raw to redacted text. With `secure_delete` off at that
-    time, the raw text stays in free space inside the pages even after the WAL is checkpointed and truncated,
-    and turning `secure_delete` on afterwards does not help: only a VACUUM removes it. With `secure_delete` on
-    in every connection from the start, truncating the WAL is enough. `scrub` decides by how connections are
-    made, and leaves nothing in either case."""
+    """Measured: processed messages were UPDATEd from raw to redacted text. With `secure_delete` off
+    at that time, the raw text stays in free space inside the pages even after the WAL is
+    checkpointed and truncated, and turning `secure_delete` on afterwards does not help: only a
+    VACUUM removes it. With `secure_delete` on in every connection from the start, truncating the
+    WAL is enough. `scrub` decides by how connections are made, and leaves nothing in
+    either case."""
     db, secrets = processed_messages(tmp_path, "off.db", "OFF")
     path = tmp_path / "off.db"
     assert leftovers(path, secrets) > 0, "the WAL holds raw messages until it is checkpointed"

@@ -1,8 +1,9 @@
-"""Personal data through the whole stack (real Rasa, the app, fake Twilio): citizens write their e-mail, phone,
-SIN, SSN, card number and street address on the web chat and by SMS, one leaves a callback number in a
-ticket and then leaves the line. Once they are answered and the files are scrubbed, none of those values is
-left in any file the stack writes (app database and its WAL, Rasa's tracker store, logs), neither as sent
-nor as bare digits. Then one citizen is erased, and Rasa's tracker store holds nothing of theirs."""
+"""Personal data through the whole stack (real Rasa, the app, fake Twilio): citizens write their
+e-mail, phone, SIN, SSN, card number and street address on the web chat and by SMS, one leaves a
+callback number in a ticket and then leaves the line. Once they are answered and the files are
+scrubbed, none of those values is left in any file the stack writes (app database and its WAL,
+Rasa's tracker store, logs), neither as sent nor as bare digits. Then one citizen is erased, and
+Rasa's tracker store holds nothing of theirs."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.privacy.erasure import erase
 from bot.privacy.redact import redact
-from bot.privacy.retention import erase, scrub, tracker_path
+from bot.privacy.sqlite_scrub import scrub
+from bot.privacy.tracker_store import tracker_path
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Handoff, InboundMessage, OutboundMessage
 from tests.conftest import RunningStack
@@ -30,7 +33,7 @@ pytestmark = pytest.mark.stack
 rng = random.Random()
 
 
-# -- personal data of this run (random, so that no other test writes the same values) -----------------------
+# -- personal data of this run (random, so that no other test writes the same values) --------------
 def luhn_completed(partial: str) -> str:
     """`partial` with the check digit that makes it Luhn-valid."""
     total = 0
@@ -56,8 +59,10 @@ def new_values() -> dict[str, str]:
         "sin": f"{sin[:3]} {sin[3:6]} {sin[6:]}",
         "ssn": f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
         "card": " ".join(card[i : i + 4] for i in range(0, 16, 4)),
-        "street": f"{rng.randint(100, 9899)} {rng.choice(['Maple', 'Cedar', 'Birch', 'Tamarack'])} Avenue",
-        "postal": f"{rng.choice(letters)}{digits(1)}{rng.choice(others)} {digits(1)}{rng.choice(others)}{digits(1)}",
+        "street": f"{rng.randint(100, 9899)} "
+        f"{rng.choice(['Maple', 'Cedar', 'Birch', 'Tamarack'])} Avenue",
+        "postal": f"{rng.choice(letters)}{digits(1)}{rng.choice(others)} "
+        f"{digits(1)}{rng.choice(others)}{digits(1)}",
     }
 
 
@@ -74,7 +79,7 @@ def forms(values: dict[str, str]) -> set[bytes]:
     return found
 
 
-# -- the stack's database -------------------------------------------------------------------------------------
+# -- the stack's database --------------------------------------------------------------------------
 def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]]:
     response = httpx.post(
         f"{stack.base_url}/webchat/messages", json={"session": session, "text": text}, timeout=60
@@ -154,7 +159,10 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
             f"My card {v['card']} was charged twice for my parking permit",
         ],
         second: [
-            f"I moved to {v['street']}, Northbridge {v['postal']}; how do I change the address on my licence?",
+            (
+                f"I moved to {v['street']}, Northbridge {v['postal']}; how do I change the address "
+                "on my licence?"
+            ),
             f"I'm American, my SSN is {v['ssn']}, can I get a health card?",
         ],
     }
@@ -175,8 +183,8 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
                 assert webchat(stack, session, message), "the web chat answers"
         for message in texts:
             sms_and_wait(stack, db, texter, message)
-        # A callback ticket (City Services is closed today in the test stack), then the citizen leaves the line:
-        # the number is kept only while the ticket is open.
+        # A callback ticket (City Services is closed today in the test stack), then the citizen
+        # leaves the line: the number is kept only while the ticket is open.
         sms_and_wait(stack, db, caller, "When is my garbage collection day?")
         sms_and_wait(stack, db, caller, "can I speak to someone")
         assert any("closed right now" in b for b in bodies(stack, caller))
@@ -219,7 +227,8 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
         left = files_holding(stack.var_dir, forms(values))
         assert left == {}, f"personal data left in {left}"
 
-        # Erasure: one citizen, everywhere; Rasa's tracker store had their conversation and has nothing now.
+        # Erasure: one citizen, everywhere; Rasa's tracker store had their conversation and has
+        # nothing now.
         assert tracker_events(stack, f"webchat:{first}") > 0
         assert tracker_events(stack, f"webchat:{second}") > 0
         removed = erase(db, settings, "webchat", first)
@@ -240,8 +249,8 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
 
 
 def test_the_stack_logs_nothing_personal_where_its_logs_are_kept(stack: RunningStack) -> None:
-    """The stack's log files, when it writes them into its folder (e.g. `stack.log`): after a citizen wrote
-    personal data, none of it appears there."""
+    """The stack's log files, when it writes them into its folder (e.g. `stack.log`): after a
+    citizen wrote personal data, none of it appears there."""
     if stack.var_dir is None:
         pytest.skip("needs the test stack's own files")
     values = new_values()

@@ -1,4 +1,5 @@
-"""Retrieval with the real models: the index persists, rebuilds on change, and `govbot eval` reports."""
+"""Retrieval with the real models: the index persists, rebuilds on change, and
+`govbot eval` reports."""
 
 from __future__ import annotations
 

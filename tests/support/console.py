@@ -1,4 +1,5 @@
-"""A logged-in agent console over HTTP (the same calls the console page makes), for tests and benchmarks."""
+"""A logged-in agent console over HTTP (the same calls the console page makes), for tests
+and benchmarks."""
 
 from __future__ import annotations
 

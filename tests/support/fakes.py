@@ -31,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from twilio.request_validator import RequestValidator
 
+from bot.web.webhooks import webhook_request
 from connectors.base import ChannelAdapter, Incoming, WebhookRejected
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
@@ -57,13 +58,14 @@ def parsing_app(
     path: str,
     after: Callable[[list[Incoming]], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """A tiny app whose POST `path` runs `adapter.parse` (then `after`) and returns the messages as JSON."""
+    """A tiny app whose POST `path` runs `adapter.parse` (then `after`) and returns the
+    messages as JSON."""
     app = FastAPI()
 
     @app.post(path)
     async def webhook(request: Request) -> JSONResponse:
         try:
-            messages = await adapter.parse(request)
+            messages = await adapter.parse(await webhook_request(request, adapter.max_body_bytes))
         except WebhookRejected as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status_code)
         if after is not None:
@@ -120,7 +122,8 @@ class FakeProvider:
     def fail_next(
         self, n: int, status: int, body: Any = None, headers: dict[str, str] | None = None
     ) -> None:
-        """Answer the next `n` requests with `status` and `body` (default: the provider's error shape)."""
+        """Answer the next `n` requests with `status` and `body` (default: the provider's
+        error shape)."""
         with self._lock:
             self._failures += [
                 (status, body if body is not None else self.error_body(status), headers or {})
@@ -138,7 +141,8 @@ class FakeProvider:
         self._server.server_close()
 
     def handle(self, record: Recorded) -> Answer:
-        """Record the request, then answer it: an injected failure first, else the provider's answer."""
+        """Record the request, then answer it: an injected failure first, else the
+        provider's answer."""
         with self._lock:
             self._records.append(record)
             failure = self._failures.pop(0) if self._failures else None
@@ -259,7 +263,8 @@ class FakeTwilio(FakeProvider):
 
 
 class FakeTelegram(FakeProvider):
-    """Telegram's Bot API at /bot<token>/<method>: getMe, sendMessage, answerCallbackQuery, setWebhook."""
+    """Telegram's Bot API at /bot<token>/<method>: getMe, sendMessage,
+    answerCallbackQuery, setWebhook."""
 
     def __init__(self, token: str, delay_s: float = 0.0) -> None:
         super().__init__(delay_s)

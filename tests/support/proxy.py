@@ -1,4 +1,5 @@
-"""A switchable TCP forwarder: tests put it between the app and the real engine to take the engine "down"."""
+"""A switchable TCP forwarder: tests put it between the app and the real engine to take the
+engine "down"."""
 
 from __future__ import annotations
 

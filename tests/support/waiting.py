@@ -15,3 +15,38 @@ def until(check: Callable[[], Any], timeout_s: float = 60, every_s: float = 0.3)
         if value or time.monotonic() > deadline:
             return value
         time.sleep(every_s)
+
+
+def settled(database_url: str, conversation_id: str, timeout_s: float = 120) -> bool:
+    """Wait until a conversation has nothing left to do: every message of it processed and no reply
+    still waiting to be sent (then "nothing more arrived" is a fact, not a guess about timing)."""
+    from sqlalchemy import create_engine, func, select
+
+    from bot.storage.models import InboundMessage, OutboundMessage
+
+    engine = create_engine(database_url)
+
+    def busy() -> int:
+        with engine.connect() as conn:
+            pending_in = conn.execute(
+                select(func.count())
+                .select_from(InboundMessage)
+                .where(
+                    InboundMessage.conversation_id == conversation_id,
+                    InboundMessage.status == "pending",
+                )
+            ).scalar_one()
+            pending_out = conn.execute(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.status == "pending",
+                )
+            ).scalar_one()
+        return int(pending_in) + int(pending_out)
+
+    try:
+        return bool(until(lambda: busy() == 0 or None, timeout_s))
+    finally:
+        engine.dispose()

@@ -1,5 +1,6 @@
-"""Pure rules of the contact centre: opening hours in the queue's time zone, the config file's checks,
-urgent-topic matching, when a waiting citizen hears about their place, and reading a rating."""
+"""Pure rules of the contact centre: opening hours in the queue's time zone, the config file's
+checks, urgent-topic matching, when a waiting citizen hears about their place, and
+reading a rating."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.handoff.centre import rating_of, worth_telling
+from bot.handoff.citizen import rating_of
 from bot.handoff.config import ConfigError, QueueConfig, load_config
 from bot.handoff.hours import describe, is_open, next_opening
+from bot.handoff.sweeps import worth_telling
 from bot.settings import ROOT
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -76,7 +78,10 @@ def test_the_shipped_contact_centre_file_is_valid() -> None:
 def test_a_broken_contact_centre_file_says_what_is_wrong(
     tmp_path: Path, change: str, problem: str
 ) -> None:
-    base = "default_queue: a\nqueues:\n  - {id: a, name: {en: A}}\ndispositions:\n  - {code: ok, label: OK}\n"
+    base = (
+        "default_queue: a\nqueues:\n  - {id: a, name: {en: A}}\ndispositions:\n"
+        "  - {code: ok, label: OK}\n"
+    )
     key = change.split(":")[0]
     lines = [
         line

@@ -1,4 +1,5 @@
-"""Small pieces of the dialogue: picking from a list, cleaning text, language detection, the decision."""
+"""Small pieces of the dialogue: picking from a list, cleaning text, language detection,
+the decision."""
 
 from __future__ import annotations
 

@@ -54,7 +54,10 @@ def test_the_shipped_demo_knowledge_base_is_valid_and_bilingual() -> None:
             "unknown language 'de'",
         ),
         (
-            "  - id: x\n    language: en\n    question: Q?\n    answer: A\n    last_reviewed: 2026-02-31\n",
+            (
+                "  - id: x\n    language: en\n    question: Q?\n    answer: A\n"
+                "    last_reviewed: 2026-02-31\n"
+            ),
             6,
             "bad date",
         ),

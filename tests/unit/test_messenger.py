@@ -1,4 +1,5 @@
-"""Messenger: signed page webhooks through a real ASGI app, Send API calls against a local fake Graph."""
+"""Messenger: signed page webhooks through a real ASGI app, Send API calls against a local
+fake Graph."""
 
 from __future__ import annotations
 

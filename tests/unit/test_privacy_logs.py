@@ -1,4 +1,5 @@
-"""Log redaction: personal data never reaches a log handler, whatever the logger, the handler or the format."""
+"""Log redaction: personal data never reaches a log handler, whatever the logger, the handler or
+the format."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def logs() -> Iterator[io.StringIO]:
 
 def test_a_child_loggers_message_and_arguments_are_redacted(logs: io.StringIO) -> None:
     install_log_redaction()
-    log = logging.getLogger("bot.inbox.worker")
+    log = logging.getLogger("bot.conversation.worker")
     log.info("citizen wrote %r", f"my email is {EMAIL}, call {PHONE}")
     log.warning("SIN %s card %s", SIN, CARD)
     log.info(f"inline {EMAIL}")
@@ -59,7 +60,8 @@ def test_a_child_loggers_message_and_arguments_are_redacted(logs: io.StringIO) -
 
 def test_context_across_arguments_falls_back_to_the_redacted_message(logs: io.StringIO) -> None:
     install_log_redaction()
-    # Alone, "123-45-6789" is an SSN by its shape; "123456789" needs its cue, which is in another argument.
+    # Alone, "123-45-6789" is an SSN by its shape; "123456789" needs its cue, which is in
+    # another argument.
     logging.getLogger("bot.x").info("%s %s", "my SSN is", "123456789")
     logging.getLogger("bot.x").info("payload %s", {"text": f"write me at {EMAIL}"})
     out = logs.getvalue()
@@ -90,7 +92,7 @@ def test_exception_text_is_redacted(logs: io.StringIO) -> None:
     try:
         raise ValueError(f"provider refused the body: {{'to': '{PHONE}', 'email': '{EMAIL}'}}")
     except ValueError:
-        logging.getLogger("bot.inbox.sender").exception("send crashed")
+        logging.getLogger("bot.conversation.sender").exception("send crashed")
     out = logs.getvalue()
     assert "Traceback" in out and "ValueError" in out
     assert PHONE not in out and EMAIL not in out

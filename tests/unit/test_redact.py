@@ -1,4 +1,5 @@
-"""Personal-data redaction: each kind found and left alone where it should be, overlaps, idempotence, a labelled set."""
+"""Personal-data redaction: each kind found and left alone where it should be, overlaps,
+idempotence, a labelled set."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def test_finds_each_kind(text: str, kind: str, value: str) -> None:
         "Take highway 401 exit 613",
         "NEQ 1234567890, invoice 2026-000123 for 1,250.00 $",
         "Budget: +25 000 000 $",
-        "number 512345678 on the form",  # a bare 9-digit run is an SSN only with a cue like "SSN" nearby
+        # a bare 9-digit run is an SSN only with a cue like "SSN" nearby
+        "number 512345678 on the form",
     ],
 )
 def test_leaves_faq_style_text_alone(text: str) -> None:
@@ -164,7 +166,10 @@ def test_a_valid_sin_is_a_sin_not_an_ssn() -> None:
 
 
 def test_several_findings_are_sorted_and_do_not_overlap() -> None:
-    text = "SIN 130 692 544, tel (514) 555-0100, card 4111111111111111, jdoe@example.com, 1 Yonge St M5E 1E5"
+    text = (
+        "SIN 130 692 544, tel (514) 555-0100, card 4111111111111111, jdoe@example.com, 1 Yonge "
+        "St M5E 1E5"
+    )
     found = find(text)
     assert [f.kind for f in found] == ["sin", "phone", "card", "email", "address"]
     assert all(a.end <= b.start for a, b in itertools.pairwise(found))

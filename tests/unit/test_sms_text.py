@@ -1,4 +1,5 @@
-"""SMS encoding, segment counting and shortening, with the characters French answers actually use."""
+"""SMS encoding, segment counting and shortening, with the characters French answers
+actually use."""
 
 from __future__ import annotations
 
@@ -17,18 +18,20 @@ from connectors.sms_text import (
 SOURCE_EN = "Source: https://www.canada.ca/en/immigration-refugees-citizenship/services/canadian-passports/renew-adult-passport.html"
 SOURCE_FR = "Source : https://www.canada.ca/fr/immigration-refugies-citoyennete/services/passeports-canadiens/renouvellement-passeport-adulte.html"
 LONG_EN = (
-    "You can renew your passport by mail or in person if your current passport was issued when you were 16 or older. "
-    "You must have lived in Canada when it was issued, and it must not be damaged, lost or stolen. "
-    "Processing takes 20 business days when you apply in person and longer by mail. "
-    "Bring your current passport, two identical photos and the fee; a guarantor is not needed for a simplified renewal. "
-    "If your passport expired more than 15 years ago, you must apply for a new passport instead."
+    "You can renew your passport by mail or in person if your current passport was issued when you "
+    "were 16 or older. You must have lived in Canada when it was issued, and it must not be "
+    "damaged, lost or stolen. Processing takes 20 business days when you apply in person and "
+    "longer by mail. Bring your current passport, two identical photos and the fee; a guarantor is "
+    "not needed for a simplified renewal. If your passport expired more than 15 years ago, you "
+    "must apply for a new passport instead."
 )
 LONG_FR = (
-    "Vous pouvez renouveler votre passeport par la poste ou en personne s'il a été délivré après vos 16 ans. "
-    "Vous deviez habiter au Canada à ce moment-là, et il ne doit pas être endommagé, perdu ou volé. "
-    "Le traitement prend 20 jours ouvrables en personne et plus longtemps par la poste. "
-    "Apportez votre passeport actuel, deux photos identiques et les frais; aucun répondant n'est nécessaire. "
-    "Si votre passeport est expiré depuis plus de 15 ans, vous devez faire une nouvelle demande."
+    "Vous pouvez renouveler votre passeport par la poste ou en personne s'il a été délivré après "
+    "vos 16 ans. Vous deviez habiter au Canada à ce moment-là, et il ne doit pas être endommagé, "
+    "perdu ou volé. Le traitement prend 20 jours ouvrables en personne et plus longtemps par la "
+    "poste. Apportez votre passeport actuel, deux photos identiques et les frais; aucun répondant "
+    "n'est nécessaire. Si votre passeport est expiré depuis plus de 15 ans, vous devez faire une "
+    "nouvelle demande."
 )
 
 

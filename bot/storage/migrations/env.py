@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+# The package, not its base module: importing it registers every table on Base.metadata.
 from bot.storage.models import Base
 
 connection = context.config.attributes["connection"]

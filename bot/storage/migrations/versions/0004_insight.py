@@ -1,4 +1,5 @@
-"""insight: turns (what the bot did with each question), feedback, knowledge-gap clusters, alerts, daily counts
+"""insight: turns (what the bot did with each question), feedback, knowledge-gap clusters,
+alerts, daily counts
 
 Revision ID: 0004
 Revises: 0003

@@ -1,0 +1,31 @@
+"""The `govbot` command line: knowledge-base checks and imports, evaluation, accounts, privacy,
+channels, and serving the app; one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import agents, channels, evaluate, inbox, kb, privacy, serve
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Government FAQ assistant.")
+app.add_typer(kb.app, name="kb")
+app.add_typer(inbox.app, name="inbox")
+app.add_typer(channels.app, name="channels")
+app.add_typer(agents.app, name="agents")
+app.add_typer(privacy.app, name="privacy")
+app.command("eval")(evaluate.eval_command)
+app.command("serve")(serve.serve)
+app.command("run")(serve.run_stack)
+
+
+@app.callback()
+def _every_command() -> None:
+    """Government FAQ assistant."""
+    from bot.privacy.logs import install_log_redaction
+
+    install_log_redaction()  # no personal data in what any command logs
+
+
+def main() -> None:
+    """Entry point for `python -m bot.cli`."""
+    app(prog_name="govbot")

@@ -1,0 +1,72 @@
+"""`govbot agents`: contact-centre accounts (agents, supervisors, admins)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from bot.cli.errors import fail
+from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.handoff.agents import Agents
+
+app = typer.Typer(
+    no_args_is_help=True, help="Contact-centre accounts (agents, supervisors, admins)."
+)
+
+
+def _agents() -> Agents:
+    from bot.handoff.agents import Agents
+    from bot.handoff.audit import AuditLog
+    from bot.storage.db import Database
+
+    db = Database(get_settings().database_url)
+    db.create_schema()
+    return Agents(db, AuditLog(db))
+
+
+@app.command("add")
+def agents_add(
+    username: str = typer.Option(..., help="Login name"),
+    role: str = typer.Option("agent", help="agent | supervisor | admin"),
+    display_name: str = typer.Option("", help="Name shown to citizens (default: the username)"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input"
+    ),
+) -> None:
+    """Create an account; the password (12+ characters) is asked for, or read from stdin, and
+    stored as an argon2 hash."""
+    from bot.handoff.agents import AccountError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        agent = _agents().add(username, password, role, display_name or None)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"added {agent.role} {agent.username}")
+
+
+@app.command("list")
+def agents_list() -> None:
+    """Every account, with its role and whether it is active."""
+    for agent in _agents().list():
+        state = "active" if agent.active else "disabled"
+        typer.echo(f"{agent.username}\t{agent.role}\t{state}\t{agent.display_name}")
+
+
+@app.command("disable")
+def agents_disable(username: str) -> None:
+    """Disable an account and end its sessions (the audit log keeps its history)."""
+    from bot.handoff.agents import AccountError
+
+    try:
+        _agents().set_active(username, False)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"disabled {username}")

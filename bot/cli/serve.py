@@ -1,0 +1,49 @@
+"""`govbot serve` (the app alone) and `govbot run` (engine and app together); both refuse to
+start beyond loopback without real secrets."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.errors import fail
+from bot.settings import Settings, get_settings, insecure_settings
+
+
+def _refuse_if_insecure(settings: Settings) -> None:
+    # Before anything is imported, bound or spawned: a refused start leaves nothing behind.
+    problems = insecure_settings(settings)
+    if problems:
+        fail("; ".join(problems))
+
+
+def serve(
+    host: str = typer.Option(None, help="Listen address (default: HOST)"),
+    port: int = typer.Option(None, help="Listen port (default: PORT)"),
+) -> None:
+    """Run the app (web chat, channels, actions) with uvicorn."""
+    settings = get_settings()
+    if host:  # the address actually bound is the one checked
+        settings = settings.model_copy(update={"host": host})
+    _refuse_if_insecure(settings)
+    import uvicorn
+
+    uvicorn.run(
+        "bot.web.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+def run_stack() -> None:
+    """Start engine and app together on the embedded default; Ctrl-C stops both."""
+    settings = get_settings()
+    _refuse_if_insecure(settings)
+    from bot import stack
+
+    try:
+        code = stack.run(settings)
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    raise typer.Exit(code=code)

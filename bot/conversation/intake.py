@@ -1,0 +1,64 @@
+"""Citizen messages in: cleaned, stored once (committed before the channel acknowledges them), then
+their conversations' turns scheduled in the background.
+
+Provider webhooks store everything (cut at the hard limit) and let the turn answer what the bot
+cannot take; web chat refuses it politely at once instead, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from bot.conversation.before import UnfitMessages
+from bot.conversation.worker import ConversationWorker
+from bot.inbox.entries import Received
+from bot.inbox.store import Inbox
+from connectors.base import Incoming
+from connectors.text import HARD_LIMIT, TITLE_LIMIT, clean
+
+
+class Intake:
+    """Stores citizen messages and starts their turns."""
+
+    def __init__(self, inbox: Inbox, worker: ConversationWorker, unfit: UnfitMessages) -> None:
+        self._inbox = inbox
+        self.worker = worker
+        self._unfit = unfit
+        self._background: set[asyncio.Task[bool]] = set()
+
+    def refusal(self, text: str) -> str | None:
+        """The polite reply to a message the bot cannot take (empty, too long); None when it can."""
+        return self._unfit.refusal(text)
+
+    @staticmethod
+    def cleaned(message: Incoming) -> Incoming:
+        """The message as it is stored: cleaned text (cut at the hard limit) and button label."""
+        text = clean(message.text, HARD_LIMIT).text
+        title = clean(message.title, TITLE_LIMIT).text or None if message.title else None
+        return dataclasses.replace(message, text=text, title=title)
+
+    def store(self, message: Incoming) -> Received:
+        """Store one message once (a provider's retry finds the first). Blocking: run
+        in a thread."""
+        message = self.cleaned(message)
+        return self._inbox.receive(
+            message.channel,
+            message.address,
+            message.provider_message_id,
+            message.text,
+            message.title,
+        )
+
+    async def receive(self, messages: list[Incoming]) -> list[Received]:
+        """Store a webhook's messages, each committed before the next, then schedule their turns."""
+        stored = [await asyncio.to_thread(self.store, m) for m in messages]
+        for conversation_id in dict.fromkeys(r.conversation_id for r in stored):
+            self.schedule(conversation_id)
+        return stored
+
+    def schedule(self, conversation_id: str) -> None:
+        """Take the conversation's pending turns in the background."""
+        task = asyncio.create_task(self.worker.drain(conversation_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,54 @@
+"""The one place a turn's steps are wired, in order.
+
+1. carrier keywords (STOP, START, HELP)    5. "did this help?" answers
+2. unfit messages (empty, too long)        6. the engine
+3. the contact centre's conversations      7. the turn's analytics (and "did this help?")
+4. redaction of personal data              8. a hand-off the actions asked for
+                                           9. store the replies
+A new step is a class with `async __call__(turn) -> Flow` (bot/conversation/turn.py), added here.
+"""
+
+from __future__ import annotations
+
+from bot.conversation.after import HandOff, RecordTurn, StoreReplies
+from bot.conversation.before import (
+    CarrierKeywords,
+    FeedbackCapture,
+    HandoffIntercept,
+    Redaction,
+    UnfitMessages,
+)
+from bot.conversation.engine_step import AskEngine
+from bot.conversation.turn import Step
+from bot.engine.client import DialogueEngine
+from bot.handoff.centre import ContactCentre
+from bot.inbox.policy import OptOuts
+from bot.inbox.transcript import Transcript
+from bot.insight.recorder import Insight
+from bot.language import LanguageDetector
+
+
+def turn_steps(
+    *,
+    transcript: Transcript,
+    engine: DialogueEngine,
+    detector: LanguageDetector,
+    opt_outs: OptOuts,
+    centre: ContactCentre,
+    insight: Insight,
+    service_name: str,
+    max_chars: int,
+    max_attempts: int,
+) -> list[Step]:
+    """Every step of a citizen message's turn, in the order they run."""
+    return [
+        CarrierKeywords(transcript, opt_outs, centre, service_name),
+        UnfitMessages(transcript, detector, max_chars),
+        HandoffIntercept(centre),
+        Redaction(),
+        FeedbackCapture(insight, transcript),
+        AskEngine(engine, transcript, detector, max_attempts),
+        RecordTurn(insight),
+        HandOff(centre),
+        StoreReplies(transcript),
+    ]

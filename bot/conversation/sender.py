@@ -1,0 +1,129 @@
+"""The outbox sender: delivers provider-channel replies, in order, with retries, within
+channel rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.clock import Clock, system_clock
+from bot.failpoints import failpoint
+from bot.inbox.outbox import Delivery, Outbox
+from bot.inbox.policy import OptOuts, window_refusal
+from connectors.base import ChannelAdapter, Outgoing, SendError
+from connectors.capabilities import capabilities
+
+log = logging.getLogger(__name__)
+
+
+class OutboxSender:
+    """Claims due replies and sends each through its channel's adapter."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        adapters: dict[str, ChannelAdapter],
+        opt_outs: OptOuts,
+        max_attempts: int = 8,
+        poll_s: float = 0.5,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._outbox = outbox
+        self._adapters = adapters
+        self._opt_outs = opt_outs
+        self._max_attempts = max_attempts
+        self._poll_s = poll_s
+        self._clock = clock
+        self.wake = asyncio.Event()
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Send one claimed reply, or record why it was not sent (database calls in threads)."""
+        adapter = self._adapters.get(delivery.channel)
+        if adapter is None:
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                f"channel {delivery.channel} is not configured",
+                False,
+                None,
+                self._max_attempts,
+                delivery.attempts,
+            )
+            return
+        # Compliance replies (the STOP confirmation itself) go out even to an opted-out number.
+        if (
+            capabilities(delivery.channel).carrier_keywords
+            and delivery.kind != "compliance"
+            and await asyncio.to_thread(
+                self._opt_outs.is_opted_out, delivery.channel, delivery.address
+            )
+        ):
+            await asyncio.to_thread(
+                self._outbox.withheld, delivery.id, "suppressed", "recipient opted out (STOP)"
+            )
+            return
+        refusal = window_refusal(
+            delivery.channel, delivery.sender == "agent", delivery.last_inbound_at, self._clock()
+        )
+        if refusal:
+            await asyncio.to_thread(self._outbox.withheld, delivery.id, "refused", refusal)
+            return
+        message = Outgoing(
+            delivery.text, delivery.buttons, f"out-{delivery.id}", delivery.sender == "agent"
+        )
+        await failpoint("before_send")
+        try:
+            provider_id = await adapter.send(delivery.address, message)
+        except SendError as exc:
+            log.warning(
+                "send of out-%s failed (%s): %s",
+                delivery.id,
+                "retry" if exc.retryable else "final",
+                exc,
+            )
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                str(exc),
+                exc.retryable,
+                exc.retry_after,
+                self._max_attempts,
+                delivery.attempts,
+            )
+            return
+        except Exception as exc:  # an adapter bug must not stop the sender; retry, then dead-letter
+            log.exception("send of out-%s crashed", delivery.id)
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                repr(exc),
+                True,
+                None,
+                self._max_attempts,
+                delivery.attempts,
+            )
+            return
+        await asyncio.to_thread(self._outbox.sent, delivery.id, provider_id)
+
+    async def run_once(self) -> int:
+        """Claim what is due and send it (one message per conversation at a time); how many were
+        handled."""
+        claimed = await asyncio.to_thread(self._outbox.claim_due)
+        await asyncio.gather(*(self.deliver(d) for d in claimed))
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set; wakes early when the worker stores new replies."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed")
+                handled = 0
+            if handled:
+                continue  # the next row of a conversation may be due right away
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=self._poll_s)
+            except TimeoutError:
+                pass

@@ -1,0 +1,158 @@
+"""The console's pages: login, logout, and the logged-in shells (queue, supervisor, audit).
+
+The pages are static shells rendered by console.js with textContent only, and a strict
+Content-Security-Policy forbids inline script, so citizen text can never run as HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from bot.handoff.agents import role_at_least
+from bot.web.auth import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    PAGES,
+    SECURITY_HEADERS,
+    LoginDep,
+    client_ip,
+    filled,
+    html_page,
+    session_of,
+)
+from bot.web.deps import AgentsDep, SettingsDep
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _login_page(csrf: str, error: str = "", status: int = 200) -> HTMLResponse:
+    response = html_page(filled("login.html", csrf=csrf, error=error), status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/console")
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, agents: AgentsDep) -> Response:
+    """The login form, with a fresh CSRF token (or the console, for a logged-in agent)."""
+    if await session_of(request, agents) is not None:
+        return RedirectResponse("/console", status_code=303)
+    return _login_page(secrets.token_urlsafe(24))
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    agents: AgentsDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Check the form's CSRF token, the throttle and the password; start a session."""
+    ip = client_ip(request)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+        return _login_page(
+            secrets.token_urlsafe(24), "Your login form expired. Please try again.", 403
+        )
+    throttled = await asyncio.to_thread(
+        agents.throttled,
+        username,
+        ip,
+        settings.login_max_failures,
+        settings.login_max_failures_per_ip,
+        settings.login_window_s,
+    )
+    if throttled:
+        return _login_page(
+            expected, "Too many failed attempts. Wait a few minutes and try again.", 429
+        )
+    agent = await asyncio.to_thread(agents.authenticate, username, password, ip)
+    if agent is None:
+        return _login_page(expected, "Wrong username or password.", 401)
+    ttl_s = settings.console_session_ttl_s
+    token, _ = await asyncio.to_thread(agents.start_session, agent, ttl_s, ip)
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(ttl_s),
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_base_url.startswith("https://"),
+        path="/console",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, agents: AgentsDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """End the session (with its CSRF token) and drop the cookie."""
+    login = await session_of(request, agents)
+    if login is not None and hmac.compare_digest(csrf.encode(), login.csrf_token.encode()):
+        await asyncio.to_thread(agents.end_session, login, client_ip(request))
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+async def page(
+    request: Request, agents: AgentsDep, name: str, role: str, shell: str = "page.html"
+) -> Response:
+    """A logged-in page: the static `shell` with the session's CSRF token, the page and the role
+    filled in; 303 to the login page without a session, 403 without the role."""
+    login = await session_of(request, agents)
+    if login is None:
+        return RedirectResponse("/console/login", status_code=303)
+    if not role_at_least(login.agent.role, role):
+        forbidden = "<!doctype html><title>Forbidden</title><p>This page needs the {} role.</p>"
+        return html_page(forbidden.format(role), 403)
+    body = filled(
+        shell,
+        csrf=login.csrf_token,
+        page=name,
+        role=login.agent.role,
+        username=login.agent.username,
+    )
+    return html_page(body)
+
+
+@router.get("")
+async def queue_page(request: Request, agents: AgentsDep) -> Response:
+    """The agents' queue page."""
+    return await page(request, agents, "queue", "agent")
+
+
+@router.get("/supervisor")
+async def supervisor_page(request: Request, agents: AgentsDep) -> Response:
+    """The supervisor's view of queues and agents."""
+    return await page(request, agents, "supervisor", "supervisor")
+
+
+@router.get("/audit")
+async def audit_page(request: Request, agents: AgentsDep) -> Response:
+    """The audit log (admins)."""
+    return await page(request, agents, "audit", "admin")
+
+
+@router.get("/static/console.css")
+async def console_css() -> Response:
+    """The console's style sheet."""
+    return FileResponse(PAGES / "console.css", media_type="text/css", headers=SECURITY_HEADERS)
+
+
+@router.get("/static/console.js")
+async def console_js(_: LoginDep) -> Response:
+    """The console's script (logged-in agents only)."""
+    return FileResponse(
+        PAGES / "console.js", media_type="text/javascript", headers=SECURITY_HEADERS
+    )

@@ -1,0 +1,104 @@
+"""The composition root: every long-lived service, built once at start-up and wired together here.
+
+Routes never see this object whole; they ask for what they need by name (bot/web/deps.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from bot.clock import Clock, system_clock
+from bot.conversation.before import UnfitMessages
+from bot.conversation.intake import Intake
+from bot.conversation.pipeline import turn_steps
+from bot.conversation.sender import OutboxSender
+from bot.conversation.worker import ConversationWorker
+from bot.engine.client import DialogueEngine, RasaEngine
+from bot.handoff.agents import Agents
+from bot.handoff.audit import AuditLog
+from bot.handoff.centre import ContactCentre
+from bot.handoff.config import load_config
+from bot.handoff.queue import HandoffQueue
+from bot.inbox.hub import LiveHub
+from bot.inbox.outbox import Outbox
+from bot.inbox.policy import OptOuts
+from bot.inbox.store import Inbox
+from bot.inbox.transcript import Transcript
+from bot.insight.recorder import Insight
+from bot.knowledge.service import KnowledgeBase
+from bot.language import LanguageDetector
+from bot.settings import Settings
+from bot.storage.db import Database
+from connectors.base import ChannelAdapter
+from connectors.registry import build_adapters
+
+
+@dataclass
+class Services:
+    """The app's services; `knowledge` is None until the index is loaded."""
+
+    settings: Settings
+    db: Database
+    inbox: Inbox
+    hub: LiveHub
+    engine: DialogueEngine
+    detector: LanguageDetector
+    intake: Intake
+    sender: OutboxSender
+    adapters: dict[str, ChannelAdapter]
+    centre: ContactCentre
+    agents: Agents
+    audit: AuditLog
+    insight: Insight
+    knowledge: KnowledgeBase | None = None
+
+
+def build_services(
+    settings: Settings,
+    db: Database,
+    engine: DialogueEngine | None = None,
+    clock: Clock = system_clock,
+) -> Services:
+    """Wire the services: inbox → worker (the turn's steps) → engine; outbox → sender → adapters."""
+    owner = uuid.uuid4().hex[:16]  # this replica, in leases and claims
+    detector, hub = LanguageDetector(), LiveHub()
+    inbox, opt_outs = Inbox(db, clock), OptOuts(db, clock)
+    dialogue = engine or RasaEngine(
+        settings.engine_url, settings.engine_timeout_s, settings.engine_concurrency
+    )
+    adapters = build_adapters(settings)
+    outbox = Outbox(db, owner, settings.claim_s, clock)
+    sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts, clock=clock)
+    transcript = Transcript(inbox, hub, sender.wake.set)
+    audit, insight = AuditLog(db), Insight(db, settings.sms_feedback_every, clock)
+    config = load_config(settings.contact_centre_file)
+    centre = ContactCentre(config, HandoffQueue(db, clock), transcript, audit, insight)
+    steps = turn_steps(
+        transcript=transcript,
+        engine=dialogue,
+        detector=detector,
+        opt_outs=opt_outs,
+        centre=centre,
+        insight=insight,
+        service_name=settings.service_name,
+        max_chars=settings.max_message_chars,
+        max_attempts=settings.inbox_max_attempts,
+    )
+    worker = ConversationWorker(inbox, steps, settings.lease_s, owner)
+    unfit = UnfitMessages(transcript, detector, settings.max_message_chars)
+    return Services(
+        settings=settings,
+        db=db,
+        inbox=inbox,
+        hub=hub,
+        engine=dialogue,
+        detector=detector,
+        intake=Intake(inbox, worker, unfit),
+        sender=sender,
+        adapters=adapters,
+        centre=centre,
+        agents=Agents(db, audit, clock),
+        audit=audit,
+        insight=insight,
+    )
