@@ -15,9 +15,9 @@ In simulated time, on a temporary SQLite database (and PostgreSQL when reachable
   surge's end): the delay is the simulated minutes from the first surge question to that pass. Any
   alert opened for another group meanwhile is counted as false.
 - each pass's wall time is measured (all passes: ordinary and surge replays).
-The rule itself is described in bot/insight/alerts.py. In the running app, a gap group's questions
-count once the background clusterer has grouped them, which adds up to one more pass to a gap
-surge's delay.
+The rule itself is described in bot/insight/alerts/rule.py. In the running app, a gap group's
+questions count once the background clusterer has grouped them, which adds up to one more pass to a
+gap surge's delay.
 """
 
 from __future__ import annotations

@@ -226,7 +226,10 @@ def seeded(stack: RunningStack) -> Seeded:
         ).status_code
         == 404
     ):
-        pytest.fail("GET /console/dashboard is 404: bot/app.py must include bot.insight.web.router")
+        pytest.fail(
+            "GET /console/dashboard is 404: bot/web/app.py must "
+            "include bot.web.routes.dashboard.router"
+        )
     return seed(stack.settings.database_url)
 
 
