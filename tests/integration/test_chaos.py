@@ -87,6 +87,10 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosRig]:
             database_url=f"sqlite:///{var_dir / 'app.db'}",
             index_dir=ROOT / "var" / "index",
             retry_interval_s=0.5,
+            # Crash recovery is under test, not the engine's speed: on a busy, shared machine a turn
+            # can take longer than the default 15 s, and the citizen would (rightly) be told the
+            # service is briefly unavailable before the answer.
+            engine_timeout_s=180,
             lease_s=4,
             claim_s=4,
             twilio_account_sid=TWILIO_SID,
