@@ -36,7 +36,7 @@ from bot.web.routes import (
     webchat,
 )
 from bot.web.services import Services, build_services
-from bot.web.throttle import AddressLimit
+from bot.web.throttle import AddressLimit, TooManyRequests, too_many_requests
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -134,4 +134,5 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(TooManyRequests, too_many_requests)
     return app

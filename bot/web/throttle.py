@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.web.forwarded import client_address, networks
@@ -25,6 +26,20 @@ def too_many(verdict: Verdict) -> JSONResponse:
         status_code=429,
         headers={"Retry-After": str(verdict.retry_after)},
     )
+
+
+class TooManyRequests(Exception):
+    """Raised by a route or dependency past its rule; answered by `too_many`."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__("too many requests")
+        self.verdict = verdict
+
+
+async def too_many_requests(_: Request, exc: Exception) -> JSONResponse:
+    """The exception handler of `TooManyRequests`."""
+    assert isinstance(exc, TooManyRequests)
+    return too_many(exc.verdict)
 
 
 class AddressLimit:
