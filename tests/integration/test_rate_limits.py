@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 from bot.messages import say
 from bot.settings import Settings
 from bot.storage.models import InboundMessage, OutboundMessage
-from tests.conftest import TWILIO_SID, TWILIO_TOKEN, Providers, channel_settings
+from tests.conftest import TELEGRAM_SECRET, TWILIO_SID, TWILIO_TOKEN, Providers, channel_settings
 from tests.support.fakes import twilio_signature
 from tests.support.served import app_settings, client_from, served
 from tests.support.waiting import until
@@ -157,3 +157,13 @@ def test_on_redis_two_app_instances_share_their_counts(tmp_path: Path) -> None:
     with served(first), served(second), client_from(address) as client:
         codes = [post(client, base(s)).status_code for _ in range(15) for s in (first, second)]
     assert codes.count(200) == 20 and codes.count(429) == 10  # 20 per address, not 20 each
+
+
+def test_webhooks_keep_their_adapters_larger_cap(app: Settings) -> None:
+    body = json.dumps({"update_id": 1, "padding": "x" * 200_000})  # over 64 kB, under 1 MB
+    answer = httpx.post(
+        f"{base(app)}/channels/telegram/webhook",
+        content=body,
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    assert answer.status_code == 200  # read and parsed (an update with no message: nothing to do)
