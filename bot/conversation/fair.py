@@ -1,9 +1,9 @@
 """Fair turns: at most `slots` turns run at once, shared round-robin between lanes (a web-chat
 client address, a provider sender's conversation), so one lane's backlog cannot starve the others.
 
-A lane holds at most `per_lane` slots; when a slot frees, the next lane in rotation that has a turn
-waiting gets it, and a lane that still has more waiting goes to the back. A visitor's turn therefore
-waits for at most one turn of each other busy lane, however many turns a flood has queued.
+A lane holds at most `per_lane` slots; when a slot frees, the waiting lane served least recently
+gets it (a lane idle until now first). A visitor's turn therefore waits only for the turns already
+running, however many turns a flood has queued.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ class FairSlots:
         self._per_lane = max(1, per_lane)
         self._busy: Counter[str] = Counter()
         self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        self._served_at: dict[str, int] = {}  # when each busy or waiting lane last got a slot
+        self._clock = 0
 
     @asynccontextmanager
     async def turn(self, lane: str) -> AsyncIterator[None]:
@@ -55,12 +57,16 @@ class FairSlots:
     def _take(self, lane: str) -> None:
         self._free -= 1
         self._busy[lane] += 1
+        self._clock += 1
+        self._served_at[lane] = self._clock
 
     def _release(self, lane: str) -> None:
         self._free += 1
         self._busy[lane] -= 1
         if self._busy[lane] <= 0:
             del self._busy[lane]
+            if lane not in self._waiting:
+                self._served_at.pop(lane, None)  # idle: nothing to remember
         self._dispatch()
 
     def _forget(self, lane: str, future: asyncio.Future[None]) -> None:
@@ -71,15 +77,16 @@ class FairSlots:
                 del self._waiting[lane]
 
     def _dispatch(self) -> None:
-        """Give free slots to waiting lanes, in rotation."""
+        """Give free slots to waiting lanes, the least recently served first."""
         while self._free > 0:
-            lane = next((n for n in self._waiting if self._busy[n] < self._per_lane), None)
-            if lane is None:
+            eligible = [n for n in self._waiting if self._busy[n] < self._per_lane]
+            if not eligible:
                 return
-            queue = self._waiting.pop(lane)
+            lane = min(eligible, key=lambda n: self._served_at.get(n, 0))
+            queue = self._waiting[lane]
             future = queue.popleft()
-            if queue:
-                self._waiting[lane] = queue  # to the back of the rotation
+            if not queue:
+                del self._waiting[lane]
             if future.cancelled():
                 continue
             self._take(lane)
