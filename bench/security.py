@@ -10,6 +10,7 @@ sit in the visitor's event loop.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -109,6 +110,7 @@ def _big_post(app_url: str) -> tuple[str, int]:
 
 def measure(workdir: Path) -> str:
     """Run both measurements on one stack; the section's markdown."""
+    load_before = os.getloadavg()[0]
     var = workdir / "stack"
     settings = Settings(
         port=free_port(),
@@ -168,6 +170,8 @@ def measure(workdir: Path) -> str:
         + f"{counts}). The stack's default limits (RATE_LIMIT_* in README).",
         f"- Big posts: {big}; at most {most_sent:.1f} MiB sent by one before the app answered and "
         + f"closed; all refused within {refused_s:.1f} s. App RSS sampled every 0.1 s.",
+        f"- 1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        + f"({os.cpu_count()} CPUs, shared): a flood that got few answers was starved of CPU too.",
     ]
     return "\n".join([HEADING, "", *rows, "", *notes])
 
