@@ -37,6 +37,8 @@ from bench.report import (
     markdown,
     with_section,
 )
+from bench.security import COMMAND as SECURITY_COMMAND
+from bench.security import HEADING as SECURITY_HEADING
 from bench.stackrun import running_stack
 
 SEQUENTIAL_MESSAGES = 200  # per target
@@ -197,10 +199,17 @@ def _insight_alone(workdir: Path, measured: str) -> str:
     return measure_insight(workdir) + f"\n\n- {measured}"
 
 
+def _security_alone(workdir: Path, measured: str) -> str:
+    from bench import security
+
+    return security.measure(workdir) + f"\n- {measured}"
+
+
 SECTIONS = {
     "channels": (5, CHANNELS_HEADING, CHANNELS_COMMAND, _channels_alone),
     "handoff": (6, HANDOFF_HEADING, HANDOFF_COMMAND, _handoff_alone),
     "insight": (7, INSIGHT_HEADING, INSIGHT_COMMAND, _insight_alone),
+    "security": (8, SECURITY_HEADING, SECURITY_COMMAND, _security_alone),
 }
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bench.common import free_port, say
+from bench.common import NO_RATE_LIMITS, free_port, say
 from bench.latency import CONVERSATIONS, MESSAGES, Tally
 from bench.stackrun import started
 from bench.webhooks import (
@@ -178,6 +178,7 @@ def channel_stack(var_dir: Path, database_url: str, providers: Providers) -> Ite
         public_base_url=f"http://127.0.0.1:{port}",
         index_dir=ROOT / "var" / "index",
         **channel_settings(providers),  # type: ignore[arg-type]
+        **NO_RATE_LIMITS,
     )
     proxy = SwitchableProxy(settings.engine_port)
     try:

@@ -29,7 +29,7 @@ import numpy as np
 import websockets
 
 from bench.channels import fresh_database
-from bench.common import free_port, say
+from bench.common import NO_RATE_LIMITS, free_port, say
 from bench.stackrun import started
 from bot.handoff.agents import Agents
 from bot.handoff.audit import AuditLog
@@ -242,6 +242,7 @@ def stack_run(workdir: Path, results: HandoffResults) -> None:
         var_dir=var,
         database_url=f"sqlite:///{var / 'app.db'}",
         index_dir=ROOT / "var" / "index",
+        **NO_RATE_LIMITS,
     )
     with started(settings) as running:
         cookies = []

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import free_port, say
+from bench.common import NO_RATE_LIMITS, free_port, say
 from bot import stack
 from bot.settings import ROOT, Settings
 
@@ -88,6 +88,7 @@ def running_stack(var_dir: Path) -> Iterator[RunningStack]:
         database_url=f"sqlite:///{var_dir / 'app.db'}",
         index_dir=ROOT / "var" / "index",
         retry_interval_s=0.5,
+        **NO_RATE_LIMITS,
     )
     with started(settings) as running:
         yield running

@@ -51,6 +51,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "Votre message est trop long ({limit} caractères au maximum). Posez une question "
         "plus courte.",
     },
+    "slow_down": {
+        "en": "You are sending messages very quickly. Please wait a moment before sending more.",
+        "fr": "Vous envoyez des messages très rapidement. Veuillez patienter un instant avant "
+        "d'en envoyer d'autres.",
+    },
     "engine_unavailable": {
         "en": "The service is briefly unavailable. I have your message and will answer as soon as "
         "it is back.",

@@ -7,7 +7,8 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +42,21 @@ class Settings(BaseSettings):
     # How often pending messages are retried while the engine is down.
     retry_interval_s: float = 2.0
     # Provider channels: a channel is on when its secrets are set. PUBLIC_BASE_URL is the URL
-    # providers call (Twilio signs it); X-Forwarded-* headers are trusted only with
-    # TRUST_FORWARDED_HEADERS.
+    # providers call (Twilio signs it).
     service_name: str = "Northbridge Services"
     public_base_url: str = "http://127.0.0.1:8000"
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For/-Proto/-Host are believed; from any
+    # other peer they are ignored, by the app and by uvicorn. The old TRUST_FORWARDED_HEADERS=true
+    # means a proxy on this host (127.0.0.1, ::1).
+    trusted_proxies: list[str] = []
     trust_forwarded_headers: bool = False
+    # Abuse limits, in the `limits` notation ("60/minute", several joined by ";"), counted in memory
+    # or in Redis when REDIS_URL is set (shared by the replicas). See bot/web/ratelimit.py.
+    rate_limit_per_address: str = "600/minute"  # every request and socket, per client address
+    rate_limit_chat_per_address: str = "60/minute"  # web-chat messages, per client address
+    rate_limit_chat_per_session: str = "20/minute"  # web-chat messages, per session
+    rate_limit_per_sender: str = "20/minute"  # provider messages, per sender (stored all the same)
+    rate_limit_per_account: str = "600/minute"  # console API calls, per agent account
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
@@ -109,6 +120,31 @@ class Settings(BaseSettings):
     answer_margin: float = 0.52
     answer_cosine: float = 0.88
     clarify_cosine: float = 0.85
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError: refused at start
+        return [entry.strip() for entry in value]
+
+    @field_validator(
+        "rate_limit_per_address",
+        "rate_limit_chat_per_address",
+        "rate_limit_chat_per_session",
+        "rate_limit_per_sender",
+        "rate_limit_per_account",
+    )
+    @classmethod
+    def _rates(cls, value: str) -> str:
+        parse_many(value)  # ValueError on anything `limits` cannot read
+        return value
+
+    @property
+    def proxies(self) -> list[str]:
+        """The trusted proxies, the old TRUST_FORWARDED_HEADERS switch included."""
+        loopback = ["127.0.0.1/32", "::1/128"] if self.trust_forwarded_headers else []
+        return list(dict.fromkeys(self.trusted_proxies + loopback))
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
             settings.twilio_whatsapp_from or "",
             settings.public_base_url,
             api_base=settings.twilio_api_base,
-            trust_forwarded=settings.trust_forwarded_headers,
+            trust_forwarded=bool(settings.proxies),  # the web layer drops them from others
             max_segments=settings.sms_max_segments,
         )
         adapters["sms"] = adapters["whatsapp"] = twilio

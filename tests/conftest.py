@@ -35,6 +35,17 @@ TELEGRAM_TOKEN, TELEGRAM_SECRET = "123456:test-bot-token", "test-secret-token"
 GRAPH_TOKEN, GRAPH_SECRET, GRAPH_VERIFY = "test-page-token", "test-app-secret", "test-verify-token"
 
 
+# Every test client of a shared stack comes from 127.0.0.1 and stands for many citizens, so the
+# abuse limits stand aside there; tests/integration/test_rate_limits.py tests them on their own.
+NO_RATE_LIMITS: dict[str, str] = {
+    "rate_limit_per_address": "1000000/minute",
+    "rate_limit_chat_per_address": "1000000/minute",
+    "rate_limit_chat_per_session": "1000000/minute",
+    "rate_limit_per_sender": "1000000/minute",
+    "rate_limit_per_account": "1000000/minute",
+}
+
+
 @dataclass
 class Providers:
     """The fake Twilio, Telegram and Graph API servers the stack sends to."""
@@ -129,6 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
         retry_interval_s=0.5,
         contact_centre_file=test_contact_centre(var_dir),
         sweep_interval_s=0.5,
+        **NO_RATE_LIMITS,
         **channel_settings(providers),  # type: ignore[arg-type]
     )
     proxy = SwitchableProxy(settings.engine_port)

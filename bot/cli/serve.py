@@ -3,6 +3,8 @@ start beyond loopback without real secrets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from bot.cli.errors import fail
@@ -14,6 +16,19 @@ def _refuse_if_insecure(settings: Settings) -> None:
     problems = insecure_settings(settings)
     if problems:
         fail("; ".join(problems))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the app: the app alone decides what a forwarded header is worth
+    (TRUSTED_PROXIES, bot/web/forwarded.py), so uvicorn's own proxy handling is off (by default it
+    believes X-Forwarded-For from 127.0.0.1); socket frames are capped like request bodies."""
+    from bot.web.app import MAX_BODY_BYTES
+
+    return {
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "ws_max_size": MAX_BODY_BYTES,
+    }
 
 
 def serve(
@@ -33,6 +48,7 @@ def serve(
         host=settings.host,
         port=port or settings.port,
         log_level="info",
+        **uvicorn_options(settings),
     )
 
 

@@ -84,6 +84,15 @@ class UnfitMessages:
         key = "empty_message" if problem == "empty" else "too_long"
         return say(key, language, limit=self._max_chars)
 
+    def slow_down(self, text: str) -> str:
+        """The polite reply to a message over the sender's rate, in its language."""
+        language = supported_language(self._detector, text[:500]) if text.strip() else None
+        return say("slow_down", language)
+
+    async def tell(self, conversation_id: str, inbound_id: int, reply: str) -> None:
+        """Store and send a notice about a message, which stays pending for its turn."""
+        await self._transcript.notice(conversation_id, inbound_id, reply)
+
 
 class HandoffIntercept:
     """While a hand-off is in progress (in line, or with an agent), the message is the contact

@@ -31,6 +31,16 @@ class Intake:
         """The polite reply to a message the bot cannot take (empty, too long); None when it can."""
         return self._unfit.refusal(text)
 
+    def slow_down(self, text: str) -> str:
+        """The polite "please slow down", in the language of `text`. Blocking: run in a thread."""
+        return self._unfit.slow_down(text)
+
+    async def ask_to_slow_down(self, received: Received, text: str) -> None:
+        """Tell a sender past their rate, once, to slow down; their message is kept and answered
+        in turn."""
+        reply = await asyncio.to_thread(self._unfit.slow_down, text)
+        await self._unfit.tell(received.conversation_id, received.inbound_id, reply)
+
     @staticmethod
     def cleaned(message: Incoming) -> Incoming:
         """The message as it is stored: cleaned text (cut at the hard limit) and button label."""
@@ -57,8 +67,9 @@ class Intake:
             self.schedule(conversation_id)
         return stored
 
-    def schedule(self, conversation_id: str) -> None:
-        """Take the conversation's pending turns in the background."""
-        task = asyncio.create_task(self.worker.drain(conversation_id))
+    def schedule(self, conversation_id: str, lane: str | None = None) -> None:
+        """Take the conversation's pending turns in the background (in `lane`, see
+        bot/conversation/fair.py)."""
+        task = asyncio.create_task(self.worker.drain(conversation_id, lane))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from actions import services as action_services
 from bot.engine.client import DialogueEngine, RasaEngine
@@ -24,6 +24,7 @@ from bot.privacy.retention import run_purges
 from bot.settings import Settings, get_settings
 from bot.storage.db import Database
 from bot.web.auth import ApiError, api_error
+from bot.web.body_limit import BodyLimit
 from bot.web.routes import (
     actions,
     channels,
@@ -35,9 +36,12 @@ from bot.web.routes import (
     webchat,
 )
 from bot.web.services import Services, build_services
+from bot.web.throttle import AddressLimit, TooManyRequests, too_many_requests
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
+# Provider webhooks: the largest adapter cap (Telegram, Messenger); each adapter applies its own.
+WEBHOOK_MAX_BYTES = 1024 * 1024
 
 
 async def _load_knowledge(services: Services) -> None:
@@ -106,6 +110,10 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             await _close(services)
 
     app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Added first, so they run inside CORS (a refusal still carries its CORS headers): the body cap
+    # innermost, the per-address limit before it (the cheapest refusal comes first).
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, prefixes={"/channels/": WEBHOOK_MAX_BYTES})
+    app.add_middleware(AddressLimit)
     # The widget is embedded on agency sites of other origins; it sends no credentials.
     app.add_middleware(
         CORSMiddleware,
@@ -114,17 +122,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         allow_headers=["Content-Type"],
         allow_credentials=False,
     )
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"error": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413
-            )
-        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -137,4 +134,5 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(TooManyRequests, too_many_requests)
     return app

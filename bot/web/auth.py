@@ -21,6 +21,7 @@ from starlette.requests import HTTPConnection
 from bot.clock import aware
 from bot.handoff.agents import Agents, Login, role_at_least
 from bot.web.deps import AgentsDep, CentreDep, services
+from bot.web.forwarded import client_address, networks
 
 PAGES = Path(__file__).resolve().parent / "console"
 COOKIE = "govbot_console"
@@ -54,12 +55,10 @@ async def api_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def client_ip(connection: HTTPConnection) -> str:
-    """The caller's address, from X-Forwarded-For only when TRUST_FORWARDED_HEADERS is on."""
-    if services(connection).settings.trust_forwarded_headers:
-        forwarded = connection.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded[:64]
-    return connection.client.host if connection.client else "unknown"
+    """The caller's address: X-Forwarded-For is read only when the peer is in TRUSTED_PROXIES."""
+    trusted = networks(tuple(services(connection).settings.proxies))
+    peer = connection.client.host if connection.client else None
+    return client_address(peer, connection.headers, trusted)[:64]
 
 
 async def session_of(connection: HTTPConnection, agents: Agents) -> Login | None:

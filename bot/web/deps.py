@@ -22,6 +22,7 @@ from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings
 from bot.storage.db import Database
+from bot.web.ratelimit import RateLimiter
 from bot.web.services import Services
 from connectors.base import ChannelAdapter
 
@@ -76,6 +77,10 @@ def _audit(connection: HTTPConnection) -> AuditLog:
     return services(connection).audit
 
 
+def _limiter(connection: HTTPConnection) -> RateLimiter:
+    return services(connection).limiter
+
+
 def _knowledge(connection: HTTPConnection) -> KnowledgeBase | None:
     return services(connection).knowledge
 
@@ -91,5 +96,6 @@ AdaptersDep = Annotated[dict[str, ChannelAdapter], Depends(_adapters)]
 CentreDep = Annotated[ContactCentre, Depends(_centre)]
 AgentsDep = Annotated[Agents, Depends(_agents)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
+LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, system_clock
 from bot.conversation.before import UnfitMessages
+from bot.conversation.fair import FairSlots
 from bot.conversation.intake import Intake
 from bot.conversation.pipeline import turn_steps
 from bot.conversation.sender import OutboxSender
@@ -30,6 +31,7 @@ from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings
 from bot.storage.db import Database
+from bot.web.ratelimit import RateLimiter
 from connectors.base import ChannelAdapter
 from connectors.registry import build_adapters
 
@@ -51,6 +53,7 @@ class Services:
     agents: Agents
     audit: AuditLog
     insight: Insight
+    limiter: RateLimiter
     knowledge: KnowledgeBase | None = None
 
 
@@ -85,7 +88,9 @@ def build_services(
         max_chars=settings.max_message_chars,
         max_attempts=settings.inbox_max_attempts,
     )
-    worker = ConversationWorker(inbox, steps, settings.lease_s, owner)
+    # a lane (one client address, one sender) holds at most a quarter of the engine's slots
+    slots = FairSlots(settings.engine_concurrency, max(1, settings.engine_concurrency // 4))
+    worker = ConversationWorker(inbox, steps, settings.lease_s, owner, slots)
     unfit = UnfitMessages(transcript, detector, settings.max_message_chars)
     return Services(
         settings=settings,
@@ -101,4 +106,5 @@ def build_services(
         agents=Agents(db, audit, clock),
         audit=audit,
         insight=insight,
+        limiter=RateLimiter.from_settings(settings),
     )

@@ -23,7 +23,7 @@ import pytest
 
 from bot import stack as stack_module
 from bot.settings import ROOT, Settings
-from tests.conftest import IN_CI, TWILIO_SID, TWILIO_TOKEN, free_port
+from tests.conftest import IN_CI, NO_RATE_LIMITS, TWILIO_SID, TWILIO_TOKEN, free_port
 from tests.support.fakes import FakeTwilio, twilio_signature
 from tests.support.proxy import SwitchableProxy
 
@@ -97,6 +97,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosRig]:
             twilio_auth_token=TWILIO_TOKEN,
             twilio_from_number="+15145550199",
             twilio_api_base=twilio.base_url,
+            **NO_RATE_LIMITS,
         )
         engine = stack_module.start_engine(settings)
         proxy = SwitchableProxy(settings.engine_port)

@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 from bot import stack as stack_module
 from bot.knowledge.bank import FaqBank
 from bot.settings import ROOT, Settings
-from tests.conftest import IN_CI, TWILIO_SID, TWILIO_TOKEN, free_port
+from tests.conftest import IN_CI, NO_RATE_LIMITS, TWILIO_SID, TWILIO_TOKEN, free_port
 from tests.integration.conftest import POSTGRES_URL
 from tests.support.fakes import FakeTwilio, twilio_signature
 
@@ -90,6 +90,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     twilio_auth_token=TWILIO_TOKEN,
                     twilio_from_number="+15145550199",
                     twilio_api_base=twilio.base_url,
+                    **NO_RATE_LIMITS,
                 )
             )
         try:

@@ -31,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from twilio.request_validator import RequestValidator
 
+from bot.web.forwarded import networks
 from bot.web.webhooks import webhook_request
 from connectors.base import ChannelAdapter, Incoming, WebhookRejected
 
@@ -57,15 +58,19 @@ def parsing_app(
     adapter: ChannelAdapter,
     path: str,
     after: Callable[[list[Incoming]], Awaitable[None]] | None = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> FastAPI:
     """A tiny app whose POST `path` runs `adapter.parse` (then `after`) and returns the
-    messages as JSON."""
+    messages as JSON; X-Forwarded-* reach the adapter only from `trusted_proxies`."""
     app = FastAPI()
+    trusted = networks(trusted_proxies)
 
     @app.post(path)
     async def webhook(request: Request) -> JSONResponse:
         try:
-            messages = await adapter.parse(await webhook_request(request, adapter.max_body_bytes))
+            messages = await adapter.parse(
+                await webhook_request(request, adapter.max_body_bytes, trusted)
+            )
         except WebhookRejected as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status_code)
         if after is not None:

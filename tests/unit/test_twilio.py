@@ -101,11 +101,14 @@ def test_forwarded_headers_count_only_when_trusted() -> None:
     proxied = "https://bot.internal.example"
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.internal.example"}
     signature = twilio_signature(TOKEN, proxied + PATH, params)
-    assert (
-        post(client(adapter(trust_forwarded=True)), params, signature, headers=headers).status_code
-        == 200
-    )
+    proxy = "10.0.0.2"  # the peer: a proxy in TRUSTED_PROXIES, or not
+    believing = adapter(trust_forwarded=True)
+    trusted = TestClient(parsing_app(believing, PATH, None, (proxy,)), client=(proxy, 1))
+    untrusted = TestClient(parsing_app(believing, PATH), client=(proxy, 1))
+    assert post(trusted, params, signature, headers=headers).status_code == 200
     assert post(client(adapter()), params, signature, headers=headers).status_code == 403
+    # the adapter would believe them, but they did not come from a trusted proxy
+    assert post(untrusted, params, signature, headers=headers).status_code == 403
 
 
 def test_a_signed_request_without_from_or_sid_is_malformed() -> None:

@@ -3,6 +3,10 @@
 Every webhook is verified and parsed by its adapter, stored (unique per channel + provider message
 id), committed, and only then acknowledged; the conversation worker answers afterwards and the
 outbox sender delivers the replies. A provider's retry of the same message is a no-op.
+
+A sender past their rate (RATE_LIMIT_PER_SENDER) is still acknowledged and loses nothing: the
+message is stored and answered in turn, the sender is asked once to slow down, and the worker
+shares the engine fairly between conversations, so one sender's backlog delays nobody else.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.conversation.intake import Intake
-from bot.web.deps import AdaptersDep, IntakeDep
+from bot.web.deps import AdaptersDep, IntakeDep, services
+from bot.web.forwarded import networks
 from bot.web.webhooks import webhook_request
 from connectors.base import ChannelAdapter, Incoming, WebhookRejected
 
@@ -27,11 +32,21 @@ async def _ingest(
 ) -> JSONResponse | list[Incoming]:
     """Verify, parse, store and commit; schedule the turns. What was stored, or the response
     refusing the webhook (403, 400, 413)."""
+    runtime = services(request)
+    trusted = networks(tuple(runtime.settings.proxies))
     try:
-        messages = await adapter.parse(await webhook_request(request, adapter.max_body_bytes))
+        messages = await adapter.parse(
+            await webhook_request(request, adapter.max_body_bytes, trusted)
+        )
     except WebhookRejected as exc:
         return JSONResponse({"error": exc.message}, status_code=exc.status_code)
-    await intake.receive(messages)
+    stored = await intake.receive(messages)
+    for message, received in zip(messages, stored, strict=True):
+        if received.duplicate:
+            continue  # a provider's retry is not the citizen writing again
+        verdict = await runtime.limiter.hit("sender", f"{message.channel}:{message.address}")
+        if verdict.first_refusal:
+            await intake.ask_to_slow_down(received, message.text)
     return messages
 
 

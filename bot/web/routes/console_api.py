@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from bot.handoff import views
@@ -16,9 +16,22 @@ from bot.handoff.agents import role_at_least
 from bot.handoff.queue import QueueError
 from bot.storage.models import Handoff
 from bot.web.auth import ApiError, LoginDep, client_ip, need_role
-from bot.web.deps import AgentsDep, AuditDep, CentreDep, InboxDep, KnowledgeDep
+from bot.web.deps import AgentsDep, AuditDep, CentreDep, InboxDep, KnowledgeDep, services
+from bot.web.throttle import TooManyRequests
 
-router = APIRouter(prefix="/console/api", include_in_schema=False)
+
+async def _account_limit(request: Request, login: LoginDep) -> None:
+    """The "account" rule: one agent's calls, from any number of tabs or addresses."""
+    limiter = getattr(services(request), "limiter", None)  # absent where a test serves a few routes
+    if limiter is not None:
+        verdict = await limiter.hit("account", str(login.agent.id))
+        if not verdict.allowed:
+            raise TooManyRequests(verdict)
+
+
+router = APIRouter(
+    prefix="/console/api", include_in_schema=False, dependencies=[Depends(_account_limit)]
+)
 
 
 class ClaimBody(BaseModel):

@@ -10,14 +10,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
 
 from bot.conversation.intake import Intake
 from bot.ids import conversation_id
 from bot.inbox.entries import TranscriptEntry
 from bot.inbox.hub import LiveHub
-from bot.web.deps import HubDep, InboxDep, IntakeDep, SettingsDep
+from bot.web.auth import client_ip
+from bot.web.deps import HubDep, InboxDep, IntakeDep, LimiterDep, SettingsDep
+from bot.web.ratelimit import ALLOWED, RateLimiter, Verdict
+from bot.web.throttle import too_many
 from connectors.text import HARD_LIMIT, TITLE_LIMIT
 from connectors.webchat import (
     CHANNEL,
@@ -65,11 +70,30 @@ def _publish(hub: LiveHub, session: str, entry: TranscriptEntry) -> None:
     hub.publish(conversation_id(CHANNEL, session), {"type": "message", **entry.as_json()})
 
 
-@router.post("/messages")
+async def _chat_limits(limiter: RateLimiter, connection: HTTPConnection, session: str) -> Verdict:
+    """One more message of this session and address, or the refusal of the first rule it breaks."""
+    for rule, key in (("chat_session", session), ("chat_address", client_ip(connection))):
+        verdict = await limiter.hit(rule, key)
+        if not verdict.allowed:
+            return verdict
+    return ALLOWED
+
+
+@router.post("/messages", response_model=None)
 async def post_message(
-    body: IncomingMessage, intake: IntakeDep, inbox: InboxDep, hub: HubDep, settings: SettingsDep
-) -> dict[str, Any]:
-    """Store a message, run its turn, and return the replies (the HTTP fallback of the widget)."""
+    request: Request,
+    body: IncomingMessage,
+    intake: IntakeDep,
+    inbox: InboxDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+) -> dict[str, Any] | JSONResponse:
+    """Store a message, run its turn, and return the replies (the HTTP fallback of the widget);
+    429 past the session's or the address's rate (the widget keeps the message and retries)."""
+    verdict = await _chat_limits(limiter, request, body.session)
+    if not verdict.allowed:
+        return too_many(verdict)
     accepted = await asyncio.to_thread(
         _accept, intake, body.session, body.text, body.id, body.title
     )
@@ -78,7 +102,8 @@ async def post_message(
     _publish(hub, body.session, accepted)
     inbound_id = accepted.inbound_id
     assert inbound_id is not None
-    await intake.worker.drain(conversation_id(CHANNEL, body.session))
+    # the lane: turns are shared fairly between client addresses (bot/conversation/fair.py)
+    await intake.worker.drain(conversation_id(CHANNEL, body.session), lane=client_ip(request))
     # Another replica may hold this conversation's lease: wait for it to answer (or for the notice),
     # but not for a message processed without a reply (one kept for the agent who has it).
     loop = asyncio.get_running_loop()
@@ -103,6 +128,16 @@ async def history(
     return {"messages": [e.as_json() for e in entries]}
 
 
+async def _refuse(
+    websocket: WebSocket, intake: Intake, text: str, client_id: str | None, verdict: Verdict
+) -> None:
+    if verdict.first_refusal:
+        notice = await asyncio.to_thread(intake.slow_down, text)
+        await websocket.send_json({"type": "notice", "from": "bot", "text": notice, "buttons": []})
+    refusal = {"type": "error", "error": "too many requests", "retry_after": verdict.retry_after}
+    await websocket.send_json({**refusal, "id": client_id} if client_id else refusal)
+
+
 async def _pump(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
     while True:
         await websocket.send_json(await queue.get())
@@ -110,9 +145,16 @@ async def _pump(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> N
 
 @router.websocket("/ws")
 async def websocket_chat(
-    websocket: WebSocket, intake: IntakeDep, inbox: InboxDep, hub: HubDep, settings: SettingsDep
+    websocket: WebSocket,
+    intake: IntakeDep,
+    inbox: InboxDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
 ) -> None:
-    """The widget's live connection: resume, send, and receive replies as they are produced."""
+    """The widget's live connection: resume, send, and receive replies as they are produced.
+    Past the rate, a message is dropped (not acknowledged) and the first one of the window gets a
+    polite "please slow down"."""
     session = websocket.query_params.get("session", "")
     if not valid_session(session):
         await websocket.close(code=1008, reason="bad session id")
@@ -137,6 +179,10 @@ async def websocket_chat(
                 for entry in await asyncio.to_thread(inbox.history, conv, frame.after):
                     await websocket.send_json({"type": "message", **entry.as_json()})
                 continue
+            verdict = await _chat_limits(limiter, websocket, session)
+            if not verdict.allowed:
+                await _refuse(websocket, intake, frame.text, frame.client_id, verdict)
+                continue
             accepted = await asyncio.to_thread(
                 _accept, intake, session, frame.text, frame.client_id, frame.title
             )
@@ -147,7 +193,7 @@ async def websocket_chat(
                 await websocket.send_json(notice)
                 continue
             _publish(hub, session, accepted)
-            intake.schedule(conv)
+            intake.schedule(conv, lane=client_ip(websocket))
     except WebSocketDisconnect:
         pass
     finally:
