@@ -74,7 +74,10 @@ def measure_stack(results: Results, workdir: Path) -> None:
     """Sections 2 and 3: latency and throughput, stack vs bare engine, under peak-RSS sampling."""
     blocks = SEQUENTIAL_MESSAGES // SEQUENTIAL_BLOCK
     with running_stack(workdir / "stack") as running:
-        targets = [latency.stack_target(running.app_url), latency.bare_target(running.engine_url)]
+        targets = [
+            latency.stack_target(running.app_url),
+            latency.bare_target(running.engine_url, running.engine_token),
+        ]
         with PeakRss(running.pids) as memory:
             latency.interleaved(
                 targets, blocks=1, count=len(latency.MESSAGES)
@@ -90,7 +93,8 @@ def measure_stack(results: Results, workdir: Path) -> None:
     say("peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in results.memory_mib.items()))
     results.load_setup = (
         "Stack: `bot.stack.start` on free ports (temporary var folder, the shipped index), "
-        "`POST /webchat/messages`. Bare: `POST /webhooks/rest/webhook` on the same engine process "
+        "`POST /webchat/messages`. Bare: `POST /webhooks/govbot/webhook` (the engine's input "
+        "channel, with its token) on the same engine process "
         f"(the custom actions still run in the app). {len(latency.MESSAGES)} fixed messages: "
         f'{len(latency.CONVERSATIONS)} EN/FR citizen conversations (greeting, question, "2", '
         f"question, thanks), a new session per conversation. Warm-up: {len(latency.MESSAGES)} "

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import httpx
 import numpy as np
 
+from bot.engine.client import WEBHOOK
+
 # One citizen each: greeting, question, a pick from the "did you mean" list, another
 # question, thanks.
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
@@ -83,6 +85,7 @@ class Target:
     name: str
     url: str
     body: Callable[[str, str], dict[str, str]]  # (session, text) -> JSON body
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def stack_target(app_url: str) -> Target:
@@ -94,12 +97,14 @@ def stack_target(app_url: str) -> Target:
     )
 
 
-def bare_target(engine_url: str) -> Target:
-    """Rasa's own REST channel on the same engine."""
+def bare_target(engine_url: str, engine_token: str) -> Target:
+    """The engine's input channel on the same engine, called directly with the app's token (Rasa's
+    REST channel is not configured: it had the same body and answer, and no authentication)."""
     return Target(
         "bare Rasa",
-        f"{engine_url}/webhooks/rest/webhook",
+        f"{engine_url}{WEBHOOK}",
         lambda session, text: {"sender": session, "message": text},
+        {"Authorization": f"Bearer {engine_token}"},
     )
 
 
@@ -156,7 +161,9 @@ async def _citizen(
                 return
             started = time.perf_counter()
             try:
-                response = await http.post(target.url, json=target.body(session, text))
+                response = await http.post(
+                    target.url, json=target.body(session, text), headers=target.headers
+                )
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False

@@ -22,6 +22,7 @@ class RunningStack:
 
     app_url: str
     engine_url: str
+    engine_token: str  # what the app sends the engine (the bare-engine bench sends it too)
     pids: dict[str, int]
     startup_s: float
 
@@ -54,6 +55,7 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
     proxy there).
     """
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings = stack.with_run_secrets(settings)
     log = settings.var_dir / "stack.log"
     began = time.perf_counter()
     with _output_to(log):
@@ -70,6 +72,7 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
         yield RunningStack(
             app_url,
             f"http://127.0.0.1:{settings.engine_port}",
+            str(settings.engine_token),
             {"engine": processes[0].pid, "app": processes[1].pid},
             startup_s,
         )

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # Shared secret the engine sends when it calls the custom actions (`govbot run` makes one per
     # run); required, with every enabled channel's secrets, when HOST is not loopback.
     actions_token: str | None = None
+    # Shared secret the app sends the engine with every turn (a bearer token checked by the engine's
+    # only input channel, connectors/rasa_channel.py); made per run by `govbot run`, and required,
+    # like ACTIONS_TOKEN, when HOST is not loopback.
+    engine_token: str | None = None
     faq_dir: Path = ROOT / "data" / "faqs"
     index_dir: Path = ROOT / "var" / "index"
     max_message_chars: int = Field(default=2000, ge=1)
@@ -208,14 +212,16 @@ def _is_set(value: object) -> bool:
 
 
 def insecure_settings(settings: Settings) -> list[str]:
-    """Why these settings must not serve: empty when HOST is loopback, or ACTIONS_TOKEN and every
-    enabled channel's secrets are real."""
+    """Why these settings must not serve: empty when HOST is loopback, or ACTIONS_TOKEN,
+    ENGINE_TOKEN and every enabled channel's secrets are real."""
     if is_loopback(settings.host):
         return []
     reason = "must be set to a secret when HOST is not a loopback address"
     problems = []
     if is_placeholder(settings.actions_token):
         problems.append(f"ACTIONS_TOKEN {reason}")
+    if is_placeholder(settings.engine_token):
+        problems.append(f"ENGINE_TOKEN {reason}")
     for channel, (extras, secrets) in CHANNELS.items():
         wanted = [name for name in extras + secrets if _is_set(getattr(settings, name))]
         if not wanted:

@@ -15,6 +15,8 @@ from typing import IO
 import httpx
 import yaml
 
+from bot.lifeline import PARENT_ENV, tied
+from bot.ports import check_free
 from bot.settings import ROOT, Settings, is_placeholder
 
 ENGINE_PYTHON = ROOT / ".venv-engine" / "bin" / "python"
@@ -63,7 +65,8 @@ def endpoints(settings: Settings) -> dict[str, object]:
 
 
 def engine_command(settings: Settings, endpoints_file: Path) -> list[str]:
-    """The command line of the Rasa server."""
+    """The command line of the Rasa server: on loopback only, without Rasa's HTTP API (no
+    --enable-api), its one input channel the app's (credentials.yml)."""
     return [
         str(ENGINE_PYTHON),
         "-m",
@@ -143,18 +146,39 @@ def app_environment(settings: Settings, engine_url: str | None = None) -> dict[s
     }
 
 
+def with_run_secrets(settings: Settings) -> Settings:
+    """`settings` with a fresh ACTIONS_TOKEN and ENGINE_TOKEN for this run where there is no real
+    one (unset, or a placeholder such as "change-me"), so only this run's processes may call each
+    other."""
+    fresh = {
+        name: secrets.token_urlsafe(24)
+        for name in ("actions_token", "engine_token")
+        if is_placeholder(getattr(settings, name))
+    }
+    return settings.model_copy(update=fresh) if fresh else settings
+
+
 def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     """Start the Rasa server, calling the custom actions in the app of `settings`; its output goes
-    to `log` when given."""
+    to `log` when given. It answers only callers with `settings.engine_token`."""
     if not MODEL.exists():
         raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
+    if is_placeholder(settings.engine_token):
+        raise ValueError("ENGINE_TOKEN is needed to start the engine (see `with_run_secrets`)")
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
-    environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "OMP_NUM_THREADS": "1"}
-    # Own session: Ctrl-C reaches only `govbot run`, which then stops the children in order.
+    environment = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "OMP_NUM_THREADS": "1",
+        "ENGINE_TOKEN": str(settings.engine_token),  # credentials.yml reads it
+        PARENT_ENV: str(os.getpid()),
+    }
+    # Own session: Ctrl-C reaches only `govbot run`, which then stops the children in order. And it
+    # dies with this process, even one killed hard, instead of holding its port (bot/lifeline.py).
     return subprocess.Popen(
-        engine_command(settings, endpoints_file),
+        tied(engine_command(settings, endpoints_file)),
         cwd=ROOT,
         env=environment,
         start_new_session=True,
@@ -171,9 +195,14 @@ def start_app(
 ) -> subprocess.Popen[bytes]:
     """Start one app process with `settings`; `engine_url` may point through something else (a
     proxy)."""
-    environment = {**app_environment(settings, engine_url), **(extra_env or {})}
+    environment = {
+        **app_environment(settings, engine_url),
+        PARENT_ENV: str(os.getpid()),
+        **(extra_env or {}),
+    }
+    # Like the engine: its own session, and it dies with this process.
     return subprocess.Popen(
-        app_command(settings),
+        tied(app_command(settings)),
         cwd=ROOT,
         env=environment,
         start_new_session=True,
@@ -188,12 +217,21 @@ def start(
     """Start engine and app (the app hosts the custom actions); return both processes.
 
     `engine_url` lets the app reach the engine through something else (tests put a switchable
-    proxy there). Without a real ACTIONS_TOKEN (unset, or a placeholder such as "change-me"), a
-    fresh one is made for this run, so only this engine may call the actions. `govbot run` checks
-    `insecure_settings` first, so beyond loopback a missing token is refused, not made up.
+    proxy there). Without a real ACTIONS_TOKEN or ENGINE_TOKEN (unset, or a placeholder such as
+    "change-me"), a fresh one is made for this run (`with_run_secrets`), so only this run's engine
+    may call the actions and only its app may call the engine. `govbot run` checks
+    `insecure_settings` first, so beyond loopback a missing token is refused, not made up. Raises
+    PortInUse, before starting anything, when a port of the stack is taken (say, by an engine left
+    running).
     """
-    if is_placeholder(settings.actions_token):
-        settings = settings.model_copy(update={"actions_token": secrets.token_urlsafe(24)})
+    check_free(
+        {
+            "engine": ("127.0.0.1", settings.engine_port),
+            "app": (settings.host, settings.port),
+        },
+        {"engine": "ENGINE_PORT", "app": "PORT"},
+    )
+    settings = with_run_secrets(settings)
     return [start_engine(settings, log), start_app(settings, engine_url, log=log)]
 
 
@@ -218,7 +256,7 @@ def run(settings: Settings) -> int:
             f"  agent console: {base}/console"
             " (accounts: .venv/bin/govbot agents add --username NAME)\n"
             f"  health: {base}/healthz\n"
-            f"  engine (Rasa): http://127.0.0.1:{settings.engine_port}\n"
+            f"  engine (Rasa): http://127.0.0.1:{settings.engine_port} (answers only the app)\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -143,6 +143,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
         **NO_RATE_LIMITS,
         **channel_settings(providers),  # type: ignore[arg-type]
     )
+    # This run's ACTIONS_TOKEN and ENGINE_TOKEN made here, so tests that call the engine have them.
+    settings = stack_module.with_run_secrets(settings)
     proxy = SwitchableProxy(settings.engine_port)
     log = (var_dir / "stack.log").open("ab")  # both processes' output: the privacy tests read it
     processes = stack_module.start(settings, engine_url=f"http://127.0.0.1:{proxy.port}", log=log)

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from bot.cli.errors import fail
+from bot.lifeline import watch_parent_from_env
 from bot.settings import Settings, get_settings, insecure_settings
 
 
@@ -40,6 +41,8 @@ def serve(
     if host:  # the address actually bound is the one checked
         settings = settings.model_copy(update={"host": host})
     _refuse_if_insecure(settings)
+    # Started by `govbot run`: stop when it is gone, even when it was killed hard.
+    watch_parent_from_env()
     import uvicorn
 
     uvicorn.run(
@@ -53,13 +56,15 @@ def serve(
 
 
 def run_stack() -> None:
-    """Start engine and app together on the embedded default; Ctrl-C stops both."""
+    """Start engine and app together on the embedded default; Ctrl-C stops both, and both stop
+    when this command is killed."""
     settings = get_settings()
     _refuse_if_insecure(settings)
     from bot import stack
+    from bot.ports import PortInUse
 
     try:
         code = stack.run(settings)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, PortInUse) as exc:
         fail(str(exc))
     raise typer.Exit(code=code)

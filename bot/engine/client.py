@@ -1,5 +1,5 @@
-"""Talking to the Rasa server over its REST channel; one seam (`DialogueEngine`) for tests
-and benches."""
+"""Talking to the Rasa server through its one input channel (connectors/rasa_channel.py, a bearer
+token); one seam (`DialogueEngine`) for tests and benches."""
 
 from __future__ import annotations
 
@@ -46,12 +46,17 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
     ]
 
 
+# The engine's input channel for the app (connectors/rasa_channel.py `AppInput`).
+WEBHOOK = "/webhooks/govbot/webhook"
+
+
 class RasaEngine:
-    """The Rasa server's REST channel (`/webhooks/rest/webhook`)."""
+    """The Rasa server's input channel for the app (`WEBHOOK`): it answers only with the token."""
 
     def __init__(
         self,
         base_url: str,
+        token: str | None,
         timeout_s: float = 15.0,
         concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -63,6 +68,8 @@ class RasaEngine:
             base_url=base_url,
             timeout=timeout_s,
             transport=transport,
+            # Without a token the engine answers 401 to every turn: an outage, never a bypass.
+            headers={"Authorization": f"Bearer {token}"} if token else None,
             limits=httpx.Limits(
                 max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2
             ),
@@ -76,11 +83,11 @@ class RasaEngine:
         try:
             async with self._slots:
                 try:
-                    response = await self._client.post("/webhooks/rest/webhook", json=body)
+                    response = await self._client.post(WEBHOOK, json=body)
                 except httpx.ConnectError:
                     # Nothing was sent: behind a service, a new connection may reach a live
                     # engine replica.
-                    response = await self._client.post("/webhooks/rest/webhook", json=body)
+                    response = await self._client.post(WEBHOOK, json=body)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable: {exc.__class__.__name__}") from exc
         if response.status_code != 200:

@@ -68,7 +68,10 @@ def build_services(
     detector, hub = LanguageDetector(), LiveHub()
     inbox, opt_outs = Inbox(db, clock), OptOuts(db, clock)
     dialogue = engine or RasaEngine(
-        settings.engine_url, settings.engine_timeout_s, settings.engine_concurrency
+        settings.engine_url,
+        settings.engine_token,
+        settings.engine_timeout_s,
+        settings.engine_concurrency,
     )
     adapters = build_adapters(settings)
     outbox = Outbox(db, owner, settings.claim_s, clock)

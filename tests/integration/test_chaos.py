@@ -99,6 +99,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosRig]:
             twilio_api_base=twilio.base_url,
             **NO_RATE_LIMITS,
         )
+        settings = stack_module.with_run_secrets(settings)  # the engine answers only ENGINE_TOKEN
         engine = stack_module.start_engine(settings)
         proxy = SwitchableProxy(settings.engine_port)
         try:

@@ -93,6 +93,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     **NO_RATE_LIMITS,
                 )
             )
+        # Each replica's engine answers only its app (ENGINE_TOKEN); actions likewise.
+        replicas = [stack_module.with_run_secrets(settings) for settings in replicas]
         try:
             for (
                 settings

@@ -17,7 +17,7 @@ class SwitchableProxy:
         self.response_delay_s = (
             response_delay_s  # holds every answer back: "the engine is mid-call"
         )
-        self.engine_calls = 0  # requests to Rasa's REST channel seen going through
+        self.engine_calls = 0  # turns sent to the engine's input channel seen going through
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._open: set[socket.socket] = set()
@@ -60,7 +60,7 @@ class SwitchableProxy:
     def _pipe(self, source: socket.socket, sink: socket.socket, is_response: bool) -> None:
         try:
             while data := source.recv(65536):
-                if data.startswith(b"POST /webhooks/rest/webhook"):
+                if data.startswith(b"POST /webhooks/govbot/webhook"):
                     self.engine_calls += 1
                 if (
                     is_response and self.response_delay_s

@@ -1,5 +1,6 @@
 """Beyond loopback, `govbot serve` and `govbot run` refuse to start without real secrets: a set
-ACTIONS_TOKEN that is no placeholder, and every secret of each channel that is switched on."""
+ACTIONS_TOKEN and ENGINE_TOKEN that are no placeholders, and every secret of each channel that is
+switched on."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bot.settings import ROOT, Settings, get_settings, insecure_settings, is_pla
 CHECKED = [
     "HOST",
     "ACTIONS_TOKEN",
+    "ENGINE_TOKEN",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM_NUMBER",
@@ -98,12 +100,26 @@ def refuse(command: list[str], env: dict[str, str], tripwires: list[str]) -> str
 def test_no_real_actions_token_beyond_loopback_refuses_to_start(
     command: list[str], token: str | None, tripwires: list[str], tmp_path: Path
 ) -> None:
-    env = {"HOST": "0.0.0.0"}
+    env = {"HOST": "0.0.0.0", "ENGINE_TOKEN": secrets.token_urlsafe(32)}
     if token is not None:
         env["ACTIONS_TOKEN"] = token
     line = refuse(command, env, tripwires)
     assert line == f"error: ACTIONS_TOKEN {REFUSED}"
     assert not (tmp_path / "var").exists()  # no endpoints file written, no database made
+
+
+@pytest.mark.parametrize("command", [["serve"], ["run"]])
+@pytest.mark.parametrize("token", [None, "", "change-me", "<engine token>", "${ENGINE_TOKEN}"])
+def test_no_real_engine_token_beyond_loopback_refuses_to_start(
+    command: list[str], token: str | None, tripwires: list[str], tmp_path: Path
+) -> None:
+    """The engine's input channel is the way into the dialogue: its secret fails closed too."""
+    env = {"HOST": "0.0.0.0", "ACTIONS_TOKEN": secrets.token_urlsafe(32)}
+    if token is not None:
+        env["ENGINE_TOKEN"] = token
+    line = refuse(command, env, tripwires)
+    assert line == f"error: ENGINE_TOKEN {REFUSED}"
+    assert not (tmp_path / "var").exists()
 
 
 def test_the_address_given_on_the_command_line_is_the_one_checked(tripwires: list[str]) -> None:
@@ -115,6 +131,7 @@ def test_a_half_configured_channel_is_refused_by_name(tripwires: list[str]) -> N
     env = {
         "HOST": "0.0.0.0",
         "ACTIONS_TOKEN": secrets.token_urlsafe(32),
+        "ENGINE_TOKEN": secrets.token_urlsafe(32),
         "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
     }
     for command in (["serve"], ["run"]):
@@ -128,7 +145,9 @@ def test_every_problem_is_named_on_the_one_line(tripwires: list[str]) -> None:
     env["TELEGRAM_SECRET_TOKEN"] = "replace-me"
     line = refuse(["serve"], env, tripwires)
     assert re.fullmatch(
-        rf"error: ACTIONS_TOKEN {REFUSED}; TELEGRAM_SECRET_TOKEN {REFUSED} \(.*\)", line
+        rf"error: ACTIONS_TOKEN {REFUSED}; ENGINE_TOKEN {REFUSED}; "
+        rf"TELEGRAM_SECRET_TOKEN {REFUSED} \(.*\)",
+        line,
     )
 
 
@@ -139,6 +158,7 @@ def test_the_console_script_exits_before_binding_its_port(tmp_path: Path) -> Non
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in CHECKED}
     env.update(HOST="0.0.0.0", PORT=str(port), ACTIONS_TOKEN="change-me")
+    env["ENGINE_TOKEN"] = secrets.token_urlsafe(32)
     script = Path(sys.executable).with_name("govbot")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
     env["PYTHONPATH"] = str(ROOT)
@@ -170,19 +190,26 @@ def test_the_embedded_default_needs_no_configuration() -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.5", "chat.agency.example", ""])
 def test_any_other_address_needs_a_token(host: str) -> None:
-    assert insecure_settings(settings(host=host)) == [f"ACTIONS_TOKEN {REFUSED}"]
+    assert insecure_settings(settings(host=host)) == [
+        f"ACTIONS_TOKEN {REFUSED}",
+        f"ENGINE_TOKEN {REFUSED}",
+    ]
 
 
 def test_a_real_token_beyond_loopback_passes() -> None:
-    assert (
-        insecure_settings(settings(host="0.0.0.0", actions_token=secrets.token_urlsafe(32))) == []
+    real = settings(
+        host="0.0.0.0",
+        actions_token=secrets.token_urlsafe(32),
+        engine_token=secrets.token_urlsafe(32),
     )
+    assert insecure_settings(real) == []
 
 
 def test_channels_with_every_secret_pass_and_empty_ones_are_off() -> None:
     configured = settings(
         host="0.0.0.0",
         actions_token=secrets.token_urlsafe(32),
+        engine_token=secrets.token_urlsafe(32),
         twilio_account_sid="AC" + secrets.token_hex(16),
         twilio_auth_token=secrets.token_hex(16),
         telegram_bot_token="123456:" + secrets.token_urlsafe(30),
@@ -201,7 +228,10 @@ def test_channels_with_every_secret_pass_and_empty_ones_are_off() -> None:
 
 def test_a_sender_number_alone_switches_twilio_on() -> None:
     wanted = settings(
-        host="0.0.0.0", actions_token=secrets.token_urlsafe(32), twilio_from_number="+15145550100"
+        host="0.0.0.0",
+        actions_token=secrets.token_urlsafe(32),
+        engine_token=secrets.token_urlsafe(32),
+        twilio_from_number="+15145550100",
     )
     assert [p.split()[0] for p in insecure_settings(wanted)] == [
         "TWILIO_ACCOUNT_SID",
@@ -231,6 +261,13 @@ def test_the_deploy_examples_ship_tokens_the_check_refuses() -> None:
     )
     secret = yaml.safe_load((ROOT / "deploy" / "k8s" / "secret.example.yml").read_text())
     for values in (shipped, secret["stringData"]):
-        assert "ACTIONS_TOKEN" in values
-        example = settings(host="0.0.0.0", actions_token=values["ACTIONS_TOKEN"])
-        assert insecure_settings(example) == [f"ACTIONS_TOKEN {REFUSED}"]
+        assert "ACTIONS_TOKEN" in values and "ENGINE_TOKEN" in values
+        example = settings(
+            host="0.0.0.0",
+            actions_token=values["ACTIONS_TOKEN"],
+            engine_token=values["ENGINE_TOKEN"],
+        )
+        assert insecure_settings(example) == [
+            f"ACTIONS_TOKEN {REFUSED}",
+            f"ENGINE_TOKEN {REFUSED}",
+        ]
