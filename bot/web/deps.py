@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.storage.db import Database
 from bot.web.services import Services
 from connectors.base import ChannelAdapter
+from connectors.webchat import SessionTokens
 
 
 def services(connection: HTTPConnection) -> Services:
@@ -80,6 +81,10 @@ def _knowledge(connection: HTTPConnection) -> KnowledgeBase | None:
     return services(connection).knowledge
 
 
+def _webchat_sessions(connection: HTTPConnection) -> SessionTokens:
+    return services(connection).webchat_sessions
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_db)]
 InboxDep = Annotated[Inbox, Depends(_inbox)]
@@ -91,5 +96,6 @@ AdaptersDep = Annotated[dict[str, ChannelAdapter], Depends(_adapters)]
 CentreDep = Annotated[ContactCentre, Depends(_centre)]
 AgentsDep = Annotated[Agents, Depends(_agents)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
+WebchatSessionsDep = Annotated[SessionTokens, Depends(_webchat_sessions)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

@@ -5,6 +5,7 @@ Routes never see this object whole; they ask for what they need by name (bot/web
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from bot.settings import Settings
 from bot.storage.db import Database
 from connectors.base import ChannelAdapter
 from connectors.registry import build_adapters
+from connectors.webchat import SessionTokens
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Services:
     agents: Agents
     audit: AuditLog
     insight: Insight
+    webchat_sessions: SessionTokens
     knowledge: KnowledgeBase | None = None
 
 
@@ -87,6 +90,9 @@ def build_services(
     )
     worker = ConversationWorker(inbox, steps, settings.lease_s, owner)
     unfit = UnfitMessages(transcript, detector, settings.max_message_chars)
+    # On loopback the secret may be unset (the check in bot/settings.py refuses that elsewhere):
+    # then this process signs its own sessions.
+    session_secret = settings.webchat_session_secret or secrets.token_urlsafe(32)
     return Services(
         settings=settings,
         db=db,
@@ -101,4 +107,5 @@ def build_services(
         agents=Agents(db, audit, clock),
         audit=audit,
         insight=insight,
+        webchat_sessions=SessionTokens(session_secret),
     )
