@@ -373,7 +373,8 @@
 
   /** The server does not know our session (its secret changed): forget it; unsent messages stay
    *  queued and go out with the next one. */
-  function sessionRefused() {
+  function sessionRefused(refused) {
+    if (refused !== session) return; // already replaced by a newer one
     session = null;
     storage.set(KEY_SESSION, '');
     lastSeq = 0;
@@ -639,6 +640,7 @@
       return;
     }
     let sock;
+    const used = session;
     try { sock = new WebSocket(wsUrl()); } catch { connectionLost(); return; }
     ws = sock;
     if (!httpMode) setState(failures ? 'reconnecting' : 'connecting');
@@ -665,7 +667,7 @@
     sock.onerror = () => { /* a close event follows */ };
     sock.onclose = (ev) => {
       if (ws !== sock) return;
-      if (ev.code === 1008 && ev.reason === 'unknown session') sessionRefused();
+      if (ev.code === 1008 && ev.reason === 'unknown session') sessionRefused(used);
       connectionLost();
     };
   }
@@ -729,11 +731,12 @@
   async function fetchHistory() {
     if (!session) return false;
     const u = endpoint('history');
-    u.searchParams.set('session', session);
+    const asked = session;
+    u.searchParams.set('session', asked);
     u.searchParams.set('after', String(lastSeq));
     try {
       const res = await fetch(u.href, { credentials: 'omit', cache: 'no-store', headers: { Accept: 'application/json' } });
-      if (res.status === 403) { sessionRefused(); return false; }
+      if (res.status === 403) { sessionRefused(asked); return false; }
       if (!res.ok) return false;
       const data = await res.json();
       const list = data && Array.isArray(data.messages) ? data.messages : [];
@@ -770,7 +773,7 @@
         }
         if (res.status >= 500 || res.status === 408 || res.status === 429) { setStatus(T.reconnecting); break; }
         if (res.status === 403) { // a new session, then the same message; once, or we would spin
-          sessionRefused();
+          sessionRefused(body.session);
           if (++refusals > 1) { setStatus(T.reconnecting); break; }
           continue;
         }
