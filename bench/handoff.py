@@ -45,6 +45,7 @@ from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Handoff, utcnow
 from tests.integration.conftest import POSTGRES_URL
 from tests.support.console import ConsoleClient, add_agent
+from tests.support.webchat import new_session
 
 CONSOLES = 20  # agents with the console open during the fan-out run
 HANDOFFS = 50  # citizens handed off, one at a time
@@ -253,7 +254,7 @@ def stack_run(workdir: Path, results: HandoffResults) -> None:
             client.login(username)
             cookies.append("; ".join(f"{c.name}={c.value}" for c in client.http.cookies.jar))
         say(f"{CONSOLES} consoles logged in")
-        sessions = [f"fanout{uuid.uuid4().hex[:12]}" for _ in range(HANDOFFS)]
+        sessions = [new_session(running.app_url) for _ in range(HANDOFFS)]
         from_message, from_commit = asyncio.run(_fanout(running.app_url, cookies, sessions))
         results.fanout = {
             "citizen's message → every console": Spread.of(from_message),

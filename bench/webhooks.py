@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlencode
 
 import httpx
@@ -42,6 +43,7 @@ from tests.support.fakes import (
     messenger_signature,
     twilio_signature,
 )
+from tests.support.webchat import new_session
 
 PROVIDER_CHANNELS = ("sms", "telegram", "messenger")
 TO_NUMBER = "+15145550199"
@@ -130,8 +132,14 @@ def _messenger(public_url: str, address: str, text: str) -> Webhook:
     )
 
 
+@cache
+def _session(public_url: str, address: str) -> str:
+    """The session token the app issued for this citizen (asked once, before any timing)."""
+    return new_session(public_url)
+
+
 def _webchat(public_url: str, address: str, text: str) -> Webhook:
-    body = json.dumps({"session": address, "text": text}).encode()
+    body = json.dumps({"session": _session(public_url, address), "text": text}).encode()
     return Webhook("webchat", "/webchat/messages", body, {"Content-Type": "application/json"})
 
 

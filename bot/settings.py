@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=2000, ge=1)
     # Agency sites allowed to embed the widget (CORS and WebSocket Origin); "*" allows any site.
     webchat_allowed_origins: list[str] = ["*"]
+    # Signs the web-chat session tokens the app issues; every replica needs the same one. Unset on
+    # loopback: each app process makes its own (sessions then last as long as the process).
+    webchat_session_secret: str | None = None
     # How often pending messages are retried while the engine is down.
     retry_interval_s: float = 2.0
     # Provider channels: a channel is on when its secrets are set. PUBLIC_BASE_URL is the URL
@@ -213,7 +216,7 @@ def _is_set(value: object) -> bool:
 
 def insecure_settings(settings: Settings) -> list[str]:
     """Why these settings must not serve: empty when HOST is loopback, or ACTIONS_TOKEN,
-    ENGINE_TOKEN and every enabled channel's secrets are real."""
+    ENGINE_TOKEN, WEBCHAT_SESSION_SECRET and every enabled channel's secrets are real."""
     if is_loopback(settings.host):
         return []
     reason = "must be set to a secret when HOST is not a loopback address"
@@ -222,6 +225,8 @@ def insecure_settings(settings: Settings) -> list[str]:
         problems.append(f"ACTIONS_TOKEN {reason}")
     if is_placeholder(settings.engine_token):
         problems.append(f"ENGINE_TOKEN {reason}")
+    if is_placeholder(settings.webchat_session_secret):
+        problems.append(f"WEBCHAT_SESSION_SECRET {reason}")
     for channel, (extras, secrets) in CHANNELS.items():
         wanted = [name for name in extras + secrets if _is_set(getattr(settings, name))]
         if not wanted:

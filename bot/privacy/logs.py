@@ -27,7 +27,8 @@ LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
 _MARK = "_govbot_redacted"
 # Loggers whose formatters read record.args themselves: their arguments stay, redacted one by one.
 _KEEP_ARGS = ("uvicorn.access",)
-_SECRET = re.compile(r"(?i)\b(token|secret|password|access_token)=([^&\s\"']+)")
+# `session=`: a web-chat session token in a URL (history, socket) is a bearer secret.
+_SECRET = re.compile(r"(?i)\b(token|secret|password|access_token|session)=([^&\s\"']+)")
 
 
 def _redact_text(value: str) -> str:

@@ -25,6 +25,7 @@ from bot.storage.db import Database
 from bot.web.ratelimit import RateLimiter
 from bot.web.services import Services
 from connectors.base import ChannelAdapter
+from connectors.webchat import SessionTokens
 
 
 def services(connection: HTTPConnection) -> Services:
@@ -85,6 +86,10 @@ def _knowledge(connection: HTTPConnection) -> KnowledgeBase | None:
     return services(connection).knowledge
 
 
+def _webchat_sessions(connection: HTTPConnection) -> SessionTokens:
+    return services(connection).webchat_sessions
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_db)]
 InboxDep = Annotated[Inbox, Depends(_inbox)]
@@ -97,5 +102,6 @@ CentreDep = Annotated[ContactCentre, Depends(_centre)]
 AgentsDep = Annotated[Agents, Depends(_agents)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
 LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
+WebchatSessionsDep = Annotated[SessionTokens, Depends(_webchat_sessions)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

@@ -5,6 +5,7 @@ Routes never see this object whole; they ask for what they need by name (bot/web
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from bot.storage.db import Database
 from bot.web.ratelimit import RateLimiter
 from connectors.base import ChannelAdapter
 from connectors.registry import build_adapters
+from connectors.webchat import SessionTokens
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Services:
     audit: AuditLog
     insight: Insight
     limiter: RateLimiter
+    webchat_sessions: SessionTokens
     knowledge: KnowledgeBase | None = None
 
 
@@ -95,6 +98,9 @@ def build_services(
     slots = FairSlots(settings.engine_concurrency, max(1, settings.engine_concurrency // 4))
     worker = ConversationWorker(inbox, steps, settings.lease_s, owner, slots)
     unfit = UnfitMessages(transcript, detector, settings.max_message_chars)
+    # On loopback the secret may be unset (the check in bot/settings.py refuses that elsewhere):
+    # then this process signs its own sessions.
+    session_secret = settings.webchat_session_secret or secrets.token_urlsafe(32)
     return Services(
         settings=settings,
         db=db,
@@ -110,4 +116,5 @@ def build_services(
         audit=audit,
         insight=insight,
         limiter=RateLimiter.from_settings(settings),
+        webchat_sessions=SessionTokens(session_secret),
     )

@@ -23,6 +23,7 @@ from websockets.sync.client import connect as ws_connect
 
 from tests.conftest import RunningStack
 from tests.support.console import PASSWORD, add_agent
+from tests.support.webchat import new_session, session_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -225,8 +226,9 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
             r"You are number \d+ in line"
         ),
     )
-    session = citizen.evaluate("localStorage.getItem('gbw-session')")
-    assert session
+    token = citizen.evaluate("localStorage.getItem('gbw-session')")
+    assert token
+    session = session_id(token)  # the conversation is "webchat:<id>"
 
     # The agent signs in through the form and sees the citizen waiting in Revenue Northbridge.
     username = agent_account("Riya")
@@ -332,21 +334,20 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
 def test_citizen_markup_is_shown_literally_in_the_console(
     stack: RunningStack, new_page: Callable[[], Page], agent_account: Callable[[str], str]
 ) -> None:
-    session = f"xss-{uuid.uuid4().hex[:16]}"
-    asked = webchat(
-        stack, session, "I want to talk to a person"
-    )  # no topic yet: asked which service
+    token = new_session(stack.base_url)
+    session = session_id(token)
+    asked = webchat(stack, token, "I want to talk to a person")  # no topic yet: asked which service
     assert any(
         '/choose_queue{"queue_id": "benefits"}' in b["payload"]
         for m in asked
         for b in m.get("buttons") or []
     ), asked
-    joined = webchat(stack, session, '/choose_queue{"queue_id":"benefits"}')
+    joined = webchat(stack, token, '/choose_queue{"queue_id":"benefits"}')
     assert any("Benefits Northbridge" in m["text"] and "in line" in m["text"] for m in joined), (
         joined
     )
     # While waiting the citizen writes markup (a message that would run script if parsed as HTML).
-    webchat_send(stack, session, XSS)
+    webchat_send(stack, token, XSS)
 
     agent = new_page()
     log_in(agent, stack.base_url, agent_account("Sam"))
@@ -360,7 +361,7 @@ def test_citizen_markup_is_shown_literally_in_the_console(
     # The markup sent before the agent came is shown as text; the same again, arriving live.
     transcript = agent.locator(tid("transcript"))
     expect(transcript_lines(agent, "user").filter(has_text=XSS)).to_have_count(1)
-    webchat_send(stack, session, XSS + " again")
+    webchat_send(stack, token, XSS + " again")
     expect(transcript_lines(agent, "user").filter(has_text=XSS + " again")).to_have_count(
         1, timeout=REPLY_TIMEOUT_MS
     )

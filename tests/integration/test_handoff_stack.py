@@ -21,6 +21,7 @@ from tests.conftest import RunningStack
 from tests.integration.test_channels_stack import phone, sms, texts_to, wait_for
 from tests.support.console import ConsoleClient, add_agent
 from tests.support.waiting import settled, until
+from tests.support.webchat import conversation_of, new_session
 
 pytestmark = pytest.mark.stack
 
@@ -269,7 +270,7 @@ def webchat(stack: RunningStack, session: str, text: str) -> list[dict[str, Any]
 def test_an_agent_whose_console_drops_gives_the_conversation_back_at_its_place(
     stack: RunningStack, agent: Callable[..., ConsoleClient]
 ) -> None:
-    sessions = [f"drop{uuid.uuid4().hex[:12]}" for _ in range(3)]
+    sessions = [new_session(stack.base_url) for _ in range(3)]
     for session in sessions:
         webchat(stack, session, "I want to talk to a person")  # no topic yet: asked which service
         replies = webchat(stack, session, '/choose_queue{"queue_id":"passports-id"}')
@@ -306,7 +307,9 @@ def test_an_agent_whose_console_drops_gives_the_conversation_back_at_its_place(
     assert order_after[1:] == order_before
     history = httpx.get(
         f"{stack.base_url}/webchat/history",
-        params={"session": taken["conversation_id"].split(":", 1)[1]},
+        params={
+            "session": next(t for t in sessions if conversation_of(t) == taken["conversation_id"])
+        },
     ).json()["messages"]
     assert any("was disconnected" in m["text"] for m in history)
 

@@ -20,6 +20,7 @@ from bot.settings import ROOT
 from bot.storage.models import InboundMessage, OutboundMessage
 from tests.conftest import GRAPH_SECRET, TELEGRAM_SECRET, TWILIO_SID, TWILIO_TOKEN, RunningStack
 from tests.support.fakes import messenger_signature, twilio_signature
+from tests.support.webchat import new_session, session_id
 
 pytestmark = pytest.mark.stack
 PER_CHANNEL, MESSAGES = 50, 10
@@ -134,14 +135,15 @@ async def _webchat(client: httpx.AsyncClient, base: str, who: str, text: str) ->
 SENDERS = {"sms": _sms, "telegram": _telegram, "messenger": _messenger, "webchat": _webchat}
 
 
-def _citizens(run: str) -> list[tuple[str, str]]:
+def _citizens(run: str, base_url: str) -> list[tuple[str, str]]:
+    """(channel, who): a web-chat citizen is its session token, issued by the app."""
     citizens = []
     for n in range(PER_CHANNEL):
         citizens += [
             ("sms", f"+1873{run}{n:04d}"),
             ("telegram", f"9{run}{n:04d}"),
             ("messenger", f"load-{run}-{n}"),
-            ("webchat", f"load-{run}-{n:04d}"),
+            ("webchat", new_session(base_url)),
         ]
     return citizens
 
@@ -149,7 +151,7 @@ def _citizens(run: str) -> list[tuple[str, str]]:
 def test_200_concurrent_conversations_lose_nothing_and_keep_order(stack: RunningStack) -> None:
     assert stack.settings is not None
     run = str(uuid.uuid4().int)[:3]
-    citizens = _citizens(run)
+    citizens = _citizens(run, stack.base_url)
 
     async def citizen(client: httpx.AsyncClient, channel: str, who: str) -> None:
         for text in TEXTS[:MESSAGES]:
@@ -163,7 +165,7 @@ def test_200_concurrent_conversations_lose_nothing_and_keep_order(stack: Running
     started = time.monotonic()
     asyncio.run(everyone())
     acked = time.monotonic() - started
-    conversations = {f"{c}:{w}" for c, w in citizens}
+    conversations = {f"{c}:{session_id(w) if c == 'webchat' else w}" for c, w in citizens}
     engine = create_engine(stack.settings.database_url)
 
     def snapshot() -> tuple[list[Any], list[Any]]:

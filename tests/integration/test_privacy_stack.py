@@ -27,6 +27,7 @@ from bot.storage.models import Conversation, Handoff, InboundMessage, OutboundMe
 from tests.conftest import RunningStack
 from tests.integration.test_channels_stack import phone, sms, texts_to
 from tests.support.waiting import until
+from tests.support.webchat import new_session, session_id
 
 pytestmark = pytest.mark.stack
 
@@ -151,7 +152,8 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
     settings = stack.settings
     values = new_values()
     v = values
-    first, second = "priv" + uuid.uuid4().hex[:16], "priv" + uuid.uuid4().hex[:16]
+    tokens = {session_id(t): t for t in (new_session(stack.base_url), new_session(stack.base_url))}
+    first, second = tokens
     web = {
         first: [
             f"Hi, my email is {v['email']}, how do I renew my driver's licence?",
@@ -180,7 +182,7 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
     try:
         for session, messages in web.items():
             for message in messages:
-                assert webchat(stack, session, message), "the web chat answers"
+                assert webchat(stack, tokens[session], message), "the web chat answers"
         for message in texts:
             sms_and_wait(stack, db, texter, message)
         # A callback ticket (City Services is closed today in the test stack), then the citizen
@@ -256,7 +258,7 @@ def test_the_stack_logs_nothing_personal_where_its_logs_are_kept(stack: RunningS
     values = new_values()
     webchat(
         stack,
-        "plog" + uuid.uuid4().hex[:16],
+        new_session(stack.base_url),
         f"my email is {values['email']} and my card is {values['card']}",
     )
     logs = sorted(stack.var_dir.rglob("*.log"))

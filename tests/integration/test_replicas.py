@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from bot.settings import ROOT, Settings
 from tests.conftest import IN_CI, NO_RATE_LIMITS, TWILIO_SID, TWILIO_TOKEN, free_port
 from tests.integration.conftest import POSTGRES_URL
 from tests.support.fakes import FakeTwilio, twilio_signature
+from tests.support.webchat import new_session
 
 pytestmark = pytest.mark.stack
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -69,6 +71,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     processes = []
+    session_secret = secrets.token_urlsafe(32)
     with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as twilio:
         replicas = []
         for number in range(2):
@@ -91,6 +94,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     twilio_from_number="+15145550199",
                     twilio_api_base=twilio.base_url,
                     **NO_RATE_LIMITS,
+                    # Shared, as every deployment with replicas must: sessions work on either.
+                    webchat_session_secret=session_secret,
                 )
             )
         # Each replica's engine answers only its app (ENGINE_TOKEN); actions likewise.
@@ -173,7 +178,7 @@ def test_two_replicas_answer_every_message_once_and_in_order(cluster: Cluster) -
 
 
 def test_a_reply_made_on_one_replica_reaches_a_socket_on_the_other(cluster: Cluster) -> None:
-    session = "r" + uuid.uuid4().hex[:16]
+    session = new_session(cluster.apps[0])  # issued by replica 0, used on both
     url = cluster.apps[1].replace("http://", "ws://") + f"/webchat/ws?session={session}"
     with connect(url) as ws:
         time.sleep(0.5)  # subscribed on replica 1

@@ -13,12 +13,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.conftest import RunningStack
+from tests.support.webchat import conversation_of, new_session
 
 pytestmark = pytest.mark.stack
-
-
-def session_id() -> str:
-    return "t" + uuid.uuid4().hex[:20]
+# The form of a session token, signed by nobody: what a client that made one up would send.
+FORGED = "abcdefgh12.abcdefghijklmnopqrstuvwx"
 
 
 def say(stack: RunningStack, session: str, text: str, **extra: object) -> list[dict]:
@@ -49,7 +48,7 @@ def test_health_reports_ready(stack: RunningStack) -> None:
 
 
 def test_english_question_gets_the_official_answer_with_its_source(stack: RunningStack) -> None:
-    messages = say(stack, session_id(), "How can I renew my driving licence?")
+    messages = say(stack, new_session(stack.base_url), "How can I renew my driving licence?")
     text = joined(messages)
     assert "renew" in text.lower()
     assert "https://motor-vehicles.northbridge.example/licences/renew" in text
@@ -57,21 +56,25 @@ def test_english_question_gets_the_official_answer_with_its_source(stack: Runnin
 
 def test_french_question_gets_a_french_answer(stack: RunningStack) -> None:
     text = joined(
-        say(stack, session_id(), "Comment est-ce que je renouvelle mon permis de conduire?")
+        say(
+            stack,
+            new_session(stack.base_url),
+            "Comment est-ce que je renouvelle mon permis de conduire?",
+        )
     )
     assert "renouvel" in text.lower()
     assert "/fr/" in text
 
 
 def test_greeting_and_bot_challenge_follow_the_citizens_language(stack: RunningStack) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     assert "Northbridge" in joined(say(stack, session, "hello"))
     assert "automat" in joined(say(stack, session, "am I talking to a robot?")).lower()
     assert "Bonjour" in joined(say(stack, session, "Bonjour"))
 
 
 def test_explicit_language_request_switches_the_conversation(stack: RunningStack) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     say(stack, session, "hello")
     assert "français" in joined(say(stack, session, "en français svp")).lower()
     assert "plaisir" in joined(say(stack, session, "ok merci")).lower()
@@ -79,19 +82,19 @@ def test_explicit_language_request_switches_the_conversation(stack: RunningStack
 
 
 def test_picking_a_suggestion_by_button_payload_answers_that_faq(stack: RunningStack) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     payload = '/choose_faq{"faq_id": "city-collection-day-en"}'
     text = joined(say(stack, session, payload))
     assert "city-services.northbridge.example" in text
 
 
 def test_a_forged_choice_is_not_guessed(stack: RunningStack) -> None:
-    text = joined(say(stack, session_id(), '/choose_faq{"faq_id": "no-such-faq"}'))
+    text = joined(say(stack, new_session(stack.base_url), '/choose_faq{"faq_id": "no-such-faq"}'))
     assert "person" in text
 
 
 def test_not_helpful_twice_goes_to_a_person_in_the_agencys_queue(stack: RunningStack) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     answer = say(stack, session, "How do I renew my driver's licence?")
     assert [b["payload"] for m in answer for b in m["buttons"]] == [
         "/helpful",
@@ -109,14 +112,14 @@ def test_not_helpful_twice_goes_to_a_person_in_the_agencys_queue(stack: RunningS
 
 
 def test_asking_for_a_person_without_a_topic_asks_which_service(stack: RunningStack) -> None:
-    replies = say(stack, session_id(), "I want to talk to a real person")
+    replies = say(stack, new_session(stack.base_url), "I want to talk to a real person")
     payloads = [b["payload"] for m in replies for b in m["buttons"]]
     assert "Which service" in joined(replies)
     assert '/choose_queue{"queue_id": "revenue"}' in payloads and len(payloads) == 6
 
 
 def test_did_this_help_is_recorded_and_thanked(stack: RunningStack) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     say(stack, session, "How do I renew my driver's licence?")
     assert joined(say(stack, session, "/helpful")) == "Thank you for your feedback."
     assert stack.settings is not None
@@ -124,7 +127,7 @@ def test_did_this_help_is_recorded_and_thanked(stack: RunningStack) -> None:
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT kind, value, faq_id, channel FROM feedback WHERE conversation_id = :c"),
-            {"c": f"webchat:{session}"},
+            {"c": conversation_of(session)},
         ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("helpful", 1, "mv-renew-licence-en", "webchat")]
@@ -142,7 +145,7 @@ def test_did_this_help_is_recorded_and_thanked(stack: RunningStack) -> None:
 def test_unprocessable_messages_get_a_polite_reply_and_change_nothing(
     stack: RunningStack, text: str, expected: str
 ) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     messages = say(stack, session, text)
     assert expected in joined(messages).lower()
     assert history(stack, session) == []
@@ -159,7 +162,7 @@ def test_unprocessable_messages_get_a_polite_reply_and_change_nothing(
     ],
 )
 def test_odd_but_valid_messages_get_a_sensible_answer(stack: RunningStack, text: str) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     messages = say(stack, session, text)
     assert messages and all(m["text"] or m["buttons"] for m in messages)
     stored = [m for m in history(stack, session) if m["from"] == "user"]
@@ -167,7 +170,9 @@ def test_odd_but_valid_messages_get_a_sensible_answer(stack: RunningStack, text:
 
 
 def test_unsupported_language_gets_a_bilingual_reply(stack: RunningStack) -> None:
-    text = joined(say(stack, session_id(), "¿Cómo puedo renovar mi licencia de conducir?"))
+    text = joined(
+        say(stack, new_session(stack.base_url), "¿Cómo puedo renovar mi licencia de conducir?")
+    )
     assert "English" in text and "français" in text
 
 
@@ -177,8 +182,8 @@ def test_unsupported_language_gets_a_bilingual_reply(stack: RunningStack) -> Non
         (b"{not json", 422),
         (json.dumps({"text": "hi"}).encode(), 422),
         (json.dumps({"session": "bad id!", "text": "hi"}).encode(), 422),
-        (json.dumps({"session": "abcdefgh12", "text": 42}).encode(), 422),
-        (json.dumps({"session": "abcdefgh12", "text": "x" * 70_000}).encode(), 413),
+        (json.dumps({"session": FORGED, "text": 42}).encode(), 422),
+        (json.dumps({"session": FORGED, "text": "x" * 70_000}).encode(), 413),
     ],
 )
 def test_malformed_requests_get_a_clear_4xx(stack: RunningStack, body: bytes, status: int) -> None:
@@ -192,7 +197,7 @@ def test_malformed_requests_get_a_clear_4xx(stack: RunningStack, body: bytes, st
 
 
 def test_a_resent_message_is_answered_once(stack: RunningStack) -> None:
-    session, client_id = session_id(), uuid.uuid4().hex
+    session, client_id = new_session(stack.base_url), uuid.uuid4().hex
     first = say(stack, session, "How do I renew my driver's licence?", id=client_id)
     again = say(stack, session, "How do I renew my driver's licence?", id=client_id)
     assert first == again
@@ -200,7 +205,7 @@ def test_a_resent_message_is_answered_once(stack: RunningStack) -> None:
 
 
 def test_websocket_acks_echoes_answers_and_resumes(stack: RunningStack) -> None:
-    session = session_id()
+    session = new_session(stack.base_url)
     url = stack.base_url.replace("http://", "ws://") + f"/webchat/ws?session={session}"
     with connect(url) as ws:
         ws.send(
@@ -237,7 +242,7 @@ def test_websocket_refuses_a_bad_session_id(stack: RunningStack) -> None:
 def test_engine_outage_delays_the_answer_but_loses_nothing(stack: RunningStack) -> None:
     if stack.proxy is None:
         pytest.skip("needs the stack started by the tests (GOVBOT_TEST_URL is set)")
-    session = session_id()
+    session = new_session(stack.base_url)
     stack.proxy.set_up(False)
     try:
         notice = joined(say(stack, session, "How do I pay a parking ticket?"))

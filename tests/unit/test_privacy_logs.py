@@ -140,6 +140,14 @@ def test_uvicorn_access_lines_keep_their_shape(logs: io.StringIO) -> None:
     )
 
 
+def test_a_web_chat_session_token_in_a_url_is_masked(logs: io.StringIO) -> None:
+    install_log_redaction()
+    token = "Qm9vbGVhbl9zZXNzaW9uXzE.c2lnbmF0dXJlX29mX3RoZV9z"
+    logging.getLogger("uvicorn.error").info("GET /webchat/ws?session=%s&lang=en", token)
+    out = logs.getvalue()
+    assert token not in out and "session=[secret]&lang=en" in out
+
+
 def test_installing_twice_changes_nothing_and_covers_new_handlers(logs: io.StringIO) -> None:
     install_log_redaction()
     factory = logging.getLogRecordFactory()

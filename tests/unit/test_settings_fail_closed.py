@@ -49,6 +49,8 @@ def clean_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """No ambient secrets and no `.env`; runtime files in a temporary folder."""
     for name in CHECKED:
         monkeypatch.delenv(name, raising=False)
+    # A real web-chat secret unless a test says otherwise: it has tests of its own below.
+    monkeypatch.setenv("WEBCHAT_SESSION_SECRET", secrets.token_urlsafe(32))
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
     monkeypatch.chdir(tmp_path)  # Settings reads `.env` from the working directory
     get_settings.cache_clear()
@@ -79,8 +81,10 @@ def tripwires(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def settings(**values: Any) -> Settings:
-    """Settings from `values` alone: every checked setting unset unless given."""
+    """Settings from `values` alone: every checked setting unset unless given (and a real web-chat
+    secret)."""
     checked: dict[str, Any] = {name.lower(): None for name in CHECKED if name != "HOST"}
+    checked["webchat_session_secret"] = secrets.token_urlsafe(32)
     return Settings(_env_file=None, **{**checked, **values})
 
 
@@ -261,13 +265,41 @@ def test_the_deploy_examples_ship_tokens_the_check_refuses() -> None:
     )
     secret = yaml.safe_load((ROOT / "deploy" / "k8s" / "secret.example.yml").read_text())
     for values in (shipped, secret["stringData"]):
-        assert "ACTIONS_TOKEN" in values and "ENGINE_TOKEN" in values
+        assert {"ACTIONS_TOKEN", "ENGINE_TOKEN", "WEBCHAT_SESSION_SECRET"} <= set(values)
         example = settings(
             host="0.0.0.0",
             actions_token=values["ACTIONS_TOKEN"],
             engine_token=values["ENGINE_TOKEN"],
+            webchat_session_secret=values["WEBCHAT_SESSION_SECRET"],
         )
         assert insecure_settings(example) == [
             f"ACTIONS_TOKEN {REFUSED}",
             f"ENGINE_TOKEN {REFUSED}",
+            f"WEBCHAT_SESSION_SECRET {REFUSED}",
         ]
+
+
+@pytest.mark.parametrize("secret", [None, "", "change-me", "<webchat session secret>"])
+def test_web_chat_sessions_need_a_real_secret_beyond_loopback(secret: str | None) -> None:
+    """Replicas must share it, so none can make one up; a placeholder would let anyone sign."""
+    values = {
+        "actions_token": secrets.token_urlsafe(32),
+        "engine_token": secrets.token_urlsafe(32),
+        "webchat_session_secret": secret,
+    }
+    assert insecure_settings(settings(host="0.0.0.0", **values)) == [
+        f"WEBCHAT_SESSION_SECRET {REFUSED}"
+    ]
+    assert insecure_settings(settings(host="127.0.0.1", **values)) == []
+
+
+def test_serve_names_a_missing_web_chat_secret(
+    tripwires: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEBCHAT_SESSION_SECRET")
+    env = {
+        "HOST": "0.0.0.0",
+        "ACTIONS_TOKEN": secrets.token_urlsafe(32),
+        "ENGINE_TOKEN": secrets.token_urlsafe(32),
+    }
+    assert refuse(["serve"], env, tripwires) == f"error: WEBCHAT_SESSION_SECRET {REFUSED}"

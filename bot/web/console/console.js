@@ -577,10 +577,13 @@
     const caret = old && document.activeElement === old ? [old.selectionStart, old.selectionEnd] : null;
     saveDraft();
     const assigned = ho.status === 'assigned';
-    const log = h('ol', {
+    // A list inside the log, not a list that is a log: role="log" on the <ol> would take away its
+    // list semantics and leave its items orphaned (axe: listitem).
+    const lines = h('ol', { class: 'transcript-lines' });
+    const log = h('div', {
       class: 'transcript', role: 'log', 'aria-labelledby': 'transcript-h', tabindex: '0', 'data-testid': 'transcript',
-    });
-    Q.els.log = log;
+    }, lines);
+    Q.els.log = lines;
     Q.lines = new Map();
     for (const e of transcript) upsertLine(e);
     Q.els.pane.replaceChildren(...[
@@ -642,8 +645,9 @@
 
   /** Add a transcript line, or update it when the seq is already shown (dedupe). */
   function upsertLine(entry, mineHint) {
-    const log = Q.els.log;
-    if (!log || !entry || entry.seq == null) return;
+    const list = Q.els.log;
+    if (!list || !entry || entry.seq == null) return;
+    const log = list.parentElement; // the scrolling role="log" box
     const key = str(entry.seq);
     if (mineHint) Q.mySeqs.add(`${Q.openId}:${key}`);
     const known = Q.lines.get(key);
@@ -655,8 +659,8 @@
     Q.lines.set(key, { li, entry: merged });
     if (known) return;
     const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-    const next = [...log.children].find((c) => Number(c.dataset.seq) > Number(key)); // keep seq order
-    log.insertBefore(li, next || null);
+    const next = [...list.children].find((c) => Number(c.dataset.seq) > Number(key)); // keep seq order
+    list.insertBefore(li, next || null);
     if (stick || mineHint) log.scrollTop = log.scrollHeight;
   }
 
@@ -766,7 +770,9 @@
     const table = h('table', { class: 'data', 'data-testid': testid },
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))), tbody);
-    return { table, tbody };
+    // Its scrolling box is focusable and named: at 320 px a keyboard user must be able to scroll it.
+    const wrap = h('div', { class: 'card table-wrap', tabindex: '0', role: 'region', 'aria-label': caption }, table);
+    return { table, tbody, wrap };
   }
   const emptyRow = (cols, text) => h('tr', {}, h('td', { colspan: cols, class: 'empty' }, text));
 
@@ -776,8 +782,7 @@
     const agents = dataTable('supervisor-agents', 'Agents', ['Agent', 'Role', 'Status', 'Conversations']);
     const updated = h('p', { class: 'meta' });
     app.append(h('h1', { class: 'page-title' }, 'Supervisor'),
-      h('div', { class: 'grid-2' }, h('div', { class: 'card table-wrap' }, queues.table),
-        h('div', { class: 'card table-wrap' }, agents.table)), updated);
+      h('div', { class: 'grid-2' }, queues.wrap, agents.wrap), updated);
 
     let inFlight = false;
     async function refresh() {
@@ -818,7 +823,7 @@
     document.title = 'Audit – Contact centre';
     const t = dataTable('audit-table', 'Audit log, newest first', ['Time', 'User', 'Action', 'Hand-off', 'IP', 'Detail']);
     const more = button('Load older', 'btn-secondary', 'audit-older');
-    app.append(h('h1', { class: 'page-title' }, 'Audit log'), h('div', { class: 'card table-wrap' }, t.table),
+    app.append(h('h1', { class: 'page-title' }, 'Audit log'), t.wrap,
       h('div', { class: 'row' }, more));
     const seen = new Set();
     let oldest = null;

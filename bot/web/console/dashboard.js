@@ -101,12 +101,18 @@
     return h('table', { class: 'data', 'data-testid': `table-${name}` }, h('thead', null, head), body);
   }
 
+  /** A table's scrolling box: focusable and named, so a keyboard user can scroll a wide table
+   *  (axe: scrollable-region-focusable). */
+  function scroller(label, tableEl) {
+    return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': label }, tableEl);
+  }
+
   function tableCard(name, spec) {
     const size = `${spec.columns.length >= 6 ? ' wide' : ''}${spec.rows.length > 12 ? ' long' : ''}`;
     return h('section', { class: `card table-card${size}`, 'aria-label': spec.title },
       h('div', { class: 'table-head' }, h('h3', null, spec.title), csvLink(name)),
       spec.note ? h('p', { class: 'meta' }, spec.note) : null,
-      h('div', { class: 'table-wrap' }, table(name, spec)));
+      scroller(spec.title, table(name, spec)));
   }
 
   // ---------------------------------------------------------------- sections
@@ -170,7 +176,7 @@
         'data-stale': a.stale.length, open: a.stale.length > 0 && stale.agencies.length <= 3 },
         h('summary', null, h('span', { class: 'label' }, a.name),
           ` — ${a.stale.length} of ${a.faqs} FAQs stale`),
-        a.stale.length ? h('div', { class: 'table-wrap' }, table(`stale-${a.agency}`, spec)) : null));
+        a.stale.length ? scroller(`Stale FAQs: ${a.name}`, table(`stale-${a.agency}`, spec)) : null));
     }
     if (!stale.agencies.length) box.append(h('p', { class: 'empty' }, 'No FAQs for these filters.'));
   }
@@ -225,7 +231,7 @@
     renderStale(data.stale);
     const alerts = document.getElementById('alerts');
     alerts.replaceChildren(h('p', null, csvLink('alerts', 'Alerts as CSV')),
-      h('div', { class: 'table-wrap' }, table('alerts', data.tables.alerts)));
+      scroller('Alerts', table('alerts', data.tables.alerts)));
     const list = document.getElementById('tables');
     list.replaceChildren();
     for (const [name, spec] of Object.entries(data.tables)) {

@@ -1,5 +1,8 @@
 """The web-chat routes: a WebSocket for the widget, and an HTTP fallback that scripts can use.
 
+A client first gets a session token from POST /webchat/sessions; every other route refuses a token
+the server did not issue (403, or close code 1008 on the socket) before it reads or stores anything.
+
 A message the bot cannot take (empty, too long) gets a polite reply and is not stored; any other is
 stored durably before it is acknowledged, and its turn runs in the background (socket) or before the
 answer (HTTP).
@@ -19,19 +22,19 @@ from bot.conversation.intake import Intake
 from bot.ids import conversation_id
 from bot.inbox.entries import TranscriptEntry
 from bot.inbox.hub import LiveHub
-from bot.web.auth import client_ip
-from bot.web.deps import HubDep, InboxDep, IntakeDep, LimiterDep, SettingsDep
+from bot.web.auth import ApiError, client_ip
+from bot.web.deps import HubDep, InboxDep, IntakeDep, LimiterDep, SettingsDep, WebchatSessionsDep
 from bot.web.ratelimit import ALLOWED, RateLimiter, Verdict
 from bot.web.throttle import too_many
 from connectors.text import HARD_LIMIT, TITLE_LIMIT
 from connectors.webchat import (
     CHANNEL,
     CLIENT_ID_PATTERN,
-    SESSION_PATTERN,
+    TOKEN_PATTERN,
     FrameError,
+    SessionTokens,
     incoming,
     parse_frame,
-    valid_session,
 )
 
 router = APIRouter(prefix="/webchat", tags=["webchat"])
@@ -40,7 +43,7 @@ router = APIRouter(prefix="/webchat", tags=["webchat"])
 class IncomingMessage(BaseModel):
     """A message posted by a script or by the widget's HTTP fallback."""
 
-    session: str = Field(pattern=SESSION_PATTERN)
+    session: str = Field(pattern=TOKEN_PATTERN)
     text: str = Field(max_length=HARD_LIMIT)
     id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
     title: str | None = Field(default=None, max_length=TITLE_LIMIT)
@@ -79,6 +82,20 @@ async def _chat_limits(limiter: RateLimiter, connection: HTTPConnection, session
     return ALLOWED
 
 
+def _session(sessions: SessionTokens, token: str) -> str:
+    """The session id of a token this server issued; 403 for any other."""
+    session = sessions.session_of(token)
+    if session is None:
+        raise ApiError(403, "unknown session: get one from POST /webchat/sessions")
+    return session
+
+
+@router.post("/sessions")
+async def new_session(sessions: WebchatSessionsDep) -> dict[str, str]:
+    """A new web-chat session: the token every other web-chat route asks for."""
+    return {"session": sessions.issue()}
+
+
 @router.post("/messages", response_model=None)
 async def post_message(
     request: Request,
@@ -88,22 +105,23 @@ async def post_message(
     hub: HubDep,
     settings: SettingsDep,
     limiter: LimiterDep,
+    sessions: WebchatSessionsDep,
 ) -> dict[str, Any] | JSONResponse:
     """Store a message, run its turn, and return the replies (the HTTP fallback of the widget);
-    429 past the session's or the address's rate (the widget keeps the message and retries)."""
-    verdict = await _chat_limits(limiter, request, body.session)
+    403 for a session this server did not issue; 429 past the session's or the address's rate (the
+    widget keeps the message and retries)."""
+    session = _session(sessions, body.session)
+    verdict = await _chat_limits(limiter, request, session)
     if not verdict.allowed:
         return too_many(verdict)
-    accepted = await asyncio.to_thread(
-        _accept, intake, body.session, body.text, body.id, body.title
-    )
+    accepted = await asyncio.to_thread(_accept, intake, session, body.text, body.id, body.title)
     if isinstance(accepted, str):
         return {"messages": [{"text": accepted, "buttons": []}]}
-    _publish(hub, body.session, accepted)
+    _publish(hub, session, accepted)
     inbound_id = accepted.inbound_id
     assert inbound_id is not None
     # the lane: turns are shared fairly between client addresses (bot/conversation/fair.py)
-    await intake.worker.drain(conversation_id(CHANNEL, body.session), lane=client_ip(request))
+    await intake.worker.drain(conversation_id(CHANNEL, session), lane=client_ip(request))
     # Another replica may hold this conversation's lease: wait for it to answer (or for the notice),
     # but not for a message processed without a reply (one kept for the agent who has it).
     loop = asyncio.get_running_loop()
@@ -120,11 +138,13 @@ async def post_message(
 @router.get("/history")
 async def history(
     inbox: InboxDep,
-    session: str = Query(pattern=SESSION_PATTERN),
+    sessions: WebchatSessionsDep,
+    session: str = Query(pattern=TOKEN_PATTERN),
     after: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     """The transcript of a session after `after` (the widget restores it on load)."""
-    entries = await asyncio.to_thread(inbox.history, conversation_id(CHANNEL, session), after)
+    conv = conversation_id(CHANNEL, _session(sessions, session))
+    entries = await asyncio.to_thread(inbox.history, conv, after)
     return {"messages": [e.as_json() for e in entries]}
 
 
@@ -151,18 +171,22 @@ async def websocket_chat(
     hub: HubDep,
     settings: SettingsDep,
     limiter: LimiterDep,
+    sessions: WebchatSessionsDep,
 ) -> None:
     """The widget's live connection: resume, send, and receive replies as they are produced.
     Past the rate, a message is dropped (not acknowledged) and the first one of the window gets a
     polite "please slow down"."""
-    session = websocket.query_params.get("session", "")
-    if not valid_session(session):
-        await websocket.close(code=1008, reason="bad session id")
-        return
     allowed = settings.webchat_allowed_origins
     origin = websocket.headers.get("origin")
     if origin and "*" not in allowed and origin not in allowed:
         await websocket.close(code=1008, reason="origin not allowed")
+        return
+    session = sessions.session_of(websocket.query_params.get("session", ""))
+    if session is None:
+        # Accepted first so that the close code reaches the widget (a refused handshake shows a
+        # browser only 1006), which then asks for a new session instead of retrying this one.
+        await websocket.accept()
+        await websocket.close(code=1008, reason="unknown session")
         return
     await websocket.accept()
     conv = conversation_id(CHANNEL, session)

@@ -48,7 +48,6 @@
       subtitle: 'Automated assistant',
       close: 'Close chat',
       restart: 'Start over',
-      restartLabel: 'Start a new conversation',
       restarted: 'New conversation started.',
       log: 'Conversation',
       inputLabel: 'Your question',
@@ -76,7 +75,6 @@
       subtitle: 'Assistant automatisé',
       close: 'Fermer le clavardage',
       restart: 'Recommencer',
-      restartLabel: 'Commencer une nouvelle conversation',
       restarted: 'Nouvelle conversation commencée.',
       log: 'Conversation',
       inputLabel: 'Votre question',
@@ -120,7 +118,8 @@
     const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
-  const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  // A session token issued by the server (POST /webchat/sessions): "<id>.<signature>".
+  const TOKEN_RE = /^[A-Za-z0-9_-]{8,64}\.[A-Za-z0-9_-]{16,64}$/;
 
   /** Build an element. Strings among children become text nodes (Element.append). */
   function h(tag, attrs, ...children) {
@@ -290,7 +289,8 @@
     'aria-controls': ids.panel, 'aria-haspopup': 'dialog',
   }, icon(), h('span', { class: 'gbw-launcher-label' }, T.launcher), badge);
 
-  const restartBtn = h('button', { type: 'button', class: 'gbw-hbtn gbw-restart', 'aria-label': T.restartLabel }, T.restart);
+  // Its visible text is its name (WCAG 2.5.3): a voice user says what they see.
+  const restartBtn = h('button', { type: 'button', class: 'gbw-hbtn gbw-restart' }, T.restart);
   const closeBtn = h('button', { type: 'button', class: 'gbw-hbtn gbw-close', 'aria-label': T.close },
     h('span', { 'aria-hidden': 'true' }, '×'));
   const statusEl = h('div', { class: 'gbw-status', role: 'status' });
@@ -336,7 +336,7 @@
 
   function loadSession() {
     const stored = storage.get(KEY_SESSION);
-    session = stored && UUID_RE.test(stored) ? stored : null;
+    session = stored && TOKEN_RE.test(stored) ? stored : null; // an older made-up id is dropped
     try {
       const saved = JSON.parse(storage.get(KEY_OUTBOX) || 'null');
       if (saved && saved.session === session && Array.isArray(saved.items)) {
@@ -346,11 +346,40 @@
     } catch { outbox = []; }
   }
 
+  let asking = null; // the session request in flight, shared by everyone who needs one
+
+  /** The session token, asked of the server the first time (null while it cannot be reached). */
   function ensureSession() {
-    if (!session) {
-      session = uuid();
-      storage.set(KEY_SESSION, session);
+    if (session) return Promise.resolve(session);
+    if (!asking) {
+      asking = fetch(endpoint('sessions').href, {
+        method: 'POST', credentials: 'omit', cache: 'no-store', headers: { Accept: 'application/json' },
+      })
+        .then((res) => (res.ok ? res.json() : null))
+        .then((data) => {
+          const token = data && typeof data.session === 'string' && TOKEN_RE.test(data.session) ? data.session : null;
+          if (token && !session) {
+            session = token;
+            storage.set(KEY_SESSION, token);
+            saveOutbox(); // queued messages belong to the new session
+          }
+          return session;
+        })
+        .catch(() => null)
+        .finally(() => { asking = null; });
     }
+    return asking;
+  }
+
+  /** The server does not know our session (its secret changed): forget it; unsent messages stay
+   *  queued and go out with the next one. */
+  function sessionRefused(refused) {
+    if (refused !== session) return; // already replaced by a newer one
+    session = null;
+    storage.set(KEY_SESSION, '');
+    lastSeq = 0;
+    seenSeqs.clear();
+    for (const item of outbox) item.sentAt = 0;
   }
 
   function saveOutbox() {
@@ -371,18 +400,25 @@
     return !!m && m.from === 'user' && m.seq == null && !m.acked && m.id != null;
   }
 
-  /** Keep server messages ordered by seq; unconfirmed local messages stay last. */
+  /** Keep server messages ordered by seq; unconfirmed local messages stay last. A node already
+   *  in its place is left alone: moving it would add it to the live log again, and a screen
+   *  reader would read the citizen's own message twice (pending, then confirmed). */
   function place(node) {
     const m = meta.get(node);
-    if (node.parentNode) node.remove();
+    let before = null;
     if (m.seq != null) {
       for (const c of log.children) {
         const cm = meta.get(c);
-        if (!cm) continue;
-        if ((cm.seq != null && cm.seq > m.seq) || isPendingLocal(c)) { log.insertBefore(node, c); return; }
+        if (!cm || c === node) continue;
+        if ((cm.seq != null && cm.seq > m.seq) || isPendingLocal(c)) { before = c; break; }
       }
     }
-    log.append(node);
+    if (node.parentNode === log) {
+      let next = node.nextElementSibling;
+      while (next && next !== before && !meta.get(next)) next = next.nextElementSibling;
+      if (next === before) return;
+    }
+    log.insertBefore(node, before);
   }
 
   function messageNode(from, text, opts = {}) {
@@ -564,6 +600,7 @@
   let httpMode = false;
   let httpBusy = false;
   let pollTimer = 0;
+  let connecting = false; // waiting for a session before opening the socket
 
   function wsUrl() {
     const u = endpoint('ws');
@@ -593,7 +630,17 @@
     reconnectTimer = 0;
     if (ws) return; // already connecting or open
     if (typeof window.WebSocket !== 'function') { enterHttpMode(); return; }
+    if (!session) {
+      if (connecting) return;
+      connecting = true;
+      ensureSession().then((token) => {
+        connecting = false;
+        if (token) connect(); else connectionLost();
+      });
+      return;
+    }
     let sock;
+    const used = session;
     try { sock = new WebSocket(wsUrl()); } catch { connectionLost(); return; }
     ws = sock;
     if (!httpMode) setState(failures ? 'reconnecting' : 'connecting');
@@ -618,7 +665,11 @@
       else if (frame.type === 'message') receive(frame);
     };
     sock.onerror = () => { /* a close event follows */ };
-    sock.onclose = () => { if (ws === sock) connectionLost(); };
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      if (ev.code === 1008 && ev.reason === 'unknown session') sessionRefused(used);
+      connectionLost();
+    };
   }
 
   function connectionLost() {
@@ -680,10 +731,12 @@
   async function fetchHistory() {
     if (!session) return false;
     const u = endpoint('history');
-    u.searchParams.set('session', session);
+    const asked = session;
+    u.searchParams.set('session', asked);
     u.searchParams.set('after', String(lastSeq));
     try {
       const res = await fetch(u.href, { credentials: 'omit', cache: 'no-store', headers: { Accept: 'application/json' } });
+      if (res.status === 403) { sessionRefused(asked); return false; }
       if (!res.ok) return false;
       const data = await res.json();
       const list = data && Array.isArray(data.messages) ? data.messages : [];
@@ -699,8 +752,10 @@
   async function flushHttp() {
     if (httpBusy) return;
     httpBusy = true;
+    let refusals = 0;
     try {
       while (httpMode && outbox.length) {
+        if (!session && !(await ensureSession())) { setStatus(T.reconnecting); break; }
         const item = outbox[0];
         const body = { session, id: item.id, text: item.text, lang };
         if (item.title && item.title !== item.text) body.title = item.title;
@@ -717,6 +772,11 @@
           break; // network trouble: keep it queued, retry on the next poll
         }
         if (res.status >= 500 || res.status === 408 || res.status === 429) { setStatus(T.reconnecting); break; }
+        if (res.status === 403) { // a new session, then the same message; once, or we would spin
+          sessionRefused(body.session);
+          if (++refusals > 1) { setStatus(T.reconnecting); break; }
+          continue;
+        }
         if (statusEl.textContent === T.reconnecting) setStatus('');
         if (!res.ok) { sendFailed(item.id); continue; }
         let data = null;
@@ -765,7 +825,6 @@
   function start() {
     if (started) return;
     started = true;
-    ensureSession();
     for (const item of outbox) { // messages queued before a reload
       renderUser(item.text, { id: item.id, display: item.title || item.text });
     }
@@ -818,8 +877,8 @@
     leaveHttpMode();
     clearTimeout(reconnectTimer);
     failures = 0;
-    session = uuid();
-    storage.set(KEY_SESSION, session);
+    session = null; // the next connection asks the server for a new one
+    storage.set(KEY_SESSION, '');
     outbox = [];
     saveOutbox();
     lastSeq = 0;
@@ -834,6 +893,43 @@
     input.focus();
   }
 
+  // ---------------------------------------------------------------- covering the page
+  // Where the open panel fills the screen (the media query of the CSS above), the page behind it
+  // cannot be seen, so it must not take focus either (WCAG 2.4.11): the dialog becomes modal and
+  // the rest of the page inert until it closes.
+  const COVERS = typeof window.matchMedia === 'function' ? window.matchMedia('(max-width:480px),(max-height:520px)') : null;
+  let inerted = []; // page elements this widget made inert (and only those)
+
+  function updateModal() {
+    const modal = isOpen && !!COVERS && COVERS.matches;
+    for (const el of inerted) el.inert = false;
+    inerted = [];
+    if (modal) {
+      for (const el of document.body.children) {
+        if (el !== root && !el.inert && el.tagName !== 'SCRIPT') { el.inert = true; inerted.push(el); }
+      }
+      panel.setAttribute('aria-modal', 'true');
+    } else {
+      panel.removeAttribute('aria-modal');
+    }
+  }
+  if (COVERS) {
+    if (typeof COVERS.addEventListener === 'function') COVERS.addEventListener('change', updateModal);
+    else if (typeof COVERS.addListener === 'function') COVERS.addListener(updateModal);
+  }
+
+  /** Tab from the last control of a modal panel goes to its first, Shift+Tab the other way. */
+  function wrapFocus(e) {
+    if (panel.getAttribute('aria-modal') !== 'true') return;
+    const controls = [...panel.querySelectorAll('button, textarea, a[href], [tabindex="0"]')]
+      .filter((el) => !el.disabled && el.getClientRects().length);
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  }
+
   // ---------------------------------------------------------------- open / close
   function open() {
     if (!root.isConnected) mount();
@@ -842,6 +938,7 @@
       panel.hidden = false;
       root.classList.add('gbw-root--open');
       launcher.setAttribute('aria-expanded', 'true');
+      updateModal();
       start();
       markRead();
       scrollToBottom();
@@ -856,6 +953,7 @@
     panel.hidden = true;
     root.classList.remove('gbw-root--open');
     launcher.setAttribute('aria-expanded', 'false');
+    updateModal();
     if (hadFocus) launcher.focus();
   }
 
@@ -864,6 +962,7 @@
   closeBtn.addEventListener('click', () => { close(); launcher.focus(); });
   restartBtn.addEventListener('click', restart);
   panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Tab') wrapFocus(e);
     if (e.key === 'Escape' && !e.isComposing) {
       e.preventDefault();
       e.stopPropagation();
