@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from bench.common import free_port, say
 from bench.memory import MIB, PeakRss, tree_rss
 from bench.stackrun import started
 from bot.settings import ROOT, Settings
+from tests.support.webchat import new_session
 
 HEADING = "## 8. Abuse limits: a visitor during a flood, memory under huge chunked posts"
 COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench security"
@@ -49,8 +49,10 @@ codes = collections.Counter()
 async def client(stop):
     transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
     async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+        sessions = url.rsplit("/", 1)[0] + "/sessions"
+        session = (await http.post(sessions)).json()["session"]  # one session per flooding client
         while not stop.is_set():
-            body = {"session": "f" + uuid.uuid4().hex[:20], "text": "hello"}
+            body = {"session": session, "text": "hello"}
             try:
                 codes[(await http.post(url, json=body)).status_code] += 1
             except httpx.HTTPError:
@@ -69,8 +71,8 @@ def _visitor(app_url: str) -> list[float]:
     timings = []
     with httpx.Client(timeout=120) as client:
         for n in range(VISITOR_MESSAGES):
-            if n % 5 == 0:
-                session = "v" + uuid.uuid4().hex[:20]
+            if n % 5 == 0:  # a new session, asked for before the clock starts
+                session = new_session(app_url)
             body = {"session": session, "text": QUESTIONS[n % len(QUESTIONS)]}
             began = time.perf_counter()
             response = client.post(f"{app_url}/webchat/messages", json=body)

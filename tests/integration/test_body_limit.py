@@ -13,7 +13,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.support.served import app_settings, served
+from tests.support.served import SESSION_SECRET, app_settings, served
+from tests.support.webchat import minted
 
 CHUNK = 64 * 1024
 TOTAL = 200 * 1024 * 1024
@@ -75,7 +76,7 @@ def test_a_chunked_body_to_any_route_is_capped_too(app_url: str) -> None:
 
 
 def test_a_web_chat_frame_over_the_cap_closes_the_socket(app_url: str) -> None:
-    url = app_url.replace("http://", "ws://") + "/webchat/ws?session=s-big-frame-0001"
+    url = app_url.replace("http://", "ws://") + f"/webchat/ws?session={minted(SESSION_SECRET)}"
     with connect(url, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "message", "text": "a" * 200_000}))
         with pytest.raises(ConnectionClosed) as closed:
@@ -85,7 +86,7 @@ def test_a_web_chat_frame_over_the_cap_closes_the_socket(app_url: str) -> None:
 
 
 def test_a_small_message_still_goes_through(app_url: str, tmp_path: Path) -> None:
-    url = app_url.replace("http://", "ws://") + "/webchat/ws?session=s-small-frame-01"
+    url = app_url.replace("http://", "ws://") + f"/webchat/ws?session={minted(SESSION_SECRET)}"
     with connect(url, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "message", "text": "hello", "id": "c1"}))
         frames = [json.loads(ws.recv(timeout=10)) for _ in range(2)]

@@ -23,8 +23,9 @@ from bot.settings import Settings
 from bot.storage.models import InboundMessage, OutboundMessage
 from tests.conftest import TELEGRAM_SECRET, TWILIO_SID, TWILIO_TOKEN, Providers, channel_settings
 from tests.support.fakes import twilio_signature
-from tests.support.served import app_settings, client_from, served
+from tests.support.served import SESSION_SECRET, app_settings, client_from, served
 from tests.support.waiting import until
+from tests.support.webchat import minted
 
 # Hour-long windows: the counts below are exact within one window.
 RATES = {
@@ -51,7 +52,7 @@ def base(settings: Settings) -> str:
 
 
 def post(client: httpx.Client, url: str) -> httpx.Response:
-    session = "s" + uuid.uuid4().hex[:20]  # a new session each time: only the address repeats
+    session = minted(SESSION_SECRET)  # a new session each time: only the address repeats
     return client.post(f"{url}/webchat/messages", json={"session": session, "text": "hello"})
 
 
@@ -81,7 +82,7 @@ def test_every_route_is_limited_per_address(app: Settings) -> None:
 
 
 def test_a_session_flood_on_the_socket_gets_one_polite_notice(app: Settings) -> None:
-    url = base(app).replace("http://", "ws://") + "/webchat/ws?session=s-flood-socket-01"
+    url = base(app).replace("http://", "ws://") + f"/webchat/ws?session={minted(SESSION_SECRET)}"
     frames: list[dict] = []
     with connect(url, open_timeout=10) as ws:
         for n in range(12):

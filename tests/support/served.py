@@ -34,6 +34,9 @@ class EchoEngine:
         return True
 
 
+SESSION_SECRET = "served-apps-share-this-web-chat-session-secret"
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -52,6 +55,8 @@ def app_settings(var_dir: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{var_dir / 'app.db'}",
         "index_dir": ROOT / "var" / "index",
         "retry_interval_s": 0.5,
+        # Known, so a test can sign sessions as another replica of this app would (minted()).
+        "webchat_session_secret": SESSION_SECRET,
         **overrides,
     }
     return Settings(**values)

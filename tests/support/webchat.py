@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from connectors.webchat import SessionTokens
+
 
 def new_session(base_url: str) -> str:
     """A session token issued by the app at `base_url` (POST /webchat/sessions)."""
@@ -30,3 +32,8 @@ def session_id(token: str) -> str:
 def conversation_of(token: str) -> str:
     """The stored conversation id of a session token."""
     return f"webchat:{session_id(token)}"
+
+
+def minted(secret: str) -> str:
+    """A session token signed with `secret`, as a replica of the app sharing it would issue."""
+    return SessionTokens(secret).issue()
