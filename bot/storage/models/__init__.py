@@ -1,0 +1,25 @@
+"""The app's tables, by area; importing this package registers all of them on `Base.metadata`
+(which Alembic's env.py and `Database.create_schema` rely on)."""
+
+from bot.storage.models.base import Base, utcnow
+from bot.storage.models.contact_centre import Agent, AgentSession, AuditEntry, Handoff
+from bot.storage.models.conversations import Conversation, InboundMessage, OptOut, OutboundMessage
+from bot.storage.models.insight import Alert, DailyCount, Feedback, GapCluster, Turn
+
+__all__ = [
+    "Agent",
+    "AgentSession",
+    "Alert",
+    "AuditEntry",
+    "Base",
+    "Conversation",
+    "DailyCount",
+    "Feedback",
+    "GapCluster",
+    "Handoff",
+    "InboundMessage",
+    "OptOut",
+    "OutboundMessage",
+    "Turn",
+    "utcnow",
+]
