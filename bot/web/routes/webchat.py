@@ -22,6 +22,7 @@ from connectors.text import HARD_LIMIT, TITLE_LIMIT
 from connectors.webchat import (
     CHANNEL,
     CLIENT_ID_PATTERN,
+    MAX_SEQ,
     SESSION_PATTERN,
     FrameError,
     incoming,
@@ -96,7 +97,7 @@ async def post_message(
 async def history(
     inbox: InboxDep,
     session: str = Query(pattern=SESSION_PATTERN),
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_SEQ),
 ) -> dict[str, Any]:
     """The transcript of a session after `after` (the widget restores it on load)."""
     entries = await asyncio.to_thread(inbox.history, conversation_id(CHANNEL, session), after)
