@@ -24,6 +24,7 @@ from bot.privacy.retention import run_purges
 from bot.settings import Settings, get_settings
 from bot.storage.db import Database
 from bot.web.auth import ApiError, api_error
+from bot.web.headers import SecurityHeaders
 from bot.web.routes import (
     actions,
     channels,
@@ -105,7 +106,10 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             await asyncio.gather(*tasks, return_exceptions=True)
             await _close(services)
 
-    app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /openapi.json, /docs or /redoc: the API is not for the public to browse.
+    app = FastAPI(
+        title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     # The widget is embedded on agency sites of other origins; it sends no credentials.
     app.add_middleware(
         CORSMiddleware,
@@ -137,4 +141,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiError, api_error)
+    # Added last, so outermost: every answer gets its headers, refusals by other middleware too.
+    app.add_middleware(SecurityHeaders, https=settings.public_base_url.startswith("https://"))
     return app
