@@ -16,9 +16,13 @@ import httpx
 import yaml
 
 from bot.settings import ROOT, Settings, is_placeholder
+from bot.storage.files import private_dir, write_private
 
 ENGINE_PYTHON = ROOT / ".venv-engine" / "bin" / "python"
 MODEL = ROOT / "models" / "govbot.tar.gz"
+# What the engine and the app create (tracker store, index, logs) is private to the service's
+# account (files 0600, folders 0700).
+PRIVATE_UMASK = 0o077
 
 
 def endpoints(settings: Settings) -> dict[str, object]:
@@ -143,14 +147,20 @@ def app_environment(settings: Settings, engine_url: str | None = None) -> dict[s
     }
 
 
+def write_endpoints(settings: Settings) -> Path:
+    """Write Rasa's endpoints file into var/ (0600: it holds the actions token; var/ is 0700)."""
+    private_dir(settings.var_dir, tighten=True)
+    endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
+    write_private(endpoints_file, yaml.safe_dump(endpoints(settings)))
+    return endpoints_file
+
+
 def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     """Start the Rasa server, calling the custom actions in the app of `settings`; its output goes
     to `log` when given."""
     if not MODEL.exists():
         raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
+    endpoints_file = write_endpoints(settings)
     environment = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "OMP_NUM_THREADS": "1"}
     # Own session: Ctrl-C reaches only `govbot run`, which then stops the children in order.
     return subprocess.Popen(
@@ -158,6 +168,7 @@ def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess
         cwd=ROOT,
         env=environment,
         start_new_session=True,
+        umask=PRIVATE_UMASK,
         stdout=log,
         stderr=subprocess.STDOUT if log else None,
     )
@@ -177,6 +188,7 @@ def start_app(
         cwd=ROOT,
         env=environment,
         start_new_session=True,
+        umask=PRIVATE_UMASK,
         stdout=log,
         stderr=subprocess.STDOUT if log else None,
     )
