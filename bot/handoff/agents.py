@@ -168,7 +168,8 @@ class Agents:
         return LoginOutcome(agent)
 
     def authenticate(self, username: str, password: str, ip: str) -> Agent | None:
-        """The active agent with these credentials, or None (the failure is recorded)."""
+        """The active agent with these credentials, or None (the failure is recorded). Not
+        throttled: the console logs in through `login`."""
         with self._db.session() as session:
             agent = session.scalar(select(Agent).where(Agent.username == username))
         try:
