@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.common import NO_RATE_LIMITS, free_port, say
 from bot import stack
 from bot.settings import ROOT, Settings
+from bot.storage.files import private_dir, private_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,9 @@ def started(settings: Settings, engine_url: str | None = None) -> Iterator[Runni
     `engine_url` lets the app reach the engine through something else (the channels bench puts a
     proxy there).
     """
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
     settings = stack.with_run_secrets(settings)
-    log = settings.var_dir / "stack.log"
+    log = private_file(settings.var_dir / "stack.log")  # what the processes print: 0600
     began = time.perf_counter()
     with _output_to(log):
         processes = stack.start(settings, engine_url=engine_url)

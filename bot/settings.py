@@ -90,8 +90,12 @@ class Settings(BaseSettings):
     # and the console's sessions and login throttling.
     contact_centre_file: Path = ROOT / "data" / "contact_centre.yml"
     console_session_ttl_s: float = Field(default=8 * 3600, gt=0)
-    login_max_failures: int = Field(default=5, ge=1)  # per username, within LOGIN_WINDOW_S
+    # Login attempts per (username, address) and per address before a wait of LOGIN_BACKOFF_S,
+    # which doubles with each further failure up to LOGIN_WINDOW_S (bot/handoff/login_throttle.py);
+    # a run quiet for LOGIN_WINDOW_S starts again.
+    login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=50, ge=1)
+    login_backoff_s: float = Field(default=30, gt=0)
     login_window_s: float = Field(default=900, gt=0)
     sweep_interval_s: float = Field(default=2.0, gt=0)
     # "Did this help?" on SMS: only after every Nth answer of a conversation (0: never).

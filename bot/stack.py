@@ -18,9 +18,13 @@ import yaml
 from bot.lifeline import PARENT_ENV, tied
 from bot.ports import check_free
 from bot.settings import ROOT, Settings, is_placeholder
+from bot.storage.files import private_dir, write_private
 
 ENGINE_PYTHON = ROOT / ".venv-engine" / "bin" / "python"
 MODEL = ROOT / "models" / "govbot.tar.gz"
+# What the engine and the app create (tracker store, index, logs) is private to the service's
+# account (files 0600, folders 0700).
+PRIVATE_UMASK = 0o077
 
 
 def endpoints(settings: Settings) -> dict[str, object]:
@@ -158,6 +162,14 @@ def with_run_secrets(settings: Settings) -> Settings:
     return settings.model_copy(update=fresh) if fresh else settings
 
 
+def write_endpoints(settings: Settings) -> Path:
+    """Write Rasa's endpoints file into var/ (0600: it holds the actions token; var/ is 0700)."""
+    private_dir(settings.var_dir, tighten=True)
+    endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
+    write_private(endpoints_file, yaml.safe_dump(endpoints(settings)))
+    return endpoints_file
+
+
 def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     """Start the Rasa server, calling the custom actions in the app of `settings`; its output goes
     to `log` when given. It answers only callers with `settings.engine_token`."""
@@ -165,9 +177,7 @@ def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess
         raise FileNotFoundError(f"no trained model at {MODEL}: run `make model`")
     if is_placeholder(settings.engine_token):
         raise ValueError("ENGINE_TOKEN is needed to start the engine (see `with_run_secrets`)")
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    endpoints_file = settings.var_dir / f"endpoints-{settings.engine_port}.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints(settings)))
+    endpoints_file = write_endpoints(settings)
     environment = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -182,6 +192,7 @@ def start_engine(settings: Settings, log: IO[bytes] | None = None) -> subprocess
         cwd=ROOT,
         env=environment,
         start_new_session=True,
+        umask=PRIVATE_UMASK,
         stdout=log,
         stderr=subprocess.STDOUT if log else None,
     )
@@ -206,6 +217,7 @@ def start_app(
         cwd=ROOT,
         env=environment,
         start_new_session=True,
+        umask=PRIVATE_UMASK,
         stdout=log,
         stderr=subprocess.STDOUT if log else None,
     )

@@ -32,6 +32,8 @@ CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _SESSION = re.compile(SESSION_PATTERN)
 _CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
 MAX_FRAME_CHARS = HARD_LIMIT * 2
+# The highest message sequence number a client may name (what a database integer holds, with room).
+MAX_SEQ = 2**62
 
 
 def valid_session(session: str) -> bool:
@@ -95,6 +97,8 @@ def parse_frame(raw: str) -> Frame:
         raise FrameError("frames must be JSON objects") from None
     if kind == "resume":
         after = frame.get("after") if isinstance(frame.get("after"), int) else 0
+        if after > MAX_SEQ:
+            raise FrameError(f"after must be at most {MAX_SEQ}")
         return Frame("resume", after=max(after, 0))
     if kind == "message" and isinstance(frame.get("text"), str):
         given = frame.get("id")

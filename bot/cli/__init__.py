@@ -21,9 +21,13 @@ app.command("run")(serve.run_stack)
 @app.callback()
 def _every_command() -> None:
     """Government FAQ assistant."""
+    import os
+
     from bot.privacy.logs import install_log_redaction
 
     install_log_redaction()  # no personal data in what any command logs
+    # What any command creates (database, index, endpoints, logs) is private to this account.
+    os.umask(0o077)
 
 
 def main() -> None:

@@ -37,19 +37,40 @@ def agents_add(
         False, "--password-stdin", help="Read the password from standard input"
     ),
 ) -> None:
-    """Create an account; the password (12+ characters) is asked for, or read from stdin, and
-    stored as an argon2 hash."""
+    """Create an account; the password (12+ characters, not easy to guess) is asked for, or read
+    from stdin, and stored as an argon2 hash."""
     from bot.handoff.agents import AccountError
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     try:
         agent = _agents().add(username, password, role, display_name or None)
     except AccountError as exc:
         fail(str(exc))
     typer.echo(f"added {agent.role} {agent.username}")
+
+
+@app.command("password")
+def agents_password(
+    username: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from standard input"
+    ),
+) -> None:
+    """Change an account's password (checked like a new one) and end its console sessions."""
+    from bot.handoff.agents import AccountError
+
+    password = _password(password_stdin)
+    try:
+        _agents().set_password(username, password)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"changed the password of {username}")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @app.command("list")

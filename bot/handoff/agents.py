@@ -1,10 +1,11 @@
-"""Contact-centre accounts and console sessions: argon2 password hashes, expiring sessions,
-login throttling.
+"""Contact-centre accounts and console sessions: argon2 password hashes checked for strength,
+expiring sessions, throttled logins.
 
 A session cookie carries a random token; the database keeps only its SHA-256, so a leaked database
 does not log anyone in. Each session has its own CSRF token, which every state-changing request
-repeats in a header. Failed logins are audit entries; too many for one username or one address in
-the window and further attempts are refused before the password is even checked.
+repeats in a header. Failed logins are audit entries; a login attempt is first reserved with the
+throttle (bot/handoff/login_throttle.py), which refuses it before the password is even checked
+while its account and address, or its address, must wait.
 """
 
 from __future__ import annotations
@@ -17,21 +18,36 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from zxcvbn import zxcvbn
 
 from bot.handoff.audit import AuditLog
+from bot.handoff.login_throttle import LoginThrottle, SqlLoginThrottle
 from bot.storage.db import Database
-from bot.storage.models import Agent, AgentSession, AuditEntry, utcnow
+from bot.storage.models import Agent, AgentSession, utcnow
 
 ROLES = ("agent", "supervisor", "admin")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")  # checked when the user does not exist: same cost
+MIN_PASSWORD_CHARS = 12
+# zxcvbn's score 3: about 10^8 guesses or more ("safely unguessable" online, and slow to crack from
+# an argon2 hash); its own feedback says why a password falls short.
+MIN_PASSWORD_SCORE = 3
 
 
 class AccountError(ValueError):
     """An account operation that cannot be done (duplicate username, unknown role,
     weak password)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    """What a login attempt came to: the agent, or nothing, and when throttled the seconds to
+    wait (the password was then not checked)."""
+
+    agent: Agent | None
+    retry_after_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +67,36 @@ def role_at_least(role: str, needed: str) -> bool:
     return ROLES.index(role) >= ROLES.index(needed)
 
 
+def check_password(password: str, username: str = "", display_name: str = "") -> None:
+    """Raise `AccountError` for a password too short or too easy to guess (zxcvbn, offline: common
+    passwords, words, names, keyboard runs, repeats, dates, and the account's own names)."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_CHARS} characters")
+    # zxcvbn's cost grows with the length; what is past 100 characters adds nothing to guess.
+    found = zxcvbn(password[:100], user_inputs=[u for u in (username, display_name) if u])
+    if found["score"] < MIN_PASSWORD_SCORE:
+        feedback = found["feedback"]
+        why = " ".join([feedback.get("warning") or "", *feedback.get("suggestions", [])]).strip()
+        raise AccountError("password is too easy to guess" + (f": {why}" if why else ""))
+
+
 class Agents:
-    """Accounts, passwords and sessions."""
+    """Accounts, passwords and sessions; `hasher` replaces argon2's default cost (tests)."""
 
     def __init__(
-        self, db: Database, audit: AuditLog, clock: Callable[[], dt.datetime] = utcnow
+        self,
+        db: Database,
+        audit: AuditLog,
+        clock: Callable[[], dt.datetime] = utcnow,
+        throttle: LoginThrottle | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._db = db
         self._audit = audit
         self.now = clock
+        self.throttle = throttle or SqlLoginThrottle(db)
+        self._hasher = hasher or _hasher
+        self._dummy_hash = _DUMMY_HASH if hasher is None else hasher.hash("not a real password")
 
     # -- accounts ----------------------------------------------------------------------------------
     def add(
@@ -70,12 +107,11 @@ class Agents:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if not username or len(username) > 64 or any(ch.isspace() for ch in username):
             raise AccountError("username must be 1-64 characters without spaces")
-        if len(password) < 12:
-            raise AccountError("password must be at least 12 characters")
+        check_password(password, username, display_name or "")
         agent = Agent(
             username=username,
             display_name=(display_name or username).strip()[:120],
-            password_hash=_hasher.hash(password),
+            password_hash=self._hasher.hash(password),
             role=role,
         )
         with self._db.session() as session:
@@ -97,6 +133,18 @@ class Agents:
         with self._db.session() as session:
             return session.get(Agent, agent_id)
 
+    def set_password(self, username: str, password: str) -> None:
+        """Change an account's password (checked for strength) and end its sessions."""
+        with self._db.session() as session:
+            agent = session.scalar(select(Agent).where(Agent.username == username))
+            if agent is None:
+                raise AccountError(f"no agent {username!r}")
+            check_password(password, agent.username, agent.display_name)
+            agent.password_hash = self._hasher.hash(password)
+            session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
+            session.commit()
+        self._audit.record(None, "admin-cli", "password_changed", detail={"username": username})
+
     def set_active(self, username: str, active: bool) -> None:
         with self._db.session() as session:
             agent = session.scalar(select(Agent).where(Agent.username == username))
@@ -108,39 +156,35 @@ class Agents:
             session.commit()
 
     # -- logging in --------------------------------------------------------------------------------
-    def throttled(
-        self, username: str, ip: str, per_user: int, per_ip: int, window_s: float
-    ) -> bool:
-        """True when `username` failed to log in `per_user` times within the window, or `ip`
-        `per_ip` times (a higher bar: colleagues may share an office's address)."""
-        since = self.now() - dt.timedelta(seconds=window_s)
-        failed = (
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == "login_failed", AuditEntry.at >= since)
-        )
-        with self._db.session() as session:
-            by_user = session.scalar(failed.where(AuditEntry.username == username[:64])) or 0
-            by_ip = session.scalar(failed.where(AuditEntry.ip == ip)) or 0
-        return by_user >= per_user or by_ip >= per_ip
+    def login(self, username: str, password: str, ip: str) -> LoginOutcome:
+        """A throttled login: the attempt is reserved (or refused with the wait) before the
+        password is checked, and a success clears its (account, address) run."""
+        wait = self.throttle.reserve(username, ip, self.now())
+        if wait > 0:
+            return LoginOutcome(None, wait)
+        agent = self.authenticate(username, password, ip)
+        if agent is not None:
+            self.throttle.succeeded(username, ip, self.now())
+        return LoginOutcome(agent)
 
     def authenticate(self, username: str, password: str, ip: str) -> Agent | None:
-        """The active agent with these credentials, or None (the failure is recorded)."""
+        """The active agent with these credentials, or None (the failure is recorded). Not
+        throttled: the console logs in through `login`."""
         with self._db.session() as session:
             agent = session.scalar(select(Agent).where(Agent.username == username))
         try:
-            _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+            self._hasher.verify(agent.password_hash if agent else self._dummy_hash, password)
             ok = agent is not None and agent.active
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or agent is None:
             self._audit.record(None, username[:64], "login_failed", ip=ip)
             return None
-        if _hasher.check_needs_rehash(agent.password_hash):
+        if self._hasher.check_needs_rehash(agent.password_hash):
             with self._db.session() as session:
                 row = session.get(Agent, agent.id)
                 if row is not None:
-                    row.password_hash = _hasher.hash(password)
+                    row.password_hash = self._hasher.hash(password)
                     session.commit()
         return agent
 

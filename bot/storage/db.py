@@ -12,6 +12,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.storage.files import private_sqlite
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -23,12 +25,13 @@ def alembic_config() -> Config:
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
-    """An engine for `url`; for SQLite, creates the folder and turns on WAL and a busy timeout.
+    """An engine for `url`; for SQLite, creates the file private (bot/storage/files.py) and turns on
+    WAL and a busy timeout.
     Server databases get a pool of `pool_size` connections (plus as many again on bursts)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(Path(path))  # citizen data: 0600, its folder 0700 when new
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

@@ -25,6 +25,7 @@ from bot.settings import Settings, get_settings
 from bot.storage.db import Database
 from bot.web.auth import ApiError, api_error
 from bot.web.body_limit import BodyLimit
+from bot.web.headers import SecurityHeaders
 from bot.web.routes import (
     actions,
     channels,
@@ -109,7 +110,10 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
             await asyncio.gather(*tasks, return_exceptions=True)
             await _close(services)
 
-    app = FastAPI(title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /openapi.json, /docs or /redoc: the API is not for the public to browse.
+    app = FastAPI(
+        title="govbot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     # Added first, so they run inside CORS (a refusal still carries its CORS headers): the body cap
     # innermost, the per-address limit before it (the cheapest refusal comes first).
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, prefixes={"/channels/": WEBHOOK_MAX_BYTES})
@@ -135,4 +139,6 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(TooManyRequests, too_many_requests)
+    # Added last, so outermost: every answer gets its headers, refusals by other middleware too.
+    app.add_middleware(SecurityHeaders, https=settings.public_base_url.startswith("https://"))
     return app

@@ -21,6 +21,8 @@ from bot.handoff.agents import Agents
 from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
 from bot.handoff.config import load_config
+from bot.handoff.login_throttle import LoginThrottle, SqlLoginThrottle, ThrottleRules
+from bot.handoff.login_throttle_redis import RedisLoginThrottle
 from bot.handoff.queue import HandoffQueue
 from bot.inbox.hub import LiveHub
 from bot.inbox.outbox import Outbox
@@ -36,6 +38,15 @@ from bot.web.ratelimit import RateLimiter
 from connectors.base import ChannelAdapter
 from connectors.registry import build_adapters
 from connectors.webchat import SessionTokens
+
+
+def login_throttle(settings: Settings, db: Database) -> LoginThrottle:
+    """The console's login throttle: in Redis when REDIS_URL is set (so that it holds across
+    replicas), else in the app database."""
+    rules = ThrottleRules.from_settings(settings)
+    if settings.redis_url:
+        return RedisLoginThrottle(settings.redis_url, rules)
+    return SqlLoginThrottle(db, rules)
 
 
 @dataclass
@@ -112,7 +123,7 @@ def build_services(
         sender=sender,
         adapters=adapters,
         centre=centre,
-        agents=Agents(db, audit, clock),
+        agents=Agents(db, audit, clock, login_throttle(settings, db)),
         audit=audit,
         insight=insight,
         limiter=RateLimiter.from_settings(settings),

@@ -958,6 +958,14 @@ def test_api_and_exports(client: TestClient) -> None:
         "tz=Nowhere/Land",
         "from=2025-03-09&to=2025-03-01",
         "language=xx",
+        # out of range: the day after the period, or a day in the zone, overflowed (500)
+        "from=9999-12-01&to=9999-12-31&tz=America/Los_Angeles",
+        "from=9999-12-01&to=9999-12-31",
+        "from=0001-01-01&to=0001-01-31&tz=America/Los_Angeles",
+        "from=0001-01-01&to=0001-01-31&tz=Asia/Tokyo",
+        "from=9999-12-01",
+        "to=0001-01-01",
+        "min_n=99999999999999999999999",
     ],
 )
 def test_bad_filters_are_422(client: TestClient, query: str) -> None:

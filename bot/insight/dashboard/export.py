@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,9 @@ TABLES = (
     "alerts",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters a spreadsheet may skip, or split a cell on, before it reads a formula: blanks, quotes
+# and separators (";" is the list separator in many locales, "|" and "," in others).
+_LEADING = " \t\r\n\"';,|\u00a0\u3000"
 
 
 def tables(data: Mapping[str, Any]) -> dict[str, Table]:
@@ -38,10 +42,18 @@ def tables(data: Mapping[str, Any]) -> dict[str, Table]:
     return dict(data["tables"])
 
 
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet might read `text` as a formula: it starts with = + - @ (or a tab or
+    carriage return), also after separators or blanks, and also in their full-width forms
+    (＝＋－＠, which NFKC folds to the ASCII ones)."""
+    folded = unicodedata.normalize("NFKC", text)
+    return text.startswith(_FORMULA_START) or folded.lstrip(_LEADING).startswith(_FORMULA_START)
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and formula_like(value):
         return "'" + value  # a spreadsheet would run it as a formula (CSV injection)
     return value
 

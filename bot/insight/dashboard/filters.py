@@ -13,6 +13,10 @@ from bot.knowledge.faq import LANGUAGES
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 732
+# Dates the dashboard accepts: far enough inside Python's 1-9999 years that a day in any time zone,
+# a day after the range or the weeks before it (gap trends) never overflow (a 422, not a 500).
+EARLIEST = dt.date(1970, 1, 1)
+LATEST = dt.date(9998, 12, 31)
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 _AGENCY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
@@ -120,9 +124,12 @@ def _date(name: str, raw: str | None) -> dt.date | None:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         raise FilterError(f"{name}: {raw[:32]!r} is not a date (YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise FilterError(f"{name}: {raw!r} is not a valid date") from None
+    if not EARLIEST <= day <= LATEST:
+        raise FilterError(f"{name}: {raw} is out of range ({EARLIEST} to {LATEST})")
+    return day
 
 
 def _check_agency(agency: str, agencies: Iterable[str] | None) -> None:

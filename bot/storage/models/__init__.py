@@ -2,7 +2,13 @@
 (which Alembic's env.py and `Database.create_schema` rely on)."""
 
 from bot.storage.models.base import Base, utcnow
-from bot.storage.models.contact_centre import Agent, AgentSession, AuditEntry, Handoff
+from bot.storage.models.contact_centre import (
+    Agent,
+    AgentSession,
+    AuditEntry,
+    Handoff,
+    LoginAttempt,
+)
 from bot.storage.models.conversations import Conversation, InboundMessage, OptOut, OutboundMessage
 from bot.storage.models.insight import Alert, DailyCount, Feedback, GapCluster, Turn
 
@@ -18,6 +24,7 @@ __all__ = [
     "GapCluster",
     "Handoff",
     "InboundMessage",
+    "LoginAttempt",
     "OptOut",
     "OutboundMessage",
     "Turn",

@@ -1,5 +1,5 @@
-"""Tables of the contact centre: agents and their console logins, hand-offs to a person, and the
-audit log of what people did in the console."""
+"""Tables of the contact centre: agents and their console logins, hand-offs to a person, the
+audit log of what people did in the console, and the login throttle's counters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -116,3 +117,22 @@ class AuditEntry(Base):
     handoff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LoginAttempt(Base):
+    """A run of console login attempts for one key: an (account, address) pair or an address.
+
+    The key is a SHA-256 of the typed username and the address, so neither a citizen-facing IP nor
+    a password typed into the username field is kept. Times are epoch seconds, so that the one
+    conditional UPDATE that reserves an attempt does its arithmetic the same way in SQLite and
+    PostgreSQL (bot/handoff/login_throttle.py).
+    """
+
+    __tablename__ = "login_attempts"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # account | address
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # in this run, checks in flight too
+    last_at: Mapped[float] = mapped_column(Float)
+    blocked_until: Mapped[float] = mapped_column(Float, default=0.0)
+    delay_s: Mapped[float] = mapped_column(Float)  # the wait the next block will impose

@@ -17,16 +17,20 @@ from rasa_sdk.interfaces import (
 import actions
 from bot.web.deps import SettingsDep
 
-router = APIRouter(prefix="/actions", tags=["actions"])
+router = APIRouter(prefix="/actions", tags=["actions"], include_in_schema=False)
 _executor = ActionExecutor()
 _executor.register_package(actions)
 
 
 @router.post("/webhook")
 async def run_action(request: Request, settings: SettingsDep) -> JSONResponse:
-    """Rasa's action-server protocol: run one custom action, return its events and responses."""
-    expected = settings.actions_token
-    if expected and not hmac.compare_digest(request.query_params.get("token", ""), expected):
+    """Rasa's action-server protocol: run one custom action, return its events and responses
+    (403 without the engine's ACTIONS_TOKEN, and always 403 when none is configured)."""
+    expected = settings.actions_token or ""
+    given = request.query_params.get("token", "")
+    # Fails closed: without a configured token nobody may run an action (`govbot run` always makes
+    # one and gives it to the engine).
+    if not expected.strip() or not hmac.compare_digest(given.encode(), expected.encode()):
         return JSONResponse({"error": "bad or missing action token"}, status_code=403)
     try:
         call: Any = await request.json()

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from bot.handoff import views
@@ -32,6 +32,10 @@ async def _account_limit(request: Request, login: LoginDep) -> None:
 router = APIRouter(
     prefix="/console/api", include_in_schema=False, dependencies=[Depends(_account_limit)]
 )
+# Row ids as clients may name them: within a database integer, so an out-of-range id is a 422
+# rather than an overflow in the driver (a 500).
+MAX_ID = 2**31 - 1
+HandoffId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ClaimBody(BaseModel):
@@ -110,7 +114,7 @@ async def claim(
 
 @router.post("/handoffs/{handoff_id}/accept")
 async def accept(
-    handoff_id: int, login: LoginDep, centre: CentreDep, request: Request
+    handoff_id: HandoffId, login: LoginDep, centre: CentreDep, request: Request
 ) -> dict[str, Any]:
     """Accept the conversation offered to this agent."""
     return await _act(centre, centre.accept(login, handoff_id, client_ip(request)))
@@ -118,7 +122,7 @@ async def accept(
 
 @router.post("/handoffs/{handoff_id}/decline")
 async def decline(
-    handoff_id: int, login: LoginDep, centre: CentreDep, request: Request
+    handoff_id: HandoffId, login: LoginDep, centre: CentreDep, request: Request
 ) -> dict[str, Any]:
     """Give the offered conversation back to its place in line."""
     return await _act(centre, centre.decline(login, handoff_id, client_ip(request)))
@@ -126,7 +130,7 @@ async def decline(
 
 @router.post("/handoffs/{handoff_id}/reply")
 async def reply(
-    handoff_id: int, body: ReplyBody, login: LoginDep, centre: CentreDep, request: Request
+    handoff_id: HandoffId, body: ReplyBody, login: LoginDep, centre: CentreDep, request: Request
 ) -> dict[str, Any]:
     """Send the citizen a message on their channel."""
     if not body.text.strip():
@@ -140,7 +144,7 @@ async def reply(
 
 @router.post("/handoffs/{handoff_id}/transfer")
 async def transfer(
-    handoff_id: int, body: TransferBody, login: LoginDep, centre: CentreDep, request: Request
+    handoff_id: HandoffId, body: TransferBody, login: LoginDep, centre: CentreDep, request: Request
 ) -> dict[str, Any]:
     """Move the conversation to another queue."""
     if centre.config.queue(body.queue_id) is None:
@@ -151,7 +155,7 @@ async def transfer(
 
 @router.post("/handoffs/{handoff_id}/resolve")
 async def resolve(
-    handoff_id: int, body: ResolveBody, login: LoginDep, centre: CentreDep, request: Request
+    handoff_id: HandoffId, body: ResolveBody, login: LoginDep, centre: CentreDep, request: Request
 ) -> dict[str, Any]:
     """End the conversation; the bot takes over again."""
     if centre.config.disposition(body.disposition) is None:
@@ -162,7 +166,7 @@ async def resolve(
 
 @router.get("/handoffs/{handoff_id}")
 async def handoff_detail(
-    handoff_id: int,
+    handoff_id: HandoffId,
     login: LoginDep,
     centre: CentreDep,
     agents: AgentsDep,
@@ -196,7 +200,10 @@ async def supervisor(login: LoginDep, centre: CentreDep, agents: AgentsDep) -> d
 
 @router.get("/audit")
 async def audit(
-    login: LoginDep, log: AuditDep, before: int | None = None, limit: int = 200
+    login: LoginDep,
+    log: AuditDep,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """The audit log, newest first (admins)."""
     need_role(login, "admin")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import secrets
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from bot.handoff.agents import role_at_least
+from bot.settings import Settings
 from bot.web.auth import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -31,18 +33,25 @@ from bot.web.deps import AgentsDep, SettingsDep
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-def _login_page(csrf: str, error: str = "", status: int = 200) -> HTMLResponse:
+def _login_page(csrf: str, error: str, status: int, secure: bool) -> HTMLResponse:
+    """The login form with its CSRF token, also set as a cookie (Secure when served over https)."""
     response = html_page(filled("login.html", csrf=csrf, error=error), status)
-    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/console")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure, path="/console"
+    )
     return response
 
 
+def _https(settings: Settings) -> bool:
+    return settings.public_base_url.startswith("https://")
+
+
 @router.get("/login")
-async def login_form(request: Request, agents: AgentsDep) -> Response:
+async def login_form(request: Request, agents: AgentsDep, settings: SettingsDep) -> Response:
     """The login form, with a fresh CSRF token (or the console, for a logged-in agent)."""
     if await session_of(request, agents) is not None:
         return RedirectResponse("/console", status_code=303)
-    return _login_page(secrets.token_urlsafe(24))
+    return _login_page(secrets.token_urlsafe(24), "", 200, _https(settings))
 
 
 @router.post("/login")
@@ -54,28 +63,26 @@ async def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Check the form's CSRF token, the throttle and the password; start a session."""
-    ip = client_ip(request)
+    """Check the form's CSRF token, then the throttle and the password (bot/handoff/agents.py
+    `login`); start a session. A throttled attempt answers 429 with Retry-After."""
+    ip, secure = client_ip(request), _https(settings)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         return _login_page(
-            secrets.token_urlsafe(24), "Your login form expired. Please try again.", 403
+            secrets.token_urlsafe(24), "Your login form expired. Please try again.", 403, secure
         )
-    throttled = await asyncio.to_thread(
-        agents.throttled,
-        username,
-        ip,
-        settings.login_max_failures,
-        settings.login_max_failures_per_ip,
-        settings.login_window_s,
-    )
-    if throttled:
-        return _login_page(
-            expected, "Too many failed attempts. Wait a few minutes and try again.", 429
+    outcome = await asyncio.to_thread(agents.login, username, password, ip)
+    if outcome.retry_after_s > 0:
+        wait = math.ceil(outcome.retry_after_s)
+        later = f"{wait} seconds" if wait < 90 else f"{math.ceil(wait / 60)} minutes"
+        throttled = _login_page(
+            expected, f"Too many failed attempts. Try again in {later}.", 429, secure
         )
-    agent = await asyncio.to_thread(agents.authenticate, username, password, ip)
+        throttled.headers["Retry-After"] = str(wait)
+        return throttled
+    agent = outcome.agent
     if agent is None:
-        return _login_page(expected, "Wrong username or password.", 401)
+        return _login_page(expected, "Wrong username or password.", 401, secure)
     ttl_s = settings.console_session_ttl_s
     token, _ = await asyncio.to_thread(agents.start_session, agent, ttl_s, ip)
     response = RedirectResponse("/console", status_code=303)
@@ -85,7 +92,7 @@ async def login(
         max_age=int(ttl_s),
         httponly=True,
         samesite="strict",
-        secure=settings.public_base_url.startswith("https://"),
+        secure=secure,
         path="/console",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
@@ -96,9 +103,18 @@ async def login(
 async def logout(
     request: Request, agents: AgentsDep, csrf: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
-    """End the session (with its CSRF token) and drop the cookie."""
+    """End the session, with its CSRF token only, and drop the cookie. Without the token nothing
+    changes (403): the session and its cookie stay, so a forged form can neither log an agent out
+    nor leave them believing they are out while the session lives on."""
     login = await session_of(request, agents)
-    if login is not None and hmac.compare_digest(csrf.encode(), login.csrf_token.encode()):
+    if login is not None:
+        if not hmac.compare_digest(csrf.encode(), login.csrf_token.encode()):
+            refused = (
+                '<!doctype html><html lang="en"><title>Not logged out</title>'
+                "<p>You are still logged in: this logout form was missing its security token. "
+                '<a href="/console">Back to the console</a> and use its Log out button.</p></html>'
+            )
+            return html_page(refused, 403)
         await asyncio.to_thread(agents.end_session, login, client_ip(request))
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/console")

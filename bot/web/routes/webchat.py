@@ -30,6 +30,7 @@ from connectors.text import HARD_LIMIT, TITLE_LIMIT
 from connectors.webchat import (
     CHANNEL,
     CLIENT_ID_PATTERN,
+    MAX_SEQ,
     TOKEN_PATTERN,
     FrameError,
     SessionTokens,
@@ -140,7 +141,7 @@ async def history(
     inbox: InboxDep,
     sessions: WebchatSessionsDep,
     session: str = Query(pattern=TOKEN_PATTERN),
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_SEQ),
 ) -> dict[str, Any]:
     """The transcript of a session after `after` (the widget restores it on load)."""
     conv = conversation_id(CHANNEL, _session(sessions, session))
