@@ -356,7 +356,22 @@ def expected(stack: RunningStack, seeded: Seeded, agency: str | None = None) -> 
         "top": top,
         "gaps": gaps,
         "alerts": min(alerts, 50),
+        # Alerts are not per channel: the stack's own watcher may open one for another test's
+        # questions while the page loads, so the page is checked against both counts.
+        "alerts_later": lambda: min(count_alerts(stack, params), 50),
     }
+
+
+def count_alerts(stack: RunningStack, params: dict[str, Any]) -> int:
+    """Alerts the dashboard lists for the seeded week, as the database has them now."""
+    assert stack.settings is not None
+    db = Database(stack.settings.database_url)
+    try:
+        with db.engine.connect() as conn:
+            query = "SELECT count(*) FROM alerts WHERE ended_at IS NULL OR (at >= :s AND at < :e)"
+            return int(conn.execute(text(query), params).scalar_one())
+    finally:
+        db.engine.dispose()
 
 
 def stale_per_agency(stack: RunningStack) -> dict[str, int]:
@@ -419,10 +434,8 @@ def check_figures(page: Page, want: dict[str, Any]) -> None:
         "items => items.map(i => [Number(i.dataset.cluster), Number(i.dataset.size)])"
     )
     assert dict(sizes) == want["gaps"]
-    assert (
-        page.locator(f"{tid('table-alerts')} tbody tr:not(:has(td.empty))").count()
-        == want["alerts"]
-    )
+    shown = page.locator(f"{tid('table-alerts')} tbody tr:not(:has(td.empty))").count()
+    assert want["alerts"] <= shown <= want["alerts_later"]()
 
 
 # --------------------------------------------------------------------------- tests
