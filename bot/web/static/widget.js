@@ -663,6 +663,8 @@
       if (frame.type === 'ack') markAcked(frame.id);
       else if (frame.type === 'typing') setTyping(frame.on === true);
       else if (frame.type === 'message') receive(frame);
+      else if (frame.type === 'notice') receive({ ...frame, seq: null, from: 'bot' });
+      else if (frame.type === 'error') refused(frame);
     };
     sock.onerror = () => { /* a close event follows */ };
     sock.onclose = (ev) => {
@@ -670,6 +672,16 @@
       if (ev.code === 1008 && ev.reason === 'unknown session') sessionRefused(used);
       connectionLost();
     };
+  }
+
+  /** The server did not take a message (too many at once): send it again after the wait it asked
+   *  for; the polite "please slow down" comes as a notice. */
+  function refused(frame) {
+    if (typeof frame.id !== 'string') return;
+    const item = outbox.find((i) => i.id === frame.id);
+    if (!item) return;
+    const wait = Math.min(60, Math.max(1, Number(frame.retry_after) || 5)) * 1000;
+    setTimeout(() => { item.sentAt = 0; flushWs(); }, wait);
   }
 
   function connectionLost() {
