@@ -31,10 +31,21 @@ def logs() -> Iterator[io.StringIO]:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # A uvicorn served earlier in this process (tests/support/served.py) may have set its loggers'
+    # levels, stopped them propagating or disabled them: these tests read, on the root logger,
+    # what they pass on from INFO up.
+    uvicorn = [logging.getLogger(name) for name in LOGGERS if name]
+    saved = [(logger.level, logger.disabled, logger.propagate) for logger in uvicorn]
+    for logger in uvicorn:
+        logger.setLevel(logging.NOTSET)
+        logger.disabled, logger.propagate = False, True
     added: list[logging.Handler] = []
     try:
         yield buffer
     finally:
+        for logger, (was_level, was_disabled, was_propagating) in zip(uvicorn, saved, strict=True):
+            logger.setLevel(was_level)
+            logger.disabled, logger.propagate = was_disabled, was_propagating
         root.removeHandler(handler)
         root.setLevel(level)
         logging.setLogRecordFactory(factory)
