@@ -97,7 +97,7 @@ def stack_target(app_url: str) -> Target:
         "stack",
         f"{app_url}/webchat/messages",
         lambda session, text: {"session": session, "text": text},
-        lambda http: new_session_async(http, app_url),
+        session=lambda http: new_session_async(http, app_url),
     )
 
 
