@@ -49,9 +49,8 @@ class Intake:
         return dataclasses.replace(message, text=text, title=title)
 
     def store(self, message: Incoming) -> Received:
-        """Store one message once (a provider's retry finds the first). Blocking: run
-        in a thread."""
-        message = self.cleaned(message)
+        """Store one message, already `cleaned`, once (a provider's retry finds the first).
+        Blocking: run in a thread."""
         return self._inbox.receive(
             message.channel,
             message.address,
@@ -62,7 +61,7 @@ class Intake:
 
     async def receive(self, messages: list[Incoming]) -> list[Received]:
         """Store a webhook's messages, each committed before the next, then schedule their turns."""
-        stored = [await asyncio.to_thread(self.store, m) for m in messages]
+        stored = [await asyncio.to_thread(self.store, self.cleaned(m)) for m in messages]
         for conversation_id in dict.fromkeys(r.conversation_id for r in stored):
             self.schedule(conversation_id)
         return stored
