@@ -56,3 +56,19 @@ def privacy_erase(
     typer.echo(f"erased {channel}:{address}")
     for table, count in removed.items():
         typer.echo(f"removed {count} {table}")
+
+
+@app.command("redact")
+def privacy_redact() -> None:
+    """Read UTF-8 lines on stdin and write each one redacted, one line out per line in, in order
+    (personal data replaced by its kind: "[name]", "[dob]", "[health_card]", ...)."""
+    import sys
+
+    from bot.privacy.redact import redact
+
+    # Lines end at "\n" only ("\r\n" accepted): a stray "\r" inside a line must not split it,
+    # or the output would lose step with the input.
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
+        sys.stdout.buffer.write(redact(line).encode("utf-8") + b"\n")
+        sys.stdout.buffer.flush()

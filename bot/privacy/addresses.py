@@ -63,6 +63,14 @@ _STREETS = tuple(
     re.compile(rf"{_UNIT_BEFORE}{p}{_DIRECTION}{_UNIT_AFTER}") for p in _STREET_PATTERNS
 )
 _POSTAL_CODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \-]?\d[ABCEGHJ-NPRSTV-Z]\d"
+_REFERENCE_BEFORE = re.compile(
+    r"(?i)(?:#|\b(?:confirmation|conf|ref|r[ée]f[ée]rence|reference|case|dossier|file|ticket|order"
+    r"|commande|tracking|suivi|claim|r[ée]clamation|transaction)\b)\W*$"
+)
+_PO_BOX = re.compile(
+    r"(?i)(?<!\w)(?:p\.?\s?o\.?\s+box|post\s+office\s+box|c\.?\s?p\.?|case\s+postale|bo[iî]te"
+    r"\s+postale)\s*#?\s*\d{1,6}(?!\w)"
+)
 _POSTAL = re.compile(rf"(?<!\w)(?i:{_POSTAL_CODE})(?!\w)")
 # After a street: optional city and province or state, then a postal code or a ZIP code.
 _PLACE = rf"(?:,?\s*{_CAP_WORD}(?:[ \-]{_CAP_WORD}){{0,2}})"
@@ -84,5 +92,11 @@ def address_candidates(text: str) -> list[Candidate]:
     found += [
         Candidate("address", m.start(), m.end(), (m.start() - m.end(),))
         for m in _POSTAL.finditer(text)
+        # "confirmation #A7K2M9" has a postal code's shape but is a reference
+        if " " in m.group() or not _REFERENCE_BEFORE.search(text, max(0, m.start() - 30), m.start())
+    ]
+    found += [
+        Candidate("address", m.start(), m.end(), (m.start() - m.end(),))
+        for m in _PO_BOX.finditer(text)
     ]
     return found

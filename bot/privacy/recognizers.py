@@ -1,12 +1,13 @@
 """Recognizers of numbers and contacts: cards, SINs and SSNs among digit runs; phone numbers;
-emails. Each proposes candidates; `bot.privacy.redact.find` settles the overlaps.
+emails; IP addresses. Each proposes candidates; `bot.privacy.redact.find` settles the overlaps.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
-from bot.privacy.checksums import card_grouping, card_ok, sin_ok, ssn_ok
+from bot.privacy.checksums import card_grouping, card_ok, luhn_ok, sin_ok, ssn_ok
 from bot.privacy.scan import (
     DIGITS,
     GROUP_SEP,
@@ -16,6 +17,7 @@ from bot.privacy.scan import (
     is_money,
     looks_like_reference,
     only_digits,
+    sin_cue_near,
     ssn_cue_near,
 )
 
@@ -51,14 +53,24 @@ def number_candidates(text: str) -> list[Candidate]:
     return found
 
 
+def _sin_shaped(digits: str) -> bool:
+    """Nine digits that pass the SIN checksum; 0 first included ("046454286", the Government's
+    sample), 8 first excluded (business numbers)."""
+    return sin_ok(digits) or (digits[0] == "0" and luhn_ok(digits))
+
+
 def _classify_digits(text: str, start: int, end: int, lengths: tuple[int, ...]) -> list[Candidate]:
     """What a window of digit groups, text[start:end] grouped as `lengths`, may be."""
     digits = only_digits(text[start:end])
     bare = len(lengths) == 1
     if 13 <= len(digits) <= 19 and card_grouping(lengths) and card_ok(digits):
         return [Candidate("card", start, end, (0 if len(digits) == 16 else 1, -len(digits)))]
-    if lengths in ((9,), (3, 3, 3)) and sin_ok(digits):
-        if not (bare and looks_like_reference(text, start)):
+    if lengths == (3, 3, 3) or (
+        lengths == (9,) and (_sin_shaped(digits) or sin_cue_near(text, start))
+    ):
+        # Grouped 3-3-3 it is a SIN whatever its checksum (citizens mistype, and "046 454 286",
+        # the Government's own sample, starts with 0); bare, it needs the checksum or a cue.
+        if not looks_like_reference(text, start) or sin_cue_near(text, start):
             return [Candidate("sin", start, end)]
         return []
     if lengths == (3, 2, 4) and ssn_ok(digits):
@@ -83,11 +95,30 @@ _NANP = re.compile(
 _INTERNATIONAL = re.compile(
     rf"(?<![\w+])\+[2-9]\d*(?:(?:{SEP}|{SEP}?\(\d{{1,4}}\){SEP}?)\d+)*(?!\d)"
 )
-# Toll-free numbers spelled with letters: "1-800-O-Canada", "1 888 GO-TAXES".
-_VANITY = re.compile(
-    rf"(?<![\w+])(?:\+?1{SEP}?)?\(?8(?:00|33|44|55|66|77|88)\)?{SEP}?"
-    rf"(?P<word>[A-Za-z0-9](?:-?[A-Za-z0-9]){{6}})(?![\w\-])"
+# Toll-free numbers belong to organisations, not to citizens; "I called 418 644-4545" names the
+# number of whoever was called (an agency), unless the citizen says it is theirs ("call me at").
+_TOLL_FREE = re.compile(rf"(?:\+?1{SEP}?)?\(?8(?:00|33|44|55|66|77|88)\)?{SEP}?")
+_CALLED = re.compile(
+    r"(?i)(?:\bi\s+(?:called|call|phoned|dialed|dialled|tried)|\b(?:j['’]?\s*ai|on\s+a)\s+"
+    r"(?:appel[ée]|t[ée]l[ée]phon[ée]|compos[ée])|\bthe\s+(?:number|line)\s+(?:for|of|at)"
+    r"|\ble\s+num[ée]ro\s+(?:pour|de|du|des)|\b(?:line|ligne)\b|\bhotline\b|\bdial\b"
+    r"|\bcomposer\b|\bscam\w*|\barnaque\w*|\bfraud\w*)"
 )
+_MINE = re.compile(
+    r"(?i)(?:\b(?:me|my|mine|mon|ma|moi|nous|our|notre|reach|joindre|rejoindre|rappel\w*|cell"
+    r"|cellulaire|back|new\s+one|nouveau)\b|\b(?:phone|t[ée]l|tel)\b\.?\s*[:#]|[📞☎]|رقمي)"
+)
+
+
+def _public_number(text: str, match: re.Match[str]) -> bool:
+    """Whether a phone number is an organisation's: a toll-free number, or the number the citizen
+    called, unless the citizen says it is theirs ("call me back at", "mon numéro", "Phone:")."""
+    before = re.split(r"[.!?;\n]\s", text[max(0, match.start() - 40) : match.start()])[-1]
+    if _MINE.search(before):
+        return False
+    return bool(_TOLL_FREE.match(match.group()) or _CALLED.search(before))
+
+
 _KEYPAD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "22233344455566677778889999")
 
 
@@ -99,11 +130,9 @@ def phone_candidates(text: str) -> list[Candidate]:
         value = match.group()
         if value.isdigit() and looks_like_reference(text, match.start()):
             continue  # a bare run after "dossier", "confirmation", ... is a reference number
+        if _public_number(text, match):
+            continue
         if not is_money(text, match.start(), match.end()):
-            found.append(Candidate("phone", match.start(), match.end()))
-    for match in _VANITY.finditer(text):
-        word = match["word"]
-        if any(ch.isalpha() for ch in word) and ("-" in word or word.isupper()):
             found.append(Candidate("phone", match.start(), match.end()))
     for match in _INTERNATIONAL.finditer(text):
         end, count = match.start(), 0
@@ -143,3 +172,29 @@ def email_candidates(text: str) -> list[Candidate]:
         for m in _EMAIL.finditer(text)
         if ".." not in m.group()
     ]
+
+
+# --- IP addresses --------------------------------------------------------------------------------
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}\.){{3}}{_OCTET}(?![\w]|\.\d)")
+_VERSION = re.compile(r"(?i)\b(?:version|vers?|v|build|release|firmware|update)\.?\s*$")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+
+def ip_candidates(text: str) -> list[Candidate]:
+    """IPv4 addresses (four octets up to 255) and IPv6 addresses (checked by `ipaddress`)."""
+    found = [
+        Candidate("ip", m.start(), m.end())
+        for m in _IPV4.finditer(text)
+        if not _VERSION.search(text, max(0, m.start() - 12), m.start())
+    ]
+    for match in _IPV6.finditer(text):
+        value = match.group()
+        if value.count(":") >= 2 and sum(ch.isalnum() for ch in value) >= 4:
+            try:
+                ipaddress.IPv6Address(value)
+            except ValueError:
+                continue
+            found.append(Candidate("ip", match.start(), match.end()))
+    return found

@@ -1,13 +1,15 @@
 """Finding and masking personal data in citizen messages (English and French): the public API.
 
-Kinds: "email", "phone", "sin" (Canadian social insurance number), "ssn" (US social security
-number), "card" (payment card) and "address" (street address or Canadian postal code).
+Kinds: "name" (a private person), "dob" (date of birth), "email", "phone", "ip", "address" (street
+address or Canadian postal code), "sin" (Canadian social insurance number), "ssn" (US social
+security number), "card" (payment card), "health_card", "passport", "licence" (driver's licence)
+and "bank_account".
 
-Precision comes first: FAQ-style text (form numbers, amounts, dates, times, reference numbers) is
-left alone. Each recognizer (bot/privacy/recognizers.py, addresses.py) proposes candidates and
-overlaps are settled here by kind priority, so a digit run that is a valid card or SIN is never
-also reported as a phone. Offsets are code-point offsets into the text as given; digits from
-other scripts (Arabic-Indic, fullwidth, ...) are read as their ASCII values.
+FAQ-style text (form numbers, amounts, dates of events, times, case and confirmation numbers) is
+left alone. The recognizers run inside Presidio's analyzer (bot/privacy/analyzer.py); each proposes
+candidates and overlaps are settled here by kind priority, so a digit run that is a valid card or
+SIN is never also reported as a phone. Offsets are code-point offsets into the text as given;
+digits from other scripts (Arabic-Indic, fullwidth, ...) are read as their ASCII values.
 """
 
 from __future__ import annotations
@@ -15,20 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.privacy.addresses import address_candidates
+from bot.privacy.analyzer import analyze, replace
 from bot.privacy.checksums import luhn_ok
-from bot.privacy.recognizers import (
-    email_candidates,
-    number_candidates,
-    phone_candidates,
-    phone_digits,
-)
+from bot.privacy.recognizers import phone_digits
 from bot.privacy.scan import Candidate, ascii_digits
 
 __all__ = ["KINDS", "Finding", "find", "luhn_ok", "phone_numbers", "redact", "score"]
 
 # Overlapping candidates: the kind listed first wins.
-KINDS = ("email", "card", "sin", "ssn", "phone", "address")
+KINDS = (
+    "email",
+    "card",
+    "bank_account",
+    "licence",
+    "health_card",
+    "passport",
+    "sin",
+    "ssn",
+    "ip",
+    "phone",
+    "dob",
+    "address",
+    "name",
+)
 _RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
@@ -45,13 +56,7 @@ class Finding:
 
 def find(text: str) -> list[Finding]:
     """All personal data in `text`, as non-overlapping findings sorted by position."""
-    scan = ascii_digits(text)
-    candidates = (
-        email_candidates(scan)
-        + number_candidates(scan)
-        + phone_candidates(scan)
-        + address_candidates(scan)
-    )
+    candidates = analyze(ascii_digits(text))
     candidates.sort(key=lambda c: (_RANK[c.kind], c.preference, c.start))
     taken: list[Candidate] = []
     for candidate in candidates:
@@ -71,11 +76,7 @@ def redact(text: str) -> str:
         findings = find(text)
         if not findings:
             break
-        parts, position = [], 0
-        for finding in findings:
-            parts += [text[position : finding.start], f"[{finding.kind}]"]
-            position = finding.end
-        text = "".join(parts) + text[position:]
+        text = replace(text, [(f.kind, f.start, f.end) for f in findings])
     return text
 
 

@@ -84,3 +84,13 @@ def ssn_cue_near(text: str, start: int, end: int) -> bool:
     return bool(
         _SSN_CUE.search(text[max(0, start - 40) : start]) or _SSN_CUE.search(text[end : end + 25])
     )
+
+
+_SIN_CUE = re.compile(
+    r"(?i)(?:\bsin\b|\bnas\b|\bn\.a\.s\b|social\s+insurance|assurance\s+sociale|\bs\.i\.n\b)"
+)
+
+
+def sin_cue_near(text: str, start: int) -> bool:
+    """Whether "SIN", "NAS" or "social insurance" is written in the 40 characters before `start`."""
+    return bool(_SIN_CUE.search(text[max(0, start - 40) : start]))
