@@ -10,6 +10,13 @@
   `flagged` is how many of the distinct messages the redactor changed (each one a false alarm, or
   personal data in the corpus).
 
+- Personal values (issue 11), the way a privacy officer counts (bot/privacy/quality.py): per kind,
+  the share of labelled values gone from the redacted text, and the share of messages without
+  personal data that were changed; on the development split and on the held-out test split
+  (tests/fixtures/redaction/dev.jsonl, test.jsonl), both written alongside the code.
+- Latency of `find` per message (p50, p95, p99 over both splits, five passes) and the memory the
+  redactor adds to a process (resident set before and after building it, in a fresh interpreter).
+
 `python -m bench.privacy` prints the figures (`--json` for one JSON object).
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -26,10 +34,15 @@ from typing import Any
 import yaml
 
 from bench.common import EVAL_DIR
+from bot.privacy.quality import load as load_values
+from bot.privacy.quality import measure as measure_values
 from bot.privacy.redact import KINDS, find, redact, score
 from bot.settings import ROOT
 
 LABELLED = ROOT / "tests" / "fixtures" / "redaction" / "labelled.jsonl"
+SPLITS = {
+    split: ROOT / "tests" / "fixtures" / "redaction" / f"{split}.jsonl" for split in ("dev", "test")
+}
 FAQ_DIR = ROOT / "data" / "faqs"
 MESSAGES = 20_000
 ROUNDS = 3  # throughput: the median of three timed passes
@@ -118,12 +131,56 @@ def throughput(texts: list[str], n: int = MESSAGES, rounds: int = ROUNDS) -> dic
     }
 
 
+def latency(texts: list[str], passes: int = 5) -> dict[str, float]:
+    """Milliseconds `find` takes per message: p50, p95, p99 over `passes` passes of `texts`."""
+    find(texts[0])  # build the analyzer outside the timing
+    times = []
+    for _ in range(passes):
+        for text in texts:
+            started = time.perf_counter()
+            find(text)
+            times.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(times, n=100)
+    return {"messages": len(times), "p50_ms": cuts[49], "p95_ms": cuts[94], "p99_ms": cuts[98]}
+
+
+_MEMORY_PROBE = """
+import json, psutil
+process = psutil.Process()
+before = process.memory_info().rss
+from bot.privacy.redact import redact
+redact("my name is Kevin Tremblay, born June 2, 1961, NAS 046 454 286")
+print(json.dumps({"before_mb": before / 2**20, "after_mb": process.memory_info().rss / 2**20}))
+"""
+
+
+def memory() -> dict[str, float]:
+    """Resident memory of a fresh interpreter before and after it builds the redactor, in MiB."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE], capture_output=True, text=True, check=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["added_mb"] = figures["after_mb"] - figures["before_mb"]
+    return figures
+
+
+def personal_values() -> dict[str, Any]:
+    """Issue 11's figures: per-kind recall and false positives on both splits, latency, memory."""
+    rows = {split: load_values(path) for split, path in SPLITS.items()}
+    return {
+        **{split: measure_values(split_rows).as_dict() for split, split_rows in rows.items()},
+        "latency": latency([r["text"] for split_rows in rows.values() for r in split_rows]),
+        "memory": memory(),
+    }
+
+
 def measure() -> dict[str, Any]:
     """Redaction quality on the labelled set, and throughput on personal-data-dense and on
     clean messages."""
     labelled = load_labelled()
     clean = clean_messages()
     return {
+        "values": personal_values(),
         "quality": quality(labelled),
         "throughput_labelled": throughput([e["text"] for e in labelled]),
         "throughput_clean": {
@@ -135,6 +192,16 @@ def measure() -> dict[str, Any]:
 
 
 def _print(results: dict[str, Any]) -> None:
+    values = results["values"]
+    for split in SPLITS:
+        v = values[split]
+        print(
+            f"{split}: recall {v['recall']:.3f}, false positives {v['false_positive_rate']:.3f} "
+            f"of {v['messages_without_personal_data']} messages without personal data"
+        )
+        for kind, m in v["per_kind"].items():
+            print(f"  {kind:13s} {m['values']:4d} values  recall {m['recall']:.3f}")
+    print("latency:", values["latency"], "memory:", values["memory"])
     q = results["quality"]
     overall = q["overall"]
     print(

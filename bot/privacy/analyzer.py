@@ -11,10 +11,12 @@ and a message costs well under a millisecond of Presidio's own work (bench/RESUL
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from types import ModuleType
+from typing import Any, cast
 
 from bot.privacy.addresses import address_candidates
 from bot.privacy.birthdates import dob_candidates
@@ -59,6 +61,28 @@ _engines: dict[str, Any] = {}
 _inside = threading.local()
 
 
+# spaCy (under Presidio) loads thinc, which imports torch and transformers whenever they are
+# installed: 330 MB and seconds of import for nothing, since no model runs here. Measured in a
+# fresh interpreter: Presidio with them 430 MB, without 100 MB (bench/RESULTS.md section 10).
+_NOT_FOR_PRESIDIO = ("torch", "transformers", "tensorflow", "jax", "cupy")
+
+
+def _import_presidio() -> None:
+    """Import Presidio with the deep-learning frameworks hidden, unless the process already
+    holds them (then hiding saves nothing)."""
+    hidden = [name for name in _NOT_FOR_PRESIDIO if name not in sys.modules]
+    for name in hidden:
+        # None in sys.modules makes "import x" raise ImportError (the import system's rule).
+        sys.modules[name] = cast(ModuleType, None)
+    try:
+        import presidio_analyzer  # noqa: F401
+        import presidio_anonymizer  # noqa: F401
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 def _candidate_recognizer(name: str, kinds: Sequence[str], propose: Propose) -> Any:
     from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -90,6 +114,7 @@ def _candidate_recognizer(name: str, kinds: Sequence[str], propose: Propose) -> 
 
 
 def _build() -> tuple[Any, Any]:
+    _import_presidio()
     import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine

@@ -1,5 +1,6 @@
 """Personal data through the whole stack (real Rasa, the app, fake Twilio): citizens write their
-e-mail, phone, SIN, SSN, card number and street address on the web chat and by SMS, one leaves a
+name, date of birth, e-mail, phone, SIN, SSN, card number, street address, health card, passport,
+driver's licence, bank account and IP address on the web chat and by SMS, one leaves a
 callback number in a ticket and then leaves the line. Once they are answered and the files are
 scrubbed, none of those values is left in any file the stack writes (app database and its WAL,
 Rasa's tracker store, logs), neither as sent nor as bare digits. Then one citizen is erased, and
@@ -48,8 +49,15 @@ def digits(n: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(n))
 
 
+def word(length: int) -> str:
+    """A made-up capitalised word ("Belavor"): a surname no other test writes."""
+    letters = [rng.choice("bcdfglmnprstv") + rng.choice("aeiou") for _ in range(length // 2)]
+    return "".join(letters).capitalize()
+
+
 def new_values() -> dict[str, str]:
-    sin = luhn_completed(rng.choice("1234567") + digits(7))
+    # SINs start with any digit, 0 included (the Government's own sample is 046 454 286).
+    sin = luhn_completed(rng.choice("01234567") + digits(7))
     card = luhn_completed("4" + digits(14))
     letters, others = "ABCEGHJKLMNPRSTVXY", "ABCEGHJKLMNPRSTVWXYZ"
     return {
@@ -64,6 +72,14 @@ def new_values() -> dict[str, str]:
         f"{rng.choice(['Maple', 'Cedar', 'Birch', 'Tamarack'])} Avenue",
         "postal": f"{rng.choice(letters)}{digits(1)}{rng.choice(others)} "
         f"{digits(1)}{rng.choice(others)}{digits(1)}",
+        "name": f"{rng.choice(['Sophie', 'Kevin', 'Nathalie', 'Liam'])} {word(6)}-{word(4)}",
+        "dob": f"{rng.choice(['March', 'June', 'October'])} {rng.randint(1, 28)}, "
+        f"{rng.randint(1940, 1990)}",
+        "health_card": f"{word(4).upper()} {digits(4)} {digits(4)}",
+        "passport": f"{rng.choice(letters)}{rng.choice(letters)}{digits(6)}",
+        "licence": f"{rng.choice(letters)}{digits(4)}-{digits(6)}-{digits(2)}",
+        "bank_account": f"{digits(5)}-{digits(3)}-{digits(7)}",
+        "ip": f"203.0.113.{rng.randint(1, 254)}",
     }
 
 
@@ -156,21 +172,25 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
     first, second = tokens
     web = {
         first: [
-            f"Hi, my email is {v['email']}, how do I renew my driver's licence?",
-            f"My SIN is {v['sin']} and I need my tax slip",
-            f"My card {v['card']} was charged twice for my parking permit",
+            f"Hi, my name is {v['name']}, my email is {v['email']}, how do I renew my driver's "
+            f"licence {v['licence']}?",
+            f"My SIN is {v['sin']}, I was born on {v['dob']}, and I need my tax slip",
+            f"My card {v['card']} was charged twice for my parking permit, refund to "
+            f"{v['bank_account']}",
         ],
         second: [
             (
                 f"I moved to {v['street']}, Northbridge {v['postal']}; how do I change the address "
-                "on my licence?"
+                f"on my licence? My carte soleil is {v['health_card']}"
             ),
-            f"I'm American, my SSN is {v['ssn']}, can I get a health card?",
+            f"I'm American, my SSN is {v['ssn']}, passport # {v['passport']}, can I get a health "
+            "card?",
         ],
     }
     texter, caller = phone(), phone()
     texts = [
-        f"Call me back at {v['phone']} or write to {v['email2']} about my passport",
+        f"Call me back at {v['phone']} or write to {v['email2']} about my passport, the site "
+        f"blocks my IP {v['ip']}",
         f"Is my card {v['card']} on file for my vehicle registration? My SIN is {v['sin']}",
     ]
     for message in [m for ms in web.values() for m in ms] + texts:
@@ -220,8 +240,20 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
             ).all()
         assert (
             len(stored) == 5 + 2 + 4
-            and any("[sin]" in t for t in stored)
-            and any("[card]" in t for t in stored)
+            and all(
+                any(f"[{kind}]" in t for t in stored)
+                for kind in (
+                    "name",
+                    "dob",
+                    "sin",
+                    "card",
+                    "health_card",
+                    "passport",
+                    "licence",
+                    "bank_account",
+                    "ip",
+                )
+            )
         )
 
         done = scrub(db, settings)
