@@ -164,6 +164,22 @@ def memory() -> dict[str, float]:
     return figures
 
 
+def language_after_redaction(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Of the labelled messages with personal data, how many the language detector gets right
+    (against the set's `lang`) before and after redaction."""
+    from bot.language import LanguageDetector
+
+    detector = LanguageDetector()
+    personal = [r for r in rows if r["spans"]]
+    return {
+        "messages": len(personal),
+        "right_before": sum(detector.detect(r["text"]).language == r["lang"] for r in personal),
+        "right_after": sum(
+            detector.detect(redact(r["text"])).language == r["lang"] for r in personal
+        ),
+    }
+
+
 def personal_values() -> dict[str, Any]:
     """Issue 11's figures: per-kind recall and false positives on both splits, latency, memory."""
     rows = {split: load_values(path) for split, path in SPLITS.items()}
@@ -171,6 +187,9 @@ def personal_values() -> dict[str, Any]:
         **{split: measure_values(split_rows).as_dict() for split, split_rows in rows.items()},
         "latency": latency([r["text"] for split_rows in rows.values() for r in split_rows]),
         "memory": memory(),
+        "language": language_after_redaction(
+            [r for split_rows in rows.values() for r in split_rows]
+        ),
     }
 
 

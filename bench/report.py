@@ -378,7 +378,10 @@ def personal_values_markdown(values: dict[str, Any]) -> str:
             (
                 f"`find` per message: p50 {lat['p50_ms']:.2f} ms, p95 {lat['p95_ms']:.2f} ms, "
                 f"p99 {lat['p99_ms']:.2f} ms ({lat['messages']:,} messages). Memory the redactor "
-                f"adds to a process: {mem['added_mb']:.0f} MiB."
+                f"adds to a process: {mem['added_mb']:.0f} MiB. Language detected right on the "
+                f"{values['language']['messages']} messages with personal data: "
+                f"{values['language']['right_before']} before redaction, "
+                f"{values['language']['right_after']} after."
             ),
         ]
     )

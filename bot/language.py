@@ -104,6 +104,10 @@ def requested_language(text: str) -> str | None:
     return None
 
 
+# A redaction placeholder (bot/privacy/redact.py): "[name]", "[health_card]".
+_PLACEHOLDER = re.compile(r"\[[a-z_]{2,20}\]")
+
+
 class LanguageDetector:
     """lingua-based detection, tuned to refuse a verdict on short or ambiguous text."""
 
@@ -129,7 +133,11 @@ class LanguageDetector:
         return self._detector
 
     def detect(self, text: str) -> Detection:
-        """Detect the language of `text`; None when there are too few letters to be sure."""
+        """Detect the language of `text`; None when there are too few letters to be sure.
+
+        Redaction placeholders ("[name]", "[bank_account]") are English words in any message, so
+        they are left out: "je suis [name]" reads as French, as "je suis Karine Ouellet" did."""
+        text = _PLACEHOLDER.sub(" ", text)
         words = re.sub(r"[^\w' -]+", " ", text.lower()).strip()
         for code, known in _SHORT_WORDS.items():
             if words in known:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from bot.privacy.scan import Candidate
+from bot.privacy.cues import after_cues
+from bot.privacy.scan import Candidate, is_money
 
 _UPPER = "A-ZÀ-ÖØ-ÞŒ"
 _LOWER = "a-zß-öø-ÿœ"
@@ -63,6 +64,18 @@ _STREETS = tuple(
     re.compile(rf"{_UNIT_BEFORE}{p}{_DIRECTION}{_UNIT_AFTER}") for p in _STREET_PATTERNS
 )
 _POSTAL_CODE = r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \-]?\d[ABCEGHJ-NPRSTV-Z]\d"
+# After "my address is", "I live at", "j'habite au", "moved to": a civic number and the words up
+# to the next comma or full stop is an address even without a street type ("1201 Kingsway #305").
+_ADDRESS_CUE = re.compile(
+    r"(?i)(?:\baddress(?:\s+is)?|\badresse(?:\s+est)?|\blive\s+at|\bliving\s+at|\breside\s+at"
+    r"|\bhabite\s+(?:au|à|a)|\bdemeure\s+(?:au|à|a)|\bmoved\s+to|\bd[ée]m[ée]nag[ée]e?s?\s+(?:au|à|a))"
+)
+_CUED_ADDRESS = (
+    r"(?P<v>(?<![\w$])(?:(?:apt|unit|app|suite|#)\.?\s*\d{1,5}[A-Za-z]?\s*[-–,]?\s*)?"
+    r"\d{1,6}[A-Za-z]?(?:-\d{1,6})?(?:\s+(?!(?:and|et|in|en|since|depuis|but|mais|please|svp|pls|"
+    r"for|pour|on|le|the)\b)[^\s,.;!?]+){1,5}(?:\s*,?\s*(?:#|apt\.?|unit|app\.?|suite)\s*\d{1,5}"
+    r"[A-Za-z]?)?)(?=\s*(?:[,.;!?\n]|$|\s))"
+)
 _REFERENCE_BEFORE = re.compile(
     r"(?i)(?:#|\b(?:confirmation|conf|ref|r[ée]f[ée]rence|reference|case|dossier|file|ticket|order"
     r"|commande|tracking|suivi|claim|r[ée]clamation|transaction)\b)\W*$"
@@ -98,5 +111,10 @@ def address_candidates(text: str) -> list[Candidate]:
     found += [
         Candidate("address", m.start(), m.end(), (m.start() - m.end(),))
         for m in _PO_BOX.finditer(text)
+    ]
+    found += [
+        Candidate("address", m.start("v"), m.end("v"), (m.start("v") - m.end("v"),))
+        for m in after_cues(text, _ADDRESS_CUE, _CUED_ADDRESS, words=3)
+        if not is_money(text, m.start("v"), m.end("v"))
     ]
     return found

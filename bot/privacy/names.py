@@ -188,9 +188,11 @@ def name_candidates(text: str) -> list[Candidate]:
             take(first, _run(tokens, first, 3, "any"), 0)
         elif cue["relative"] or cue["title"]:
             known = _known(tokens[first].group())
-            rule = "any" if known or cue["title"] else "capital"
+            # "mr tremblay" on SMS, but "my doctor reported me": only short titles take any case
+            short = bool(cue["title"]) and len(cue["title"].rstrip(".")) <= 4
+            rule = "any" if known or short else "capital"
             count = _run(tokens, first, 3, rule)
-            if cue["title"] or known or _capitalised(tokens[first].group()):
+            if short or known or _capitalised(tokens[first].group()):
                 take(first, count, 1)
         elif _known(tokens[first].group()):
             take(first, _run(tokens, first, 3, "capital"), 2)

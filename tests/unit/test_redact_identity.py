@@ -127,3 +127,27 @@ def test_the_cli_redacts_each_line_in_order() -> None:
         "no personal data here",
         "NAS [sin]",
     ]
+
+
+def test_the_development_split_keeps_its_recall_and_its_false_positive_rate() -> None:
+    """A guard, not a measure: the figures that count are bench/RESULTS.md's (held-out split)."""
+    from bot.privacy.quality import load, measure
+    from bot.settings import ROOT
+
+    quality = measure(load(ROOT / "tests" / "fixtures" / "redaction" / "dev.jsonl"))
+    assert sum(quality.labelled.values()) >= 500
+    assert quality.recall() >= 0.95, quality.misses
+    assert all(quality.recall(kind) >= 0.90 for kind in quality.labelled), quality.as_dict()
+    assert quality.false_positive_rate() <= 0.05
+
+
+def test_the_language_of_a_redacted_message_is_still_read() -> None:
+    from bot.language import LanguageDetector
+
+    detector = LanguageDetector()
+    for text, language in [
+        ("cest pour une plainte, je suis Karine Ouellet 514-555-0177", "fr"),
+        ("je voudrais changer mon adresse courriel pour marie.roy@videotron.ca svp", "fr"),
+        ("ok my email is bigdave.sawchuk@telus.net, please write to me there", "en"),
+    ]:
+        assert detector.detect(redact(text)).language == language
