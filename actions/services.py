@@ -33,11 +33,10 @@ def knowledge(settings: Settings | None = None) -> KnowledgeBase:
     with _lock:
         if _knowledge is None:
             from bot.knowledge.bank import FaqBank
-            from bot.knowledge.service import thresholds_from
 
             settings = settings or get_settings()
             _knowledge = KnowledgeBase.open(
-                FaqBank.load(settings.faq_dir), settings.index_dir, thresholds_from(settings)
+                FaqBank.load(settings.faq_dir), settings.index_dir, settings
             )
         return _knowledge
 

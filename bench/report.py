@@ -97,8 +97,9 @@ def _retrieval(results: Results) -> str:
                 rows,
             ),
             (
-                "answered rate / precision: the shipped answer decision (thresholds from "
-                "bot/settings.py); they only apply to the hybrid. ms/query: search time per query "
+                "answered rate / precision: the shipped answer decision (thresholds calibrated "
+                "on each collection's own FAQs at index build, bot/knowledge/calibration.py); they "
+                "only apply to the hybrid. ms/query: search time per query "
                 "in-process (for the ResponseSelector: `Agent.parse_message`, model loaded)."
             ),
             results.selector_setup,

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from bench.common import faq_file, query_file, say
 from bot.knowledge.bank import FaqBank
+from bot.knowledge.decision import Thresholds
 from bot.knowledge.evaluation import LabelledQuery, read_queries, score
 from bot.knowledge.importer import read_faq_file
 from bot.knowledge.index import Hit
-from bot.knowledge.service import KnowledgeBase, thresholds_from
+from bot.knowledge.service import KnowledgeBase
 from bot.settings import get_settings
 
 HYBRID = "hybrid (shipped)"
@@ -40,10 +41,11 @@ def scored(
     queries: list[LabelledQuery],
     rankings: list[list[Hit]],
     ms: float | None,
+    thresholds: Thresholds | None = None,
 ) -> RetrievalResult:
     """Score rankings; the answered_* metrics only mean something for the shipped
-    answer decision."""
-    metrics = score(queries, rankings, thresholds_from(get_settings()))
+    answer decision (`thresholds`: the collection's calibrated ones)."""
+    metrics = score(queries, rankings, thresholds or Thresholds())
     if method != HYBRID:
         metrics = {k: v for k, v in metrics.items() if k not in ANSWER_KEYS}
     return RetrievalResult(collection, method, metrics, ms)
@@ -54,7 +56,7 @@ def open_collection(collection: str) -> KnowledgeBase:
     settings = get_settings()
     bank = FaqBank.from_faqs(read_faq_file(faq_file(collection)))
     cache = settings.var_dir / "cache" / f"eval-{bank.content_hash()}"
-    return KnowledgeBase.open(bank, cache, thresholds_from(settings))
+    return KnowledgeBase.open(bank, cache, settings)
 
 
 def app_methods(collection: str) -> list[RetrievalResult]:
@@ -69,7 +71,7 @@ def app_methods(collection: str) -> list[RetrievalResult]:
             kb.index.search(q.text, q.language, k=10, lexical=lexical, dense=dense) for q in queries
         ]
         ms = 1000 * (time.perf_counter() - started) / len(queries)
-        result = scored(collection, method, queries, rankings, ms)
+        result = scored(collection, method, queries, rankings, ms, kb.thresholds)
         say(f"{collection:15s} {method:17s} {format_metrics(result.metrics)}  {ms:.1f} ms/query")
         results.append(result)
     return results

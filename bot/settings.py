@@ -127,10 +127,11 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     purge_interval_s: float = Field(default=24 * 3600, gt=0)
 
-    # The answer decision (bot/knowledge/decision.py); defaults calibrated in docs/retrieval.md.
-    answer_margin: float = 0.52
-    answer_cosine: float = 0.88
-    clarify_cosine: float = 0.85
+    # The answer decision (bot/knowledge/decision.py). Unset: calibrated on the bank at index
+    # build (bot/knowledge/calibration.py, docs/retrieval.md); set, it replaces the calibrated one.
+    answer_margin: float | None = None
+    answer_cosine: float | None = None
+    clarify_cosine: float | None = None
 
     @field_validator("trusted_proxies")
     @classmethod

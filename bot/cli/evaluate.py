@@ -25,7 +25,7 @@ def eval_command(
     from bot.knowledge.bank import FaqBank
     from bot.knowledge.evaluation import calibrate, evaluate, rank_all, read_queries
     from bot.knowledge.importer import read_faq_file
-    from bot.knowledge.service import KnowledgeBase, thresholds_from
+    from bot.knowledge.service import KnowledgeBase
 
     try:
         bank = FaqBank.from_faqs(read_faq_file(faqs))
@@ -34,9 +34,10 @@ def eval_command(
         fail(str(exc))
     settings = get_settings()
     kb = KnowledgeBase.open(
-        bank, settings.var_dir / "cache" / f"eval-{bank.content_hash()}", thresholds_from(settings)
+        bank, settings.var_dir / "cache" / f"eval-{bank.content_hash()}", settings
     )
     result = evaluate(kb, labelled)
+    result["thresholds"] = dataclasses.asdict(kb.thresholds)
     if calibrate_thresholds:
         thresholds, metrics = calibrate(labelled, rank_all(kb, labelled))
         result["calibrated"] = {"thresholds": dataclasses.asdict(thresholds), **metrics}

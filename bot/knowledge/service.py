@@ -3,6 +3,7 @@ one object."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.knowledge.bank import FaqBank
+from bot.knowledge.calibration import load_or_calibrate
 from bot.knowledge.decision import Decision, Thresholds, decide
 from bot.knowledge.embedders import E5Embedder, Embedder, MiniLmEmbedder
 from bot.knowledge.faq import Agency, Faq
@@ -20,9 +22,16 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def thresholds_from(settings: Settings) -> Thresholds:
-    """The answer decision's thresholds as configured."""
-    return Thresholds(settings.answer_margin, settings.answer_cosine, settings.clarify_cosine)
+_OVERRIDABLE = ("answer_margin", "answer_cosine", "clarify_cosine")
+
+
+def thresholds_from(settings: Settings, calibrated: Thresholds) -> Thresholds:
+    """The bank's calibrated thresholds, with those the settings fix (ANSWER_MARGIN,
+    ANSWER_COSINE, CLARIFY_COSINE) in their place."""
+    fixed = {name: getattr(settings, name) for name in _OVERRIDABLE}
+    return dataclasses.replace(
+        calibrated, **{name: value for name, value in fixed.items() if value is not None}
+    )
 
 
 def default_embedders() -> list[Embedder]:
@@ -44,13 +53,23 @@ class KnowledgeBase:
         cls,
         bank: FaqBank,
         index_dir: Path,
-        thresholds: Thresholds | None = None,
+        settings: Settings | None = None,
         embedders: list[Embedder] | None = None,
     ) -> KnowledgeBase:
-        """Open (or build) the persisted index of `bank` under `index_dir`."""
+        """Open (or build) the persisted index of `bank` under `index_dir`, and its answer
+        thresholds: calibrated on the bank itself (persisted beside the index), with any that
+        `settings` fix in their place."""
         embedders = embedders or default_embedders()
-        index = FaqIndex.open(index_dir, list(bank.faqs), bank.content_hash(), embedders)
-        return cls(bank, index, thresholds or Thresholds())
+        faqs = list(bank.faqs)
+        index = FaqIndex.open(index_dir, faqs, bank.content_hash(), embedders)
+        calibration = load_or_calibrate(
+            index_dir,
+            FaqIndex.manifest(bank.content_hash(), embedders),
+            faqs,
+            lambda text, language: index.search(text, language, k=11),
+        )
+        thresholds = calibration.thresholds
+        return cls(bank, index, thresholds_from(settings, thresholds) if settings else thresholds)
 
     def __post_init__(self) -> None:
         self._faqs = self.bank.by_id()
