@@ -172,25 +172,33 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
     first, second = tokens
     web = {
         first: [
-            f"Hi, my name is {v['name']}, my email is {v['email']}, how do I renew my driver's "
-            f"licence {v['licence']}?",
+            (
+                f"Hi, my name is {v['name']}, my email is {v['email']}, how do I renew my "
+                f"driver's licence {v['licence']}?"
+            ),
             f"My SIN is {v['sin']}, I was born on {v['dob']}, and I need my tax slip",
-            f"My card {v['card']} was charged twice for my parking permit, refund to "
-            f"{v['bank_account']}",
+            (
+                f"My card {v['card']} was charged twice for my parking permit, refund to "
+                f"{v['bank_account']}"
+            ),
         ],
         second: [
             (
                 f"I moved to {v['street']}, Northbridge {v['postal']}; how do I change the address "
                 f"on my licence? My carte soleil is {v['health_card']}"
             ),
-            f"I'm American, my SSN is {v['ssn']}, passport # {v['passport']}, can I get a health "
-            "card?",
+            (
+                f"I'm American, my SSN is {v['ssn']}, passport # {v['passport']}, can I get a "
+                "health card?"
+            ),
         ],
     }
     texter, caller = phone(), phone()
     texts = [
-        f"Call me back at {v['phone']} or write to {v['email2']} about my passport, the site "
-        f"blocks my IP {v['ip']}",
+        (
+            f"Call me back at {v['phone']} or write to {v['email2']} about my passport, the "
+            f"site blocks my IP {v['ip']}"
+        ),
         f"Is my card {v['card']} on file for my vehicle registration? My SIN is {v['sin']}",
     ]
     for message in [m for ms in web.values() for m in ms] + texts:
@@ -238,21 +246,18 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
                     )
                 )
             ).all()
-        assert (
-            len(stored) == 5 + 2 + 4
-            and all(
-                any(f"[{kind}]" in t for t in stored)
-                for kind in (
-                    "name",
-                    "dob",
-                    "sin",
-                    "card",
-                    "health_card",
-                    "passport",
-                    "licence",
-                    "bank_account",
-                    "ip",
-                )
+        assert len(stored) == 5 + 2 + 4 and all(
+            any(f"[{kind}]" in t for t in stored)
+            for kind in (
+                "name",
+                "dob",
+                "sin",
+                "card",
+                "health_card",
+                "passport",
+                "licence",
+                "bank_account",
+                "ip",
             )
         )
 
