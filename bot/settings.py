@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+MODEL_DIR = ROOT / "var" / "models"
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     engine_token: str | None = None
     faq_dir: Path = ROOT / "data" / "faqs"
     index_dir: Path = ROOT / "var" / "index"
+    # The sentence encoders, exported to ONNX from the packaged weights on first use; shared by
+    # every index. ENCODER_INT8 runs the int8-quantised copies (faster; see bench/RESULTS.md).
+    model_dir: Path = MODEL_DIR
+    encoder_int8: bool = False
     max_message_chars: int = Field(default=2000, ge=1)
     # Agency sites allowed to embed the widget (CORS and WebSocket Origin); "*" allows any site.
     webchat_allowed_origins: list[str] = ["*"]

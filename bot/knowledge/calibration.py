@@ -42,7 +42,8 @@ MIN_PSEUDO_QUERIES = 20
 # At most this many (evenly spread) FAQs are asked, so calibration stays cheap on big banks.
 MAX_PSEUDO_QUERIES = 300
 
-Search = Callable[[str, str], list[Hit]]
+# Ranks many (question, language) pairs at once.
+Search = Callable[[list[tuple[str, str]]], list[list[Hit]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +90,9 @@ def pseudo_queries(faqs: Sequence[Faq], search: Search) -> list[PseudoQuery]:
     step = max(1.0, len(faqs) / MAX_PSEUDO_QUERIES)
     picked = [faqs[int(i * step)] for i in range(min(len(faqs), MAX_PSEUDO_QUERIES))]
     found = []
-    for faq in picked:
-        hits = [h for h in search(faq.question, faq.language) if h.faq_id != faq.id]
+    rankings = search([(faq.question, faq.language) for faq in picked])
+    for faq, ranking in zip(picked, rankings):
+        hits = [h for h in ranking if h.faq_id != faq.id]
         if len(hits) >= 2:
             margin = hits[0].score - hits[1].score
             found.append(PseudoQuery(margin, hits[0].cosine, len(faq.question.split())))

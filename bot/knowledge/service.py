@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +13,10 @@ import numpy as np
 from bot.knowledge.bank import FaqBank
 from bot.knowledge.calibration import load_or_calibrate
 from bot.knowledge.decision import Decision, Thresholds, decide
-from bot.knowledge.embedders import E5Embedder, Embedder, MiniLmEmbedder
+from bot.knowledge.embedders import Embedder, e5, minilm
 from bot.knowledge.faq import Agency, Faq
 from bot.knowledge.index import FaqIndex
-from bot.settings import Settings
+from bot.settings import MODEL_DIR, Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +33,12 @@ def thresholds_from(settings: Settings, calibrated: Thresholds) -> Thresholds:
     )
 
 
-def default_embedders() -> list[Embedder]:
+def default_embedders(settings: Settings | None = None) -> list[Embedder]:
     """The shipped dense models: multilingual e5 first (its cosine drives calibration),
-    then MiniLM."""
-    return [E5Embedder(), MiniLmEmbedder()]
+    then MiniLM; from the settings' model folder, fp32 or int8 as they say."""
+    model_dir = settings.model_dir if settings else MODEL_DIR
+    int8 = settings.encoder_int8 if settings else False
+    return [e5(model_dir, int8), minilm(model_dir, int8)]
 
 
 @dataclass
@@ -59,33 +60,30 @@ class KnowledgeBase:
         """Open (or build) the persisted index of `bank` under `index_dir`, and its answer
         thresholds: calibrated on the bank itself (persisted beside the index), with any that
         `settings` fix in their place."""
-        embedders = embedders or default_embedders()
+        embedders = embedders or default_embedders(settings)
         faqs = list(bank.faqs)
         index = FaqIndex.open(index_dir, faqs, bank.content_hash(), embedders)
         calibration = load_or_calibrate(
             index_dir,
             FaqIndex.manifest(bank.content_hash(), embedders),
             faqs,
-            lambda text, language: index.search(text, language, k=11),
+            lambda queries: index.search_many(queries, k=11, cached=True),
         )
         thresholds = calibration.thresholds
         return cls(bank, index, thresholds_from(settings, thresholds) if settings else thresholds)
 
     def __post_init__(self) -> None:
         self._faqs = self.bank.by_id()
-        self._lock = threading.Lock()
 
     def ask(self, question: str, language: str | None = None) -> Decision:
         """Rank the FAQs for `question` in `language` and decide what the bot does."""
-        with self._lock:  # the encoders are not re-entrant; one query at a time is ~20 ms
-            hits = self.index.search(question, language, k=10)
+        hits = self.index.search(question, language, k=10)
         return decide(hits, self.thresholds, question)
 
     def embed_questions(self, texts: list[str]) -> np.ndarray:
         """Normalised multilingual (e5) vectors of citizens' questions, for grouping them
         by meaning."""
-        with self._lock:
-            return self.index.embedders[0].encode_queries(texts)
+        return self.index.embedders[0].encode_queries(texts)
 
     def faq(self, faq_id: str) -> Faq | None:
         """The FAQ with this id, if any."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.knowledge.calibration import (
@@ -12,6 +13,7 @@ from bot.knowledge.calibration import (
     MARGIN_RANGE,
     MIN_PSEUDO_QUERIES,
     PseudoQuery,
+    Search,
     choose_thresholds,
     load_or_calibrate,
     pseudo_queries,
@@ -39,6 +41,11 @@ def _answered(samples: list[PseudoQuery], thresholds: Thresholds) -> float:
         and s.words >= thresholds.answer_min_words
     ]
     return len(passed) / len(samples)
+
+
+def each(single: Callable[[str, str], list[Hit]]) -> Search:
+    """A batch search over a one-query search function."""
+    return lambda queries: [single(text, language) for text, language in queries]
 
 
 def test_the_margin_is_the_lowest_that_answers_at_most_the_target_share() -> None:
@@ -79,8 +86,8 @@ def test_calibrated_on_one_half_of_a_synthetic_bank_it_holds_on_the_other_half()
         rest = [Hit(f"other-{i}", s, 0.9) for i, s in enumerate(scores[own.id])]
         return [Hit(own.id, 9.0, 0.99), *rest]
 
-    fitted = pseudo_queries(faqs[:200], search)
-    held_out = pseudo_queries(faqs[200:], search)
+    fitted = pseudo_queries(faqs[:200], each(search))
+    held_out = pseudo_queries(faqs[200:], each(search))
     assert len(fitted) == 200 and all(s.cosine == 0.9 for s in fitted), "own FAQ left out"
     chosen = choose_thresholds(fitted, impostor_rate=0.2)
     assert _answered(fitted, chosen) <= 0.2
@@ -94,7 +101,7 @@ def test_pseudo_queries_sample_evenly_from_big_banks() -> None:
         asked.append(text)
         return [Hit("a", 1.0, 0.9), Hit("b", 0.5, 0.9)]
 
-    found = pseudo_queries(_faqs(900), search)
+    found = pseudo_queries(_faqs(900), each(search))
     assert len(asked) == 300 and len(set(asked)) == 300
     assert found[0] == PseudoQuery(0.5, 0.9, 8)
 
@@ -111,15 +118,15 @@ def test_the_calibration_is_persisted_and_recomputed_only_when_the_index_changes
 
     faqs = _faqs(40)
     key: dict[str, object] = {"format": 5, "kb_hash": "abc", "models": ["m"]}
-    first = load_or_calibrate(tmp_path, key, faqs, search)
+    first = load_or_calibrate(tmp_path, key, faqs, each(search))
     assert len(calls) == 40 and first.pseudo_queries == 40
     stored = json.loads((tmp_path / "calibration.json").read_text())
     assert stored["thresholds"]["answer_margin"] == first.thresholds.answer_margin
 
-    again = load_or_calibrate(tmp_path, key, faqs, search)
+    again = load_or_calibrate(tmp_path, key, faqs, each(search))
     assert again == first and len(calls) == 40, "an unchanged index reuses its calibration"
 
-    load_or_calibrate(tmp_path, {**key, "kb_hash": "def"}, faqs, search)
+    load_or_calibrate(tmp_path, {**key, "kb_hash": "def"}, faqs, each(search))
     assert len(calls) == 80, "a changed bank is calibrated again"
 
 

