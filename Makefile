@@ -16,30 +16,38 @@ run: install model index
 
 install: .venv/.installed .venv-engine/.installed
 
+# Long steps print one line each; pip's and Rasa's output goes to var/log/make.log (scripts/step).
+STEP := scripts/step
+
 # The app: torch's CPU build first (from the pinned lock), or pip would pull a multi-GB CUDA build.
 .venv/.installed: pyproject.toml requirements/app.lock
-	test -x $(APP)/python || $(PY311) -m venv .venv
-	$(APP)/pip install -q --upgrade pip
-	$(APP)/pip install -q torch==2.13.0
-	$(APP)/pip install -q -c requirements/app.lock -e '.[test,bench]'
-	touch $@
+	@test -x $(APP)/python || $(STEP) "creating .venv (Python 3.11)" $(PY311) -m venv .venv
+	@$(STEP) "installing pip" $(APP)/pip install -q --upgrade pip
+	@$(STEP) "installing torch (CPU build; only exports the encoders to ONNX)" \
+		$(APP)/pip install -q torch==2.13.0
+	@$(STEP) "installing the app's packages (first time: about 3 minutes)" \
+		$(APP)/pip install -q -c requirements/app.lock -e '.[test,bench]'
+	@touch $@
 
 # The engine: Rasa Open Source 3.6 needs Python 3.10.
 .venv-engine/.installed: requirements/engine.lock
-	test -x $(ENGINE)/python || $(PY310) -m venv .venv-engine
-	$(ENGINE)/pip install -q --upgrade pip
-	$(ENGINE)/pip install -q -r requirements/engine.lock
-	touch $@
+	@test -x $(ENGINE)/python || $(STEP) "creating .venv-engine (Python 3.10)" $(PY310) -m venv .venv-engine
+	@$(STEP) "installing pip for the engine" $(ENGINE)/pip install -q --upgrade pip
+	@$(STEP) "installing Rasa Open Source 3.6 (first time: about 3 minutes)" \
+		$(ENGINE)/pip install -q -r requirements/engine.lock
+	@touch $@
 
 # Retrained only when the dialogue inputs change.
 model: models/govbot.tar.gz
 models/govbot.tar.gz: .venv-engine/.installed $(RASA_INPUTS)
-	$(ENGINE)/rasa train --fixed-model-name govbot --out models --quiet
+	@$(STEP) "training the Rasa dialogue model (about 2 minutes)" \
+		$(ENGINE)/rasa train --fixed-model-name govbot --out models --quiet
 
 # Rebuilt only when the knowledge base or the models change (the index manifest decides).
 index: .venv/.installed
-	$(APP)/govbot kb validate
-	$(APP)/govbot kb index
+	@echo "==> checking the FAQs and building the index (the encoders are exported once)"
+	@$(APP)/govbot kb validate
+	@$(APP)/govbot kb index
 
 # Lint (ruff, lines <= 100 columns), the import layers (import-linter, pyproject.toml), types (mypy).
 validate: install

@@ -65,11 +65,18 @@ def kb_import(
         fail(str(exc))
     for agency_id, count in counts.items():
         typer.echo(f"imported {count} FAQs into {agency_id}")
+    if directory is None:  # the configured knowledge base: encode the new FAQs now, not at start
+        _index()
 
 
 @app.command("index")
 def kb_index() -> None:
     """Build the FAQ index now if the knowledge base or the models changed."""
+    _index()
+
+
+def _index() -> None:
+    """Open the configured bank's index, re-encoding only what changed, and say how long."""
     from bot.knowledge.bank import FaqBank
     from bot.knowledge.service import KnowledgeBase
 
@@ -79,5 +86,5 @@ def kb_index() -> None:
     except KnowledgeError as exc:
         fail(str(exc))
     started = time.perf_counter()
-    KnowledgeBase.open(bank, settings.index_dir)
+    KnowledgeBase.open(bank, settings.index_dir, settings)
     typer.echo(f"index ready: {len(bank.faqs)} FAQs in {time.perf_counter() - started:.1f} s")

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.knowledge import onnx_export
+from bot.progress import progress
 
 # One thread per encoder: on a small shared machine, more threads spin against each other
 # (10x slower). The two encoders of a query run side by side instead (index.py).
@@ -84,7 +85,9 @@ class OnnxEmbedder:
         # Shortest first, so each batch pads to lengths alike; the order is restored at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
+        batches = range(0, len(order), BATCH)
+        what = f"encoding with {self.name.split('/')[-1]}"
+        for start in progress(batches, len(batches), what, unit="batch"):
             rows = order[start : start + BATCH]
             encodings = tokenizer.encode_batch([prefix + texts[i] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -124,4 +127,3 @@ def e5(model_dir: Path, int8: bool = False) -> OnnxEmbedder:
         query_prefix="query: ",
         passage_prefix="passage: ",
     )
-

@@ -36,6 +36,7 @@ from bot.knowledge.embedders import Embedder
 from bot.knowledge.faq import Faq
 from bot.knowledge.fields import question_and_answer, question_and_opening
 from bot.knowledge.lexical import LexicalRanker
+from bot.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -337,14 +338,18 @@ class FaqIndex:
         return encoded
 
     def search_many(
-        self, queries: Sequence[tuple[str, str | None]], k: int = 10, cached: bool = False
+        self,
+        queries: Sequence[tuple[str, str | None]],
+        k: int = 10,
+        cached: bool = False,
+        what: str = "ranking",
     ) -> list[list[Hit]]:
         """`search` for many (query, language) pairs, the queries encoded in batches; `cached`
         keeps their vectors in the index's cache (for questions asked at every rebuild)."""
         encoded = self.encode_many(queries, self.cache if cached else None)
+        pairs = progress(zip(queries, encoded), len(queries), what, unit="query")
         return [
-            self.search(text, language, k, encoded=vectors)
-            for (text, language), vectors in zip(queries, encoded)
+            self.search(text, language, k, encoded=vectors) for (text, language), vectors in pairs
         ]
 
     def search(

@@ -11,8 +11,10 @@ temporary names renamed at the end, so a half-written export is never loaded.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,9 @@ def write_export(
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # The tracer's and the quantiser's advice is for model authors, not for whoever runs `make`.
+    warnings.filterwarnings("ignore", module=r"(torch|transformers|onnx|onnxruntime)(\.|$)")
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     directory.mkdir(parents=True, exist_ok=True)
     suffix = f".{os.getpid()}.tmp"
     fp32 = directory / f"model.onnx{suffix}"

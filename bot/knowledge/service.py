@@ -67,7 +67,7 @@ class KnowledgeBase:
             index_dir,
             FaqIndex.manifest(bank.content_hash(), embedders),
             faqs,
-            lambda queries: index.search_many(queries, k=11, cached=True),
+            lambda queries: index.search_many(queries, k=11, cached=True, what="calibrating"),
         )
         thresholds = calibration.thresholds
         return cls(bank, index, thresholds_from(settings, thresholds) if settings else thresholds)
