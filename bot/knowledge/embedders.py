@@ -67,7 +67,7 @@ class OnnxEmbedder:
                 details = json.loads((directory / "export.json").read_text())
                 tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
                 tokenizer.enable_truncation(int(details["max_tokens"]))
-                tokenizer.enable_padding(pad_id=int(details.get("pad_id", 0)))
+                tokenizer.enable_padding(pad_id=int(details["pad_id"]))
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = THREADS
                 options.inter_op_num_threads = 1

