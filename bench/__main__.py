@@ -24,6 +24,8 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from bench import channels, cli_eval, handoff, latency, retrieval, selector
 from bench.common import BENCH_DIR, COLLECTIONS, machine, say
+from bench.index_speed import COMMAND as SPEED_COMMAND
+from bench.index_speed import HEADING as SPEED_HEADING
 from bench.memory import PeakRss
 from bench.report import (
     CHANNELS_HEADING,
@@ -209,11 +211,18 @@ def _security_alone(workdir: Path, measured: str) -> str:
     return security.measure(workdir) + f"\n- {measured}"
 
 
+def _speed_alone(workdir: Path, measured: str) -> str:
+    from bench import index_speed
+
+    return index_speed.measure(workdir)
+
+
 SECTIONS = {
     "channels": (5, CHANNELS_HEADING, CHANNELS_COMMAND, _channels_alone),
     "handoff": (6, HANDOFF_HEADING, HANDOFF_COMMAND, _handoff_alone),
     "insight": (7, INSIGHT_HEADING, INSIGHT_COMMAND, _insight_alone),
     "security": (8, SECURITY_HEADING, SECURITY_COMMAND, _security_alone),
+    "speed": (11, SPEED_HEADING, SPEED_COMMAND, _speed_alone),
 }
 
 

@@ -193,7 +193,8 @@ def precompiled_charsmap(norm: dict[int, tuple[int, ...]]) -> bytes:
         probe = first_free
         while True:
             candidate = probe ^ labels[0]
-            if candidate not in used_bases and all(
+            # offset 0 (base == position) is invalid for SentencePiece's trie validation
+            if candidate != at and candidate not in used_bases and all(
                 (candidate ^ lab) >= len(used) or not used[candidate ^ lab] for lab in labels
             ):
                 base = candidate
@@ -221,6 +222,7 @@ def precompiled_charsmap(norm: dict[int, tuple[int, ...]]) -> bytes:
             queue.append((trie[node][lab], child_at))
         while first_free < len(used) and used[first_free]:
             first_free += 1
+    units += [0] * (-len(units) % 256)  # whole 256-unit blocks, as darts-clone writes them
     array = np.asarray(units, dtype="<u4").tobytes()
     return struct.pack("<I", len(array)) + array + bytes(replacements)
 

@@ -48,7 +48,7 @@ class OnnxEmbedder:
         query_prefix: str = "",
         passage_prefix: str = "",
     ) -> None:
-        self.name = f"{name}@onnx-{'int8' if int8 else 'fp32'}"
+        self.name = f"{name}@onnx{'-int8' if int8 else ''}"
         self._directory = directory
         self._export = export
         self._file = "model.int8.onnx" if int8 else "model.onnx"

@@ -26,7 +26,7 @@ import yaml
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
-from bot.knowledge.embedders import E5Embedder
+from bot.knowledge.embedders import DIMENSION
 from bot.settings import ROOT
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Feedback, GapCluster, Handoff, InboundMessage, Turn
@@ -109,7 +109,7 @@ def seed(database_url: str) -> Seeded:
             # The app's grouping job compares new questions with every group's centroid: a zero
             # vector of the model's size is never close to anything, so these groups take in nobody
             # else's questions.
-            centroid = np.zeros(E5Embedder().encode_queries([]).shape[1], np.float32).tobytes()
+            centroid = np.zeros(DIMENSION, np.float32).tobytes()
             a = GapCluster(
                 label="Can I pay my fine in bitcoin?", language="en", size=3, centroid=centroid
             )

@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.insight.gaps import GapClusterer
-from bot.knowledge.embedders import E5Embedder
+from bot.knowledge.embedders import OnnxEmbedder, e5
+from bot.settings import MODEL_DIR
 from bot.storage.db import Database
 from bot.storage.models import GapCluster, Turn
 
 
 @pytest.fixture(scope="module")
-def embed() -> Iterator[E5Embedder]:
-    yield E5Embedder()
+def embed() -> Iterator[OnnxEmbedder]:
+    yield e5(MODEL_DIR)
 
 
 QUESTIONS = [
@@ -31,7 +32,7 @@ QUESTIONS = [
 ]
 
 
-def test_unanswered_questions_are_grouped_by_meaning(db: Database, embed: E5Embedder) -> None:
+def test_unanswered_questions_are_grouped_by_meaning(db: Database, embed: OnnxEmbedder) -> None:
     with db.session() as session:
         session.add_all(
             [
