@@ -194,8 +194,12 @@ def precompiled_charsmap(norm: dict[int, tuple[int, ...]]) -> bytes:
         while True:
             candidate = probe ^ labels[0]
             # offset 0 (base == position) is invalid for SentencePiece's trie validation
-            if candidate != at and candidate not in used_bases and all(
-                (candidate ^ lab) >= len(used) or not used[candidate ^ lab] for lab in labels
+            if (
+                candidate != at
+                and candidate not in used_bases
+                and all(
+                    (candidate ^ lab) >= len(used) or not used[candidate ^ lab] for lab in labels
+                )
             ):
                 base = candidate
                 break
@@ -276,6 +280,58 @@ def build_tokenizer(model: E5Bin) -> Any:
     tokenizer.enable_truncation(max_length=model.max_positions)
     tokenizer.enable_padding(pad_id=model.pad, pad_token=model.pieces[model.pad])
     return tokenizer
+
+
+SPM_END = "|"  # the one piece that no other piece contains (see `build_sentencepiece`)
+
+
+def build_sentencepiece(model: E5Bin) -> bytes:
+    """A serialized SentencePiece ModelProto (unigram) reproducing e5.c's `tok_content`.
+
+    The pieces keep the file's order, so SentencePiece ids are the file's ids; every piece is
+    NORMAL except <unk> (UNKNOWN): e5.c matches "<s>", "</s>", "<pad>" and "<mask>" in the text
+    like any piece, so they must not be CONTROL. Normaliser: the normalisation map as a precompiled
+    charsmap, add_dummy_prefix, remove_extra_whitespaces (collapses runs of spaces as e5.c does),
+    escape_whitespaces. Viterbi in float32 as e5.c, so exact score ties split as in e5.c.
+
+    Two differences are left to the caller, who encodes `prefix + text`:
+    - SentencePiece strips trailing whitespace, where e5.c keeps one "▁" token: encode
+      `prefix + text + SPM_END` and drop the last id (SPM_END is a piece of its own that no other
+      piece contains, so it never changes the tokens before it);
+    - SentencePiece fuses consecutive unknown characters into one <unk>, e5.c gives one per
+      character: when the ids contain `model.unk`, encode again with `out_type="proto"` and repeat
+      <unk> `len(piece.piece)` times for each unknown piece.
+    Then add <s> ... </s> (`model.bos`, `model.eos`) and truncate to `model.max_positions`."""
+    # generated protobuf module, untyped
+    spm_pb2: Any = importlib.import_module("sentencepiece.sentencepiece_model_pb2")
+
+    if sum(SPM_END in piece for piece in model.pieces) != 1 or ord(SPM_END) in model.norm:
+        raise ValueError(f"{SPM_END!r} is not a piece of its own")
+    proto = spm_pb2.ModelProto()
+    trainer = proto.trainer_spec
+    trainer.model_type = spm_pb2.TrainerSpec.UNIGRAM
+    trainer.vocab_size = len(model.pieces)
+    trainer.unk_id, trainer.bos_id, trainer.eos_id = model.unk, model.bos, model.eos
+    trainer.pad_id = model.pad
+    trainer.unk_piece, trainer.bos_piece = model.pieces[model.unk], model.pieces[model.bos]
+    trainer.eos_piece, trainer.pad_piece = model.pieces[model.eos], model.pieces[model.pad]
+    trainer.byte_fallback = False
+    normalizer = proto.normalizer_spec
+    normalizer.name = "e5"
+    normalizer.precompiled_charsmap = precompiled_charsmap(model.norm)
+    normalizer.add_dummy_prefix = True
+    normalizer.remove_extra_whitespaces = True
+    normalizer.escape_whitespaces = True
+    normal, unknown = (
+        spm_pb2.ModelProto.SentencePiece.NORMAL,
+        spm_pb2.ModelProto.SentencePiece.UNKNOWN,
+    )
+    for i, (text, score) in enumerate(zip(model.pieces, model.scores)):
+        piece = proto.pieces.add()
+        piece.piece = text
+        piece.score = float(score)
+        piece.type = unknown if i == model.unk else normal
+    return bytes(proto.SerializeToString())
 
 
 # ---------------------------------------------------------------------------------- model

@@ -112,3 +112,26 @@ def test_dequantise_q4_0() -> None:
     row = e5_export.dequantise_q4_0(block.tobytes(), 1, 32)[0]
     np.testing.assert_array_equal(row[:16], (np.arange(16) - 8) * 0.5)
     np.testing.assert_array_equal(row[16:], (np.arange(16)[::-1] - 8) * 0.5)
+
+
+def test_sentencepiece_ids_match_the_tokenizer(exported: Path) -> None:
+    """The SentencePiece model (`build_sentencepiece`, encoded as its docstring says) gives the
+    exported tokenizer's ids."""
+    spm = pytest.importorskip("sentencepiece")
+    model = e5_export.read_e5_bin()
+    del model.tensors
+    processor = spm.SentencePieceProcessor(model_proto=e5_export.build_sentencepiece(model))
+    tokenizer = Tokenizer.from_file(str(exported / "tokenizer.json"))
+
+    def ids(text: str) -> list[int]:
+        text += e5_export.SPM_END
+        out = processor.encode(text)
+        if model.unk in out:  # one <unk> per unknown character, as e5.c
+            out = []
+            for piece in processor.encode(text, out_type="proto").pieces:
+                out += [model.unk] * len(piece.piece) if piece.id == model.unk else [piece.id]
+        return [model.bos, *out[:-1][: model.max_positions - 2], model.eos]
+
+    for text in [*TEXTS, "trailing spaces  ", "x \u200b"]:
+        for prefix in ("query: ", "passage: "):
+            assert ids(prefix + text) == tokenizer.encode(prefix + text).ids, prefix + text
