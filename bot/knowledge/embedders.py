@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.knowledge import onnx_export
+from bot.knowledge.tokenizing import Tokenize, tokenizer_of
 from bot.progress import progress
 
 # One thread per encoder: on a small shared machine, more threads spin against each other
@@ -36,7 +37,7 @@ class OnnxEmbedder:
     """An exported encoder (ids and mask in, normalised vectors out) with its tokenizer.
 
     Loads on first use, exporting first if the folder is incomplete. Thread-safe: ONNX Runtime
-    sessions may run from several threads; the tokenizer is used with a copy per call.
+    sessions and both tokenizers may run from several threads.
     """
 
     def __init__(
@@ -54,20 +55,16 @@ class OnnxEmbedder:
         self._file = "model.int8.onnx" if int8 else "model.onnx"
         self._prefixes = (query_prefix, passage_prefix)
         self._session: Any = None
-        self._tokenizer: Any = None
+        self._tokenizer: Tokenize | None = None
         self._lock = threading.Lock()
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> tuple[Any, Tokenize]:
         with self._lock:
             if self._session is None:
                 import onnxruntime
-                from tokenizers import Tokenizer
 
                 directory = onnx_export.ensure(self._directory, self._export)
                 details = json.loads((directory / "export.json").read_text())
-                tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-                tokenizer.enable_truncation(int(details["max_tokens"]))
-                tokenizer.enable_padding(pad_id=int(details["pad_id"]))
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = THREADS
                 options.inter_op_num_threads = 1
@@ -75,7 +72,8 @@ class OnnxEmbedder:
                 self._session = onnxruntime.InferenceSession(
                     str(directory / self._file), options, providers=["CPUExecutionProvider"]
                 )
-                self._tokenizer = tokenizer
+                self._tokenizer = tokenizer_of(directory, details)
+        assert self._tokenizer is not None
         return self._session, self._tokenizer
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
@@ -89,9 +87,7 @@ class OnnxEmbedder:
         what = f"encoding with {self.name.split('/')[-1]}"
         for start in progress(batches, len(batches), what, unit="batch"):
             rows = order[start : start + BATCH]
-            encodings = tokenizer.encode_batch([prefix + texts[i] for i in rows])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            ids, mask = tokenizer([prefix + texts[i] for i in rows])
             out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         return out
 

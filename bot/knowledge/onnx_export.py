@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 _EXPORTING = threading.Lock()
-FILES = ("model.onnx", "model.int8.onnx", "tokenizer.json", "export.json")
+MODELS = ("model.onnx", "model.int8.onnx")
 OPSET = 18
 
 
@@ -53,15 +53,15 @@ def mean_pooled(encoder: Any) -> Any:
 def write_export(
     directory: Path,
     module: Any,
-    save_tokenizer: Callable[[Path], object],
+    tokenizer_files: dict[str, Callable[[Path], object]],
     details: dict[str, object],
 ) -> None:
-    """Export `module` (ids and mask in, vectors out) with its tokenizer (written by
-    `save_tokenizer`) into `directory`, then the marker with `details` (`max_tokens`,
-    `pad_id`); atomically per file. Two models: `model.onnx` computes in fp32 with only the
-    token-embedding table stored as int8 (e5's is 250,002 x 384: 384 MB in fp32, 96 MB in int8;
-    cosine to the fp32 model 0.99998 on the dev queries), `model.int8.onnx` has every weight
-    in int8."""
+    """Export `module` (ids and mask in, vectors out) with its tokenizer (each file named in
+    `tokenizer_files` written by its function) into `directory`, then the marker with `details`
+    (`max_tokens`, `pad_id`; what `tokenizing.tokenizer_of` reads); atomically per file.
+    Two models: `model.onnx` computes in fp32 with only the token-embedding table stored as
+    int8 (e5's is 250,002 x 384: 384 MB in fp32, 96 MB in int8; cosine to the fp32 model
+    0.99998 on the dev queries), `model.int8.onnx` has every weight in int8."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -87,7 +87,7 @@ def write_export(
             opset_version=OPSET,
             dynamo=False,
         )
-    for name, ops in (("model.onnx", ["Gather"]), ("model.int8.onnx", None)):
+    for name, ops in zip(MODELS, (["Gather"], None)):
         quantize_dynamic(
             str(traced),
             str(directory / f"{name}{suffix}"),
@@ -96,9 +96,10 @@ def write_export(
             op_types_to_quantize=ops,
         )
     traced.unlink()
-    save_tokenizer(directory / f"tokenizer.json{suffix}")
+    for name, write in tokenizer_files.items():
+        write(directory / f"{name}{suffix}")
     (directory / f"export.json{suffix}").write_text(json.dumps(details))
-    for name in FILES:  # the marker last
+    for name in [*MODELS, *tokenizer_files, "export.json"]:  # the marker last
         os.replace(directory / f"{name}{suffix}", directory / name)
 
 
@@ -116,7 +117,7 @@ def export_minilm(directory: Path) -> None:
     write_export(
         directory,
         mean_pooled(encoder),
-        lambda path: shutil.copyfile(source / "tokenizer.json", path),
+        {"tokenizer.json": lambda path: shutil.copyfile(source / "tokenizer.json", path)},
         details,
     )
 

