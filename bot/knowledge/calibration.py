@@ -14,6 +14,7 @@ recomputed only when the bank or the models change.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -39,7 +40,8 @@ CLARIFY_COSINE = 0.85
 MARGIN_RANGE = (0.4, 3.0)
 # Fewer pseudo-queries than this and the estimate is noise: keep the shipped defaults.
 MIN_PSEUDO_QUERIES = 20
-# At most this many (evenly spread) FAQs are asked, so calibration stays cheap on big banks.
+# At most this many FAQs (a fixed pseudo-random sample) are asked, so calibration stays cheap on
+# big banks.
 MAX_PSEUDO_QUERIES = 300
 
 # Ranks many (question, language) pairs at once.
@@ -84,11 +86,16 @@ class PseudoQuery:
     words: int
 
 
+def _draw(faq: Faq) -> str:
+    """A fixed pseudo-random rank per FAQ: a sample drawn by it changes by at most one FAQ when
+    one FAQ is added or removed, so a rebuild re-encodes at most one question."""
+    return hashlib.sha1(faq.id.encode()).hexdigest()
+
+
 def pseudo_queries(faqs: Sequence[Faq], search: Search) -> list[PseudoQuery]:
-    """Ask each FAQ's question (an even sample of at most MAX_PSEUDO_QUERIES) with that FAQ
-    removed from its ranking."""
-    step = max(1.0, len(faqs) / MAX_PSEUDO_QUERIES)
-    picked = [faqs[int(i * step)] for i in range(min(len(faqs), MAX_PSEUDO_QUERIES))]
+    """Ask each FAQ's question (a sample of at most MAX_PSEUDO_QUERIES, drawn by a hash of each
+    FAQ's id) with that FAQ removed from its ranking."""
+    picked = sorted(faqs, key=_draw)[:MAX_PSEUDO_QUERIES]
     found = []
     rankings = search([(faq.question, faq.language) for faq in picked])
     for faq, ranking in zip(picked, rankings):

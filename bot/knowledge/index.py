@@ -41,6 +41,7 @@ from bot.progress import progress
 log = logging.getLogger(__name__)
 
 FORMAT = 6
+CACHE_FILE = "encodings.npz"
 LEXICAL_WEIGHT = 0.2
 HUB_PENALTY = 0.3
 HUB_NEIGHBOURS = 5
@@ -86,11 +87,13 @@ class Hit:
 
 class VectorCache:
     """Every vector computed so far, keyed by model, role and text: a rebuild encodes only texts
-    it has not seen. `prune` keeps what the last build used, so it does not grow forever."""
+    it has not seen. `persist` keeps only what was asked for since it was loaded (the last
+    build and calibration), so it does not grow forever."""
 
     def __init__(self, entries: dict[str, np.ndarray] | None = None) -> None:
         self._entries = dict(entries or {})
         self._used: set[str] = set()
+        self._added = 0
 
     @staticmethod
     def _key(model: str, role: Role, text: str) -> str:
@@ -104,24 +107,28 @@ class VectorCache:
             encode = embedder.encode_queries if role == "query" else embedder.encode_passages
             for text, vector in zip(missing, encode(missing)):
                 self._entries[self._key(embedder.name, role, text)] = vector
+            self._added += len(missing)
         self._used.update(keys)
         if not keys:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._entries[k] for k in keys])
 
-    def prune(self) -> None:
-        """Forget every vector not asked for since the last prune."""
-        self._entries = {k: v for k, v in self._entries.items() if k in self._used}
-        self._used = set()
-
     def __len__(self) -> int:
         return len(self._entries)
 
-    def save(self, handle: Any) -> None:
-        """Write the cache as one npz (keys and a matrix)."""
+    def persist(self, path: Path) -> None:
+        """If anything was encoded since loading, forget what was not asked for and write the
+        rest as one npz (keys and a matrix), under a temporary name renamed at the end."""
+        if not self._added:
+            return
+        self._entries = {k: v for k, v in self._entries.items() if k in self._used}
         keys = sorted(self._entries)
         matrix = np.stack([self._entries[k] for k in keys]) if keys else np.zeros((0, 384))
-        np.savez(handle, keys=np.array(keys, dtype="U24"), vectors=matrix.astype(np.float32))
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            np.savez(handle, keys=np.array(keys, dtype="U24"), vectors=matrix.astype(np.float32))
+        os.replace(temporary, path)
+        self._added = 0
 
     @classmethod
     def load(cls, path: Path) -> VectorCache:
@@ -245,7 +252,6 @@ class FaqIndex:
                 if signal.field == "q":  # best phrasing per FAQ
                     similarity = np.maximum.reduceat(similarity, part.starts, axis=1)
                 vectors[f"{signal.key}.hub"][part.faqs] = _hubness(similarity)
-        cache.prune()
         return index
 
     def rebuilt(self, faqs: Sequence[Faq]) -> FaqIndex:
@@ -260,19 +266,18 @@ class FaqIndex:
     def save(self, directory: Path, kb_hash: str) -> None:
         """Write each file under a temporary name and rename it, the manifest last: a half-written
         index is never taken as valid, and processes building the same index at once do not
-        mix files."""
+        mix files. The vector cache is saved apart (`VectorCache.persist`), after calibration
+        has added its questions' vectors."""
         directory.mkdir(parents=True, exist_ok=True)
         suffix = f".{os.getpid()}.tmp"
         with open(directory / f"vectors.npz{suffix}", "wb") as handle:
             arrays: dict[str, Any] = dict(self._vectors)
             np.savez(handle, **arrays)
-        with open(directory / f"encodings.npz{suffix}", "wb") as handle:
-            self.cache.save(handle)
         (directory / f"faq_ids.json{suffix}").write_text(json.dumps([f.id for f in self.faqs]))
         (directory / f"manifest.json{suffix}").write_text(
             json.dumps(self.manifest(kb_hash, self.embedders))
         )
-        for name in ("vectors.npz", "encodings.npz", "faq_ids.json", "manifest.json"):
+        for name in ("vectors.npz", "faq_ids.json", "manifest.json"):
             os.replace(directory / f"{name}{suffix}", directory / name)
 
     @classmethod
@@ -290,7 +295,7 @@ class FaqIndex:
             ]
         except (OSError, ValueError):
             same = False
-        cache = VectorCache.load(directory / "encodings.npz")
+        cache = VectorCache.load(directory / CACHE_FILE)
         if same:
             with np.load(directory / "vectors.npz") as data:
                 return cls(faqs, embedders, {key: data[key] for key in data.files}, cache)

@@ -15,7 +15,7 @@ from bot.knowledge.calibration import load_or_calibrate
 from bot.knowledge.decision import Decision, Thresholds, decide
 from bot.knowledge.embedders import Embedder, e5, minilm
 from bot.knowledge.faq import Agency, Faq
-from bot.knowledge.index import FaqIndex
+from bot.knowledge.index import CACHE_FILE, FaqIndex
 from bot.settings import MODEL_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class KnowledgeBase:
             faqs,
             lambda queries: index.search_many(queries, k=11, cached=True, what="calibrating"),
         )
+        index.cache.persist(index_dir / CACHE_FILE)  # the build's and calibration's vectors
         thresholds = calibration.thresholds
         return cls(bank, index, thresholds_from(settings, thresholds) if settings else thresholds)
 

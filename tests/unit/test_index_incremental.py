@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.knowledge.bank import FaqBank
 from bot.knowledge.faq import Faq
-from bot.knowledge.index import SIGNALS, FaqIndex, VectorCache
+from bot.knowledge.index import CACHE_FILE, SIGNALS, FaqIndex, VectorCache
+from bot.knowledge.service import KnowledgeBase
 from bot.progress import progress
 
 
@@ -120,18 +122,19 @@ def test_the_best_phrasing_of_each_faq_counts() -> None:
 def test_the_index_persists_its_vectors_and_a_changed_bank_reuses_them(tmp_path: Path) -> None:
     faqs = _faqs(30)
     first = [CountingEmbedder("e5"), CountingEmbedder("mini")]
-    FaqIndex.open(tmp_path, faqs, "hash-1", first)
-    assert len(VectorCache.load(tmp_path / "encodings.npz")) > 0
+    KnowledgeBase.open(FaqBank.from_faqs(faqs), tmp_path, embedders=first)
+    assert len(VectorCache.load(tmp_path / CACHE_FILE)) > 0
 
     again = [CountingEmbedder("e5"), CountingEmbedder("mini")]
-    FaqIndex.open(tmp_path, faqs, "hash-1", again)
+    KnowledgeBase.open(FaqBank.from_faqs(faqs), tmp_path, embedders=again)
     assert again[0].encoded == [] and again[1].encoded == [], "an unchanged bank is loaded"
 
+    # Calibration's questions included: only the new FAQ's texts are encoded.
     added = Faq("new", "agency", "fr", "Où voter?", "Au bureau de vote.")
     later = [CountingEmbedder("e5"), CountingEmbedder("mini")]
-    index = FaqIndex.open(tmp_path, [*faqs, added], "hash-2", later)
+    kb = KnowledgeBase.open(FaqBank.from_faqs([*faqs, added]), tmp_path, embedders=later)
     assert later[0].encoded and all("voter" in t for t in later[0].encoded + later[1].encoded)
-    assert index.search("où voter", "fr")[0].faq_id == "new"
+    assert kb.index.search("où voter", "fr")[0].faq_id == "new"
 
 
 @pytest.mark.parametrize("total", [3, 40])

@@ -94,7 +94,21 @@ def test_calibrated_on_one_half_of_a_synthetic_bank_it_holds_on_the_other_half()
     assert _answered(held_out, chosen) <= 0.27
 
 
-def test_pseudo_queries_sample_evenly_from_big_banks() -> None:
+def test_the_sample_of_a_big_bank_moves_by_one_faq_when_one_is_added() -> None:
+    asked: list[list[str]] = []
+
+    def search(text: str, language: str) -> list[Hit]:
+        asked[-1].append(text)
+        return [Hit("a", 1.0, 0.9), Hit("b", 0.5, 0.9)]
+
+    faqs = _faqs(900)
+    for bank in (faqs, [*faqs, Faq("new", "agency", "en", "Where do I vote?", "Online.")]):
+        asked.append([])
+        pseudo_queries(bank, each(search))
+    assert len(asked[1]) == 300 and len(set(asked[0]) - set(asked[1])) <= 1
+
+
+def test_pseudo_queries_sample_from_big_banks() -> None:
     asked: list[str] = []
 
     def search(text: str, language: str) -> list[Hit]:
