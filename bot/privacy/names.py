@@ -112,6 +112,9 @@ def _run(tokens: list[re.Match[str]], first: int, limit: int, rule: str) -> int:
         token = tokens[index].group()
         if count and "\n" in text_between(tokens, index):
             break  # a name does not run over a line end
+        previous = tokens[index - 1].group() if index else ""
+        if count and previous.endswith(".") and len(previous.rstrip(".")) > 1:
+            break  # nor over a sentence end: "this is Riya. Returns are due" ("B." is an initial)
         initial = count > 0 and re.fullmatch(r"[A-Z]\.?", token) is not None
         if (
             rule == "any"
@@ -138,8 +141,9 @@ def _alone(tokens: list[re.Match[str]], index: int) -> bool:
     """Whether token `index` is a name-like word followed by a mark, the end, or "here"."""
     if not _nameish(tokens[index].group()):
         return False
-    if index + 1 == len(tokens):
-        return True
+    word = tokens[index].group()
+    if index + 1 == len(tokens) or (word.endswith(".") and len(word.rstrip(".")) > 1):
+        return True  # the end, or the end of a sentence: "hi, this is Riya. Returns are due"
     after = tokens[index + 1].group()
     return not after[0].isalnum() or after.lower() in ("here", "ici", "calling", "from", "de")
 

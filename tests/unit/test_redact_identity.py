@@ -102,6 +102,21 @@ def test_placeholders_are_typed_and_the_sentence_stays_readable() -> None:
     assert redact(text) == "Je m'appelle [name], née le [dob], carte soleil [health_card]"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Hello, this is Riya. Returns are due April 30; I noted your file.",
+            "Hello, this is [name]. Returns are due April 30; I noted your file.",
+        ),
+        ("My name is Ana Lopes. Thanks for the help", "My name is [name]. Thanks for the help"),
+        ("Bonjour, c'est Marc. Merci d'avance", "Bonjour, c'est [name]. Merci d'avance"),
+    ],
+)
+def test_a_name_ends_at_the_end_of_its_sentence(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
 def test_a_list_after_one_cue_is_taken_whole() -> None:
     text = "passport numbers for the family: GW200451, GW200452 and my husband's GW200453"
     assert [v for k, v in kinds_and_values(text) if k == "passport"] == [

@@ -489,7 +489,7 @@
       Q.drafts.delete(id);
       if (Q.openId === id) {
         if (Q.els.reply) Q.els.reply.value = '';
-        upsertLine({ seq: r.seq, from: 'agent', text, at: new Date(serverNow()).toISOString(), status: r.status }, true);
+        upsertLine({ seq: r.seq, from: 'agent', text, at: new Date(serverNow()).toISOString(), status: r.status, local: true }, true);
       }
       if (statusEl.dataset.kind === 'error') setStatus('');
     } catch (e) {
@@ -653,7 +653,13 @@
     const known = Q.lines.get(key);
     const merged = Object.assign({}, known && known.entry);
     // A seq already shown keeps its text; only missing fields and the delivery status are updated.
-    for (const [k, v] of Object.entries(entry)) if (v != null && (merged[k] == null || k === 'status')) merged[k] = v;
+    // Except the echo of a reply sent from this page: the server's line (redacted, as every
+    // console shows it) replaces it whichever arrives first.
+    const echo = known && known.entry.local && !entry.local;
+    for (const [k, v] of Object.entries(entry)) {
+      if (v != null && (merged[k] == null || k === 'status' || (echo && k === 'text'))) merged[k] = v;
+    }
+    if (echo) delete merged.local;
     const li = known ? known.li : h('li', {});
     fillLine(li, merged);
     Q.lines.set(key, { li, entry: merged });
