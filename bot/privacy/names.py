@@ -105,6 +105,11 @@ def _nameish(token: str) -> bool:
     )
 
 
+def _ends_sentence(token: str) -> bool:
+    """A word token carrying a full stop that ends a sentence ("Riya."), not an initial ("B.")."""
+    return token.endswith(".") and len(token) > 2
+
+
 def _run(tokens: list[re.Match[str]], first: int, limit: int, rule: str) -> int:
     """How many tokens from `first` make the name, by `rule`; 0 when none."""
     count = 0
@@ -112,9 +117,8 @@ def _run(tokens: list[re.Match[str]], first: int, limit: int, rule: str) -> int:
         token = tokens[index].group()
         if count and "\n" in text_between(tokens, index):
             break  # a name does not run over a line end
-        previous = tokens[index - 1].group() if index else ""
-        if count and previous.endswith(".") and len(previous.rstrip(".")) > 1:
-            break  # nor over a sentence end: "this is Riya. Returns are due" ("B." is an initial)
+        if count and _ends_sentence(tokens[index - 1].group()):
+            break  # nor over a sentence end: "this is Riya. Returns are due"
         initial = count > 0 and re.fullmatch(r"[A-Z]\.?", token) is not None
         if (
             rule == "any"
@@ -141,8 +145,7 @@ def _alone(tokens: list[re.Match[str]], index: int) -> bool:
     """Whether token `index` is a name-like word followed by a mark, the end, or "here"."""
     if not _nameish(tokens[index].group()):
         return False
-    word = tokens[index].group()
-    if index + 1 == len(tokens) or (word.endswith(".") and len(word.rstrip(".")) > 1):
+    if index + 1 == len(tokens) or _ends_sentence(tokens[index].group()):
         return True  # the end, or the end of a sentence: "hi, this is Riya. Returns are due"
     after = tokens[index + 1].group()
     return not after[0].isalnum() or after.lower() in ("here", "ici", "calling", "from", "de")
@@ -180,8 +183,8 @@ def name_candidates(text: str) -> list[Candidate]:
         if count:
             last = tokens[first + count - 1].group()
             end = tokens[first + count - 1].end()
-            if last.endswith(".") and len(last) > 2:
-                end -= 1  # a full stop after the name ends the sentence; "B." is an initial
+            if _ends_sentence(last):
+                end -= 1  # the full stop after the name is not part of it
             found.append(Candidate("name", tokens[first].start(), end, (preference,)))
 
     for cue in _CUE.finditer(text):
