@@ -62,12 +62,28 @@ def write_export(
     Two models: `model.onnx` computes in fp32 with only the token-embedding table stored as
     int8 (e5's is 250,002 x 384: 384 MB in fp32, 96 MB in int8; cosine to the fp32 model
     0.99998 on the dev queries), `model.int8.onnx` has every weight in int8."""
+    # The tracer's and the quantiser's advice is for model authors, not for whoever runs `make`;
+    # silenced for the export only (it may run inside the app, whose logging must stay as it is).
+    root = logging.getLogger()
+    level = root.level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root.setLevel(max(level, logging.ERROR))
+        try:
+            _write(directory, module, tokenizer_files, details)
+        finally:
+            root.setLevel(level)
+
+
+def _write(
+    directory: Path,
+    module: Any,
+    tokenizer_files: dict[str, Callable[[Path], object]],
+    details: dict[str, object],
+) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # The tracer's and the quantiser's advice is for model authors, not for whoever runs `make`.
-    warnings.filterwarnings("ignore", module=r"(torch|transformers|onnx|onnxruntime)(\.|$)")
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     directory.mkdir(parents=True, exist_ok=True)
     suffix = f".{os.getpid()}.tmp"
     traced = directory / f"traced.onnx{suffix}"
