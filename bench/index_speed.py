@@ -26,6 +26,7 @@ from bot.knowledge.embedders import Embedder, e5, minilm
 from bot.knowledge.evaluation import read_queries, score
 from bot.knowledge.faq import Faq
 from bot.knowledge.importer import read_faq_file
+from bot.knowledge.onnx_export import mean_pooled
 from bot.knowledge.service import KnowledgeBase
 from bot.settings import MODEL_DIR, ROOT
 
@@ -65,7 +66,7 @@ class TorchMiniLm:
         torch.set_num_threads(1)
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).eval()
+        self._model = mean_pooled(AutoModel.from_pretrained(path))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -80,10 +81,8 @@ class TorchMiniLm:
                     max_length=256,
                     return_tensors="pt",
                 )
-                states = self._model(**batch)[0]
-                mask = batch["attention_mask"].unsqueeze(-1).float()
-                pooled = (states * mask).sum(1) / mask.sum(1)
-                out.append(self._torch.nn.functional.normalize(pooled, dim=1).numpy())
+                vectors = self._model(batch["input_ids"], batch["attention_mask"])
+                out.append(vectors.numpy())
         return np.concatenate(out).astype(np.float32)
 
     encode_passages = encode_queries
