@@ -54,6 +54,7 @@ class OnnxEmbedder:
         self._export = export
         self._file = "model.int8.onnx" if int8 else "model.onnx"
         self._prefixes = (query_prefix, passage_prefix)
+        self._progress = f"encoding with {self.name.split('/')[-1]}"
         self._session: Any = None
         self._tokenizer: Tokenize | None = None
         self._lock = threading.Lock()
@@ -84,8 +85,7 @@ class OnnxEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
         batches = range(0, len(order), BATCH)
-        what = f"encoding with {self.name.split('/')[-1]}"
-        for start in progress(batches, len(batches), what, unit="batch"):
+        for start in progress(batches, len(batches), self._progress, unit="batch"):
             rows = order[start : start + BATCH]
             ids, mask = tokenizer([prefix + texts[i] for i in rows])
             out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
