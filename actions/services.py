@@ -13,9 +13,10 @@ from bot.handoff.config import ContactCentreConfig, load_config
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings, get_settings
+from bot.studio.live import LiveKnowledge
 
 _lock = threading.Lock()
-_knowledge: KnowledgeBase | None = None
+_live: LiveKnowledge | None = None
 _detector: LanguageDetector | None = None
 _contact_centre: ContactCentreConfig | None = None
 
@@ -26,19 +27,32 @@ def use_detector(detector: LanguageDetector) -> None:
     _detector = detector
 
 
-def knowledge(settings: Settings | None = None) -> KnowledgeBase:
-    """The process's one knowledge base, opened on first use (by the app at start-up, or by the
-    first action call if that comes first: either way it is loaded once)."""
-    global _knowledge
+def use_live(live: LiveKnowledge) -> None:
+    """Share the app's live knowledge (kept current by the studio's revision) with the actions."""
+    global _live
     with _lock:
-        if _knowledge is None:
-            from bot.knowledge.bank import FaqBank
+        _live = _live or live
+
+
+def live(settings: Settings | None = None) -> LiveKnowledge:
+    """The process's live knowledge: the app's, or opened here from the settings' database if
+    an action is called first."""
+    global _live
+    with _lock:
+        if _live is None:
+            from bot.storage.db import Database
 
             settings = settings or get_settings()
-            _knowledge = KnowledgeBase.open(
-                FaqBank.load(settings.faq_dir), settings.index_dir, settings
-            )
-        return _knowledge
+            db = Database(settings.database_url)
+            db.create_schema()
+            _live = LiveKnowledge(db, settings)
+        return _live
+
+
+def knowledge(settings: Settings | None = None) -> KnowledgeBase:
+    """The published knowledge base as this process last loaded it (loaded on first use: by
+    the app at start-up, or by the first action call if that comes first)."""
+    return live(settings).load()
 
 
 def detector() -> LanguageDetector:

@@ -32,7 +32,6 @@ from bench.channels import fresh_database
 from bench.common import NO_RATE_LIMITS, free_port, say
 from bench.stackrun import started
 from bot.handoff.agents import Agents
-from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
 from bot.handoff.config import load_config
 from bot.handoff.queue import HandoffQueue
@@ -41,6 +40,7 @@ from bot.inbox.hub import LiveHub
 from bot.inbox.store import Inbox
 from bot.inbox.transcript import Transcript
 from bot.settings import ROOT, Settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Handoff, utcnow
 from tests.integration.conftest import POSTGRES_URL

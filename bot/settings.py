@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     purge_interval_s: float = Field(default=24 * 3600, gt=0)
 
+    # Knowledge studio: how often each replica checks for a new published revision (a publish is
+    # live within about this long plus the rebuild), and FAQs seed the database from FAQ_DIR on
+    # the first start only (then `govbot kb import FILE --publish`).
+    kb_refresh_s: float = Field(default=2.0, gt=0)
+
     # The answer decision (bot/knowledge/decision.py). Unset: calibrated on the bank at index
     # build (bot/knowledge/calibration.py, docs/retrieval.md); set, it replaces the calibrated one.
     answer_margin: float | None = None

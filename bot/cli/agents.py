@@ -20,7 +20,7 @@ app = typer.Typer(
 
 def _agents() -> Agents:
     from bot.handoff.agents import Agents
-    from bot.handoff.audit import AuditLog
+    from bot.storage.audit import AuditLog
     from bot.storage.db import Database
 
     db = Database(get_settings().database_url)

@@ -22,8 +22,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 
-from bot.handoff.audit import AuditLog
 from bot.handoff.login_throttle import LoginThrottle, SqlLoginThrottle
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import Agent, AgentSession, utcnow
 

@@ -18,12 +18,12 @@ the event loop through the conversation's `Transcript`.
 from __future__ import annotations
 
 from bot.handoff.agent_side import AgentSide
-from bot.handoff.audit import AuditLog
 from bot.handoff.citizen import CitizenSide, SatisfactionRecorder
 from bot.handoff.config import ContactCentreConfig
 from bot.handoff.queue import HandoffQueue
 from bot.handoff.sweeps import Sweeps
 from bot.inbox.transcript import Transcript
+from bot.storage.audit import AuditLog
 
 
 class ContactCentre(CitizenSide, AgentSide, Sweeps):

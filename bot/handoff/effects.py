@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.handoff.audit import AuditLog
 from bot.handoff.config import ContactCentreConfig, QueueConfig
 from bot.handoff.hours import describe, next_opening
 from bot.handoff.queue import HandoffQueue
 from bot.inbox.entries import TranscriptEntry
 from bot.inbox.transcript import Transcript
 from bot.messages import say
+from bot.storage.audit import AuditLog
 from bot.storage.models import Handoff
 from connectors.capabilities import capabilities
 

@@ -73,7 +73,7 @@ def read_faq_file(path: Path, agency: str = "") -> list[Faq]:
     return [faq for faq, _, _ in triples]
 
 
-def _faq_to_yaml(faq: Faq) -> dict[str, Any]:
+def faq_to_yaml(faq: Faq) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": faq.id}
     if faq.parallel_id:
         doc["parallel_id"] = faq.parallel_id
@@ -107,7 +107,7 @@ def import_faqs(path: Path, faq_dir: Path, agency: str = "") -> dict[str, int]:
             read_agency_file(target)  # fails loudly if the existing file is already broken
         else:
             doc = {"agency": {"id": agency_id, "name": {"en": agency_id}}, "faqs": []}
-        doc["faqs"].extend(_faq_to_yaml(faq) for faq in faqs)
+        doc["faqs"].extend(faq_to_yaml(faq) for faq in faqs)
         staged.append((target, yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)))
     # Write every file to a temporary sibling first, then rename: a failure leaves
     # nothing half-written.

@@ -61,11 +61,26 @@ class KnowledgeBase:
         thresholds: calibrated on the bank itself (persisted beside the index), with any that
         `settings` fix in their place."""
         embedders = embedders or default_embedders(settings)
+        index = FaqIndex.open(index_dir, list(bank.faqs), bank.content_hash(), embedders)
+        return cls._calibrated(bank, index, index_dir, settings)
+
+    def updated(
+        self, bank: FaqBank, index_dir: Path, settings: Settings | None = None
+    ) -> KnowledgeBase:
+        """The same models over a changed bank (a publish in the studio): only texts this index
+        has not seen are encoded; the whole-bank statistics and the calibration are redone."""
+        index = self.index.rebuilt(bank.faqs)
+        index.save(index_dir, bank.content_hash())
+        return self._calibrated(bank, index, index_dir, settings)
+
+    @classmethod
+    def _calibrated(
+        cls, bank: FaqBank, index: FaqIndex, index_dir: Path, settings: Settings | None
+    ) -> KnowledgeBase:
         faqs = list(bank.faqs)
-        index = FaqIndex.open(index_dir, faqs, bank.content_hash(), embedders)
         calibration = load_or_calibrate(
             index_dir,
-            FaqIndex.manifest(bank.content_hash(), embedders),
+            FaqIndex.manifest(bank.content_hash(), index.embedders),
             faqs,
             lambda queries: index.search_many(queries, k=11, cached=True, what="calibrating"),
         )

@@ -47,10 +47,10 @@ WEBHOOK_MAX_BYTES = 1024 * 1024
 
 async def _load_knowledge(services: Services) -> None:
     action_services.use_detector(services.detector)
-    knowledge = await asyncio.to_thread(action_services.knowledge, services.settings)
+    action_services.use_live(services.live)
+    knowledge = await asyncio.to_thread(services.live.load)
     # load both models before the first citizen
     await asyncio.to_thread(knowledge.ask, "warm up", "en")
-    services.knowledge = knowledge
     log.info("knowledge ready: %d FAQs", len(knowledge.bank.faqs))
 
 
@@ -65,6 +65,7 @@ def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[An
     clusterer = GapClusterer(db, embed, settings.gap_similarity)
     jobs: list[Coroutine[Any, Any, Any]] = [
         _load_knowledge(services),
+        services.live.run(settings.kb_refresh_s, stop),
         services.intake.worker.run_retry_loop(settings.retry_interval_s, stop),
         services.sender.run(stop),
         services.centre.run_sweeps(settings.sweep_interval_s, stop),

@@ -14,13 +14,13 @@ from starlette.requests import HTTPConnection
 from bot.conversation.intake import Intake
 from bot.engine.client import DialogueEngine
 from bot.handoff.agents import Agents
-from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
 from bot.inbox.hub import LiveHub
 from bot.inbox.store import Inbox
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.web.ratelimit import RateLimiter
 from bot.web.services import Services

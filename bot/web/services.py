@@ -18,7 +18,6 @@ from bot.conversation.sender import OutboxSender
 from bot.conversation.worker import ConversationWorker
 from bot.engine.client import DialogueEngine, RasaEngine
 from bot.handoff.agents import Agents
-from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
 from bot.handoff.config import load_config
 from bot.handoff.login_throttle import LoginThrottle, SqlLoginThrottle, ThrottleRules
@@ -33,7 +32,10 @@ from bot.insight.recorder import Insight
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.settings import Settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
+from bot.studio.live import LiveKnowledge
+from bot.studio.store import Studio
 from bot.web.ratelimit import RateLimiter
 from connectors.base import ChannelAdapter
 from connectors.registry import build_adapters
@@ -68,7 +70,13 @@ class Services:
     insight: Insight
     limiter: RateLimiter
     webchat_sessions: SessionTokens
-    knowledge: KnowledgeBase | None = None
+    live: LiveKnowledge
+    studio: Studio
+
+    @property
+    def knowledge(self) -> KnowledgeBase | None:
+        """The published knowledge base, or None until it is loaded."""
+        return self.live.current
 
 
 def build_services(
@@ -128,4 +136,6 @@ def build_services(
         insight=insight,
         limiter=RateLimiter.from_settings(settings),
         webchat_sessions=SessionTokens(session_secret),
+        live=LiveKnowledge(db, settings, clock),
+        studio=Studio(db, clock),
     )

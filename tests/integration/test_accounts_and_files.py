@@ -15,8 +15,8 @@ import yaml
 
 from bot import stack
 from bot.handoff.agents import AccountError, Agents, check_password
-from bot.handoff.audit import AuditLog
 from bot.settings import ROOT, Settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from tests.conftest import free_port
 

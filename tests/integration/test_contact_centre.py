@@ -15,7 +15,6 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.engine.instructions import HandoffRequest
 from bot.handoff.agents import Agents
-from bot.handoff.audit import AuditLog
 from bot.handoff.centre import ContactCentre
 from bot.handoff.config import load_config
 from bot.handoff.queue import HandoffQueue
@@ -23,6 +22,7 @@ from bot.inbox.hub import LiveHub
 from bot.inbox.store import Inbox
 from bot.inbox.transcript import Transcript
 from bot.settings import ROOT
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import InboundMessage, OutboundMessage
 from tests.integration.test_handoff_queue import Clock

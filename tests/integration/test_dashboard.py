@@ -43,7 +43,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.handoff.agents import Agents
-from bot.handoff.audit import AuditLog
 from bot.handoff.config import ContactCentreConfig
 from bot.insight import charts
 from bot.insight.dashboard import TABLES, FilterError, Filters, compute, csv_text, tables
@@ -51,6 +50,7 @@ from bot.insight.single_flight import SingleFlight
 from bot.knowledge.bank import FaqBank
 from bot.knowledge.faq import Agency, Faq
 from bot.settings import Settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import (
     Alert,

@@ -17,9 +17,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from bot.handoff.agents import Agents, LoginOutcome
-from bot.handoff.audit import AuditLog
 from bot.handoff.login_throttle import LoginThrottle, SqlLoginThrottle, ThrottleRules
 from bot.handoff.login_throttle_redis import RedisLoginThrottle
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, LoginAttempt
 from tests.integration.test_handoff_queue import Clock

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.handoff.agents import Agents
-from bot.handoff.audit import AuditLog
 from bot.settings import Settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.web.app import create_app
 from bot.web.headers import DEMO_PAGE

@@ -11,6 +11,7 @@ from bot.storage.models.contact_centre import (
 )
 from bot.storage.models.conversations import Conversation, InboundMessage, OptOut, OutboundMessage
 from bot.storage.models.insight import Alert, DailyCount, Feedback, GapCluster, Turn
+from bot.storage.models.knowledge import KbAgency, KbFaq, KbFaqVersion, KbGrant, KbRevision
 
 __all__ = [
     "Agent",
@@ -24,6 +25,11 @@ __all__ = [
     "GapCluster",
     "Handoff",
     "InboundMessage",
+    "KbAgency",
+    "KbFaq",
+    "KbFaqVersion",
+    "KbGrant",
+    "KbRevision",
     "LoginAttempt",
     "OptOut",
     "OutboundMessage",
