@@ -56,7 +56,7 @@ class Incoming:
 class Outgoing:
     """One message to send: text, optional buttons, and how it may be sent."""
 
-    text: str
+    text: str  # in the answer format; each adapter renders it (connectors/rich_text.py)
     buttons: list[dict[str, str]] = field(default_factory=list)  # {"title", "payload"}
     idempotency_key: str = (
         ""  # stable per outbox row ("out-<id>"), sent where the provider accepts one

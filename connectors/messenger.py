@@ -27,6 +27,7 @@ from connectors.base import (
     retry_after_seconds,
 )
 from connectors.capabilities import MESSENGER
+from connectors.rich_text import parse, to_plain
 from connectors.sms_text import fit_chars
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -153,7 +154,7 @@ class MessengerAdapter:
 
     def body(self, address: str, message: Outgoing) -> dict[str, Any]:
         """The Send API request body for `message`."""
-        content: dict[str, Any] = {"text": fit_chars(message.text, MAX_TEXT)}
+        content: dict[str, Any] = {"text": fit_chars(to_plain(parse(message.text)), MAX_TEXT)}
         if message.buttons:
             content["quick_replies"] = [
                 {

@@ -33,6 +33,7 @@ _PLAIN = str.maketrans(
         "\u202f": " ",
         "\u2013": "-",
         "\u2014": "-",
+        "\u2022": "-",  # the answer format's bullets (connectors/rich_text.py)
     }
 )
 _SOURCE_LINE = re.compile(r"^sources?\s*:\s*https?://\S+$", re.IGNORECASE)

@@ -3,8 +3,10 @@
 Inbound, Telegram proves itself with the secret token we gave `setWebhook` (header
 `X-Telegram-Bot-Api-Secret-Token`). A pressed inline button arrives as a callback query, which must
 be answered or the citizen's button keeps spinning: the route calls `acknowledge(messages)` once the
-messages are stored. Outbound uses a plain `telegram.Bot` that is never `initialize()`d, so no
-`getMe` round trip happens; its `HTTPXRequest` carries the injected transport.
+messages are stored. Outbound, every text (the bot's, an agent's, a notice) goes out in parse_mode
+HTML, rendered from the answer format by `connectors.rich_text` with all text escaped. It uses a
+plain `telegram.Bot` that is never `initialize()`d, so no `getMe` round trip happens; its
+`HTTPXRequest` carries the injected transport.
 
 Callback data is limited to 64 bytes. A longer payload is sent as "h:<sha256 prefix>" and remembered
 in a bounded in-process map; when the map does not know a token (restart, another replica), the
@@ -16,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import html
 import json
 import re
 import warnings
@@ -37,6 +40,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from connectors.base import Incoming, Outgoing, SendError, WebhookRejected, WebhookRequest
 from connectors.capabilities import TELEGRAM
+from connectors.rich_text import parse, telegram_visible, to_plain, to_telegram_html
 from connectors.sms_text import fit_chars
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -172,13 +176,24 @@ class TelegramAdapter:
             ]
         )
 
+    @staticmethod
+    def render(text: str) -> str:
+        """Every text, the bot's and an agent's alike, as escaped HTML (parse_mode HTML) in the
+        answer format (`connectors.rich_text`); past Telegram's limit, shortened plain text."""
+        doc = parse(text)
+        if len(telegram_visible(doc)) <= MAX_TEXT:
+            return to_telegram_html(doc)
+        return html.escape(fit_chars(to_plain(doc), MAX_TEXT), quote=False)
+
     async def send(self, address: str, message: Outgoing) -> str:
         """Send one message; return "<chat id>:<message id>"."""
         chat_id: int | str = int(address) if address.lstrip("-").isdigit() else address
-        text = fit_chars(message.text, MAX_TEXT)
         try:
             sent = await self.bot.send_message(
-                chat_id, text, reply_markup=self.markup(message.buttons)
+                chat_id,
+                self.render(message.text),
+                parse_mode="HTML",
+                reply_markup=self.markup(message.buttons),
             )
         except RetryAfter as exc:
             with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta

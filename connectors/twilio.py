@@ -23,6 +23,7 @@ from connectors.base import (
     retry_after_seconds,
 )
 from connectors.capabilities import SMS
+from connectors.rich_text import parse, to_plain
 from connectors.sms_text import render_sms, render_text
 
 # A webhook is ~1 KB; even a 1,600-character body with media fields stays far below this.
@@ -133,14 +134,15 @@ class TwilioAdapter:
         """The body for `address`: numbered choices, shortened to its channel's limit."""
         # Outgoing has no language yet; the hint's language is guessed from the text until it does.
         language = getattr(message, "language", None)
+        text = to_plain(parse(message.text))  # the answer format as plain text: lists, links
         if address.startswith("whatsapp:"):
             return render_text(
-                message.text,
+                text,
                 message.buttons,
                 lambda s: len(s) <= WHATSAPP_MAX_CHARS,
                 language=language,
             )
-        return render_sms(message.text, message.buttons, self.max_segments, language=language)
+        return render_sms(text, message.buttons, self.max_segments, language=language)
 
     async def send(self, address: str, message: Outgoing) -> str:
         """Send one message through the Messages API; return its SID ("SM...")."""

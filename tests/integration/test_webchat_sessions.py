@@ -158,7 +158,8 @@ def test_history_needs_the_sessions_own_token(make_app: AppFactory) -> None:
     client, _ = make_app()
     mine, theirs = issue(client), issue(client)
     reply = client.post("/webchat/messages", json={"session": mine, "text": "my question"})
-    assert reply.json()["messages"] == [{"text": "echo: my question", "buttons": []}]
+    [answer] = reply.json()["messages"]
+    assert (answer["text"], answer["buttons"]) == ("echo: my question", [])
 
     def texts(token: str) -> list[str]:
         response = client.get("/webchat/history", params={"session": token})
@@ -173,6 +174,33 @@ def test_history_needs_the_sessions_own_token(make_app: AppFactory) -> None:
     assert by_id.status_code == 422
     borrowed = f"{session_id(mine)}.{theirs.split('.')[1]}"
     assert client.get("/webchat/history", params={"session": borrowed}).status_code == 403
+
+
+def test_the_bot_s_messages_carry_blocks_and_plain_text_the_citizen_s_stay_as_typed(
+    make_app: AppFactory,
+) -> None:
+    client, _ = make_app()
+    token = issue(client)
+    typed = "<script>x</script> [a](javascript:alert(1)) [b](https://b.example)"
+    reply = client.post("/webchat/messages", json={"session": token, "text": typed})
+    [answer] = reply.json()["messages"]
+    assert answer["text"] == "echo: <script>x</script> a b (https://b.example)"
+    assert answer["blocks"] == [
+        {
+            "type": "paragraph",
+            "spans": [
+                {"type": "text", "text": "echo: <script>x</script> a "},
+                {"type": "link", "text": "b", "href": "https://b.example"},
+            ],
+        }
+    ]
+    history = client.get("/webchat/history", params={"session": token}).json()["messages"]
+    mine, echoed = history
+    assert mine["text"] == typed and "blocks" not in mine
+    assert (echoed["text"], echoed["blocks"]) == (answer["text"], answer["blocks"])
+    with client.websocket_connect(f"/webchat/ws?session={token}") as ws:
+        ws.send_json({"type": "resume", "after": 0})
+        assert [ws.receive_json().get("blocks") for _ in range(2)] == [None, answer["blocks"]]
 
 
 def test_a_session_from_one_replica_works_on_another_with_the_same_secret(

@@ -157,6 +157,16 @@ async def test_a_person_s_reply_carries_the_human_agent_tag_and_long_text_keeps_
     )
 
 
+@pytest.mark.anyio
+async def test_answers_in_the_answer_format_go_out_as_plain_text(fake: FakeGraph) -> None:
+    messenger = adapter(graph_base=fake.base_url)
+    answer = "See [the form](https://a.example/form) or [this](data:text/html,<b>x</b>)."
+    await messenger.send(PSID, Outgoing(answer))
+    await messenger.aclose()
+    text = fake.requests[0].body["message"]["text"]
+    assert text == "See the form (https://a.example/form) or this."
+
+
 def graph_error(code: int) -> dict[str, Any]:
     return {
         "error": {

@@ -109,7 +109,7 @@ async def test_send_renders_one_button_per_row_without_calling_getme(fake: FakeT
     assert request.path == f"/bot{TOKEN}/sendMessage"
     assert sent_id == f"123456789:{1001}"
     assert request.body["chat_id"] == "123456789" and request.body["text"] == "Did you mean:"
-    assert "parse_mode" not in request.body  # plain text, never HTML
+    assert request.body["parse_mode"] == "HTML"  # escaped by connectors.rich_text
     assert json.loads(request.body["reply_markup"]) == {
         "inline_keyboard": [
             [{"text": "Renew a passport", "callback_data": "/faq1"}],
@@ -210,3 +210,21 @@ async def test_set_webhook_sends_the_secret_and_the_update_types(fake: FakeTeleg
     assert request.body["url"] == "https://govbot.example.gc.ca/channels/telegram/webhook"
     assert request.body["secret_token"] == SECRET
     assert json.loads(request.body["allowed_updates"]) == ["message", "callback_query"]
+
+
+@pytest.mark.anyio
+async def test_answers_go_out_as_escaped_html_and_agents_text_too(fake: FakeTelegram) -> None:
+    telegram = TelegramAdapter(TOKEN, SECRET, api_base=fake.base_url)
+    answer = "Bring:\n- [two photos](https://passports.example/photos)\n- [x](javascript:alert(1))"
+    await telegram.send("123456789", Outgoing(answer))
+    await telegram.send("123456789", Outgoing("File <b>#12</b> & co. <script>", human_agent=True))
+    await telegram.send("123456789", Outgoing("A < B. " * 1000))  # past 4096: shortened plain text
+    await telegram.aclose()
+    formatted, agent, long = (r.body for r in fake.requests)
+    assert formatted["text"] == (
+        'Bring:\n\n• <a href="https://passports.example/photos">two photos</a>\n• x'
+    )
+    assert agent["text"] == "File &lt;b&gt;#12&lt;/b&gt; &amp; co. &lt;script&gt;"
+    assert agent["parse_mode"] == long["parse_mode"] == "HTML"
+    assert "<" not in long["text"] and long["text"].startswith("A &lt; B. A &lt; B.")
+    assert len(long["text"].replace("&lt;", "<")) <= 4096

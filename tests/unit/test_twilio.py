@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.base import Outgoing, SendError
-from connectors.sms_text import segments
+from connectors.sms_text import is_gsm7, segments
 from connectors.twilio import TwilioAdapter
 from tests.support.fakes import FakeTwilio, fixture, parsing_app, twilio_signature
 
@@ -176,6 +176,25 @@ async def test_send_whatsapp_uses_the_whatsapp_sender_and_long_sms_is_kept_to_th
     whatsapp, sms = fake.requests
     assert whatsapp.body["From"] == "whatsapp:+14155238886"
     assert segments(sms.body["Body"]) <= 3
+
+
+@pytest.mark.anyio
+async def test_answers_in_the_answer_format_go_out_as_plain_gsm7_text(fake: FakeTwilio) -> None:
+    twilio = adapter(api_base=fake.base_url)
+    answer = (
+        "Bring:\n- two [photos](https://passports.example/photos)\n"
+        "- proof of [address](javascript:alert(1))\n\nCall [us](tel:+18005550163)."
+    )
+    await twilio.send("+15145550100", Outgoing(answer))
+    await twilio.send("whatsapp:+15145550100", Outgoing(answer))
+    await twilio.aclose()
+    sms, whatsapp = (r.body["Body"] for r in fake.requests)
+    assert sms == (
+        "Bring:\n\n- two photos (https://passports.example/photos)\n- proof of address\n\n"
+        "Call us (+18005550163)."
+    )
+    assert is_gsm7(sms)  # the bullet "•" would have made it UCS-2
+    assert whatsapp == sms.replace("\n- ", "\n• ")
 
 
 @pytest.mark.anyio

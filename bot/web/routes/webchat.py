@@ -6,6 +6,10 @@ the server did not issue (403, or close code 1008 on the socket) before it reads
 A message the bot cannot take (empty, too long) gets a polite reply and is not stored; any other is
 stored durably before it is acknowledged, and its turn runs in the background (socket) or before the
 answer (HTTP).
+
+The bot's and agents' messages carry their text in the answer format (`connectors.rich_text`) twice:
+"blocks", which the widget builds with createElement and textContent, and "text", the same as plain
+text for older clients. The citizen's own messages are sent back as typed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from bot.web.auth import ApiError, client_ip
 from bot.web.deps import HubDep, InboxDep, IntakeDep, LimiterDep, SettingsDep, WebchatSessionsDep
 from bot.web.ratelimit import ALLOWED, RateLimiter, Verdict
 from bot.web.throttle import too_many
+from connectors.rich_text import parse, to_blocks, to_plain
 from connectors.text import HARD_LIMIT, TITLE_LIMIT
 from connectors.webchat import (
     CHANNEL,
@@ -48,6 +53,16 @@ class IncomingMessage(BaseModel):
     text: str = Field(max_length=HARD_LIMIT)
     id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
     title: str | None = Field(default=None, max_length=TITLE_LIMIT)
+
+
+def _shown(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as the widget gets it: from the bot or an agent, with "blocks" and plain "text";
+    the citizen's own, and events without text (typing...), unchanged."""
+    text = message.get("text")
+    if message.get("from") == "user" or not isinstance(text, str):
+        return message
+    doc = parse(text)
+    return {**message, "text": to_plain(doc), "blocks": to_blocks(doc)}
 
 
 def _accept(
@@ -117,7 +132,7 @@ async def post_message(
         return too_many(verdict)
     accepted = await asyncio.to_thread(_accept, intake, session, body.text, body.id, body.title)
     if isinstance(accepted, str):
-        return {"messages": [{"text": accepted, "buttons": []}]}
+        return {"messages": [_shown({"text": accepted, "buttons": []})]}
     _publish(hub, session, accepted)
     inbound_id = accepted.inbound_id
     assert inbound_id is not None
@@ -133,7 +148,7 @@ async def post_message(
         and loop.time() < deadline
     ):
         await asyncio.sleep(0.1)
-    return {"messages": [{"text": r.text, "buttons": r.buttons} for r in replies]}
+    return {"messages": [_shown({"text": r.text, "buttons": r.buttons}) for r in replies]}
 
 
 @router.get("/history")
@@ -146,7 +161,7 @@ async def history(
     """The transcript of a session after `after` (the widget restores it on load)."""
     conv = conversation_id(CHANNEL, _session(sessions, session))
     entries = await asyncio.to_thread(inbox.history, conv, after)
-    return {"messages": [e.as_json() for e in entries]}
+    return {"messages": [_shown(e.as_json()) for e in entries]}
 
 
 async def _refuse(
@@ -154,14 +169,16 @@ async def _refuse(
 ) -> None:
     if verdict.first_refusal:
         notice = await asyncio.to_thread(intake.slow_down, text)
-        await websocket.send_json({"type": "notice", "from": "bot", "text": notice, "buttons": []})
+        await websocket.send_json(
+            _shown({"type": "notice", "from": "bot", "text": notice, "buttons": []})
+        )
     refusal = {"type": "error", "error": "too many requests", "retry_after": verdict.retry_after}
     await websocket.send_json({**refusal, "id": client_id} if client_id else refusal)
 
 
 async def _pump(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
     while True:
-        await websocket.send_json(await queue.get())
+        await websocket.send_json(_shown(await queue.get()))
 
 
 @router.websocket("/ws")
@@ -202,7 +219,7 @@ async def websocket_chat(
                 continue
             if frame.kind == "resume":
                 for entry in await asyncio.to_thread(inbox.history, conv, frame.after):
-                    await websocket.send_json({"type": "message", **entry.as_json()})
+                    await websocket.send_json(_shown({"type": "message", **entry.as_json()}))
                 continue
             verdict = await _chat_limits(limiter, websocket, session)
             if not verdict.allowed:
@@ -215,7 +232,7 @@ async def websocket_chat(
                 await websocket.send_json({"type": "ack", "id": frame.client_id})
             if isinstance(accepted, str):
                 notice = {"type": "notice", "from": "bot", "text": accepted, "buttons": []}
-                await websocket.send_json(notice)
+                await websocket.send_json(_shown(notice))
                 continue
             _publish(hub, session, accepted)
             intake.schedule(conv, lane=client_ip(websocket))

@@ -185,6 +185,66 @@
     if (pos < text.length) parent.append(document.createTextNode(text.slice(pos)));
   }
 
+  // The answer format's blocks (connectors/rich_text.py, to_blocks): paragraphs and lists of text
+  // and link spans. Built with createElement and text nodes only; a link's href is checked again
+  // here (https with a host, tel:, mailto:), and anything else shows its label as text.
+  const TEL_RE = /^tel:\+?[0-9][0-9().-]{2,30}$/i;
+  const MAILTO_RE = /^mailto:[^@?#/\\,;:\s]+@[^@?#/\\,;:\s]+\.[^@?#/\\,;:\s]+$/i;
+  const MAX_BLOCKS = 100;
+
+  function safeHref(href) {
+    if (typeof href !== 'string' || !href || /[\u0000-\u0020\u007f<>"`{}|\\^]/.test(href)) return null;
+    if (TEL_RE.test(href) || MAILTO_RE.test(href)) return href;
+    if (!/^https:\/\//i.test(href)) return null;
+    try {
+      const u = new URL(href);
+      return u.protocol === 'https:' && u.hostname ? href : null;
+    } catch { return null; }
+  }
+
+  function appendSpans(parent, spans) {
+    if (!Array.isArray(spans)) return;
+    for (const span of spans.slice(0, 1000)) {
+      if (!span || typeof span.text !== 'string') continue;
+      const href = span.type === 'link' ? safeHref(span.href) : null;
+      if (!href) { appendText(parent, span.text, span.type !== 'link'); continue; }
+      const a = h('a', { href, class: 'gbw-link' }, span.text);
+      if (href.toLowerCase().startsWith('https:')) {
+        a.setAttribute('target', '_blank');
+        a.setAttribute('rel', 'noopener noreferrer');
+        a.append(h('span', { class: 'gbw-sr-only' }, ` ${T.newTab}`));
+      }
+      parent.append(a);
+    }
+  }
+
+  /** Render the blocks into `parent`; false (nothing added) when they are not usable. */
+  function appendBlocks(parent, blocks) {
+    if (!Array.isArray(blocks) || !blocks.length) return false;
+    const nodes = [];
+    for (const block of blocks.slice(0, MAX_BLOCKS)) {
+      if (block && block.type === 'paragraph') {
+        const p = h('p', { class: 'gbw-p' });
+        appendSpans(p, block.spans);
+        nodes.push(p);
+      } else if (block && block.type === 'list' && Array.isArray(block.items)) {
+        const list = h(block.ordered === true ? 'ol' : 'ul', { class: 'gbw-list' });
+        if (block.ordered === true && Number.isInteger(block.start) && block.start !== 1) {
+          list.setAttribute('start', String(block.start));
+        }
+        for (const item of block.items.slice(0, 1000)) {
+          const li = h('li');
+          appendSpans(li, item);
+          list.append(li);
+        }
+        nodes.push(list);
+      }
+    }
+    if (!nodes.length) return false;
+    parent.append(...nodes);
+    return true;
+  }
+
   // ---------------------------------------------------------------- styles
   const CSS = `
 .gbw-root{position:fixed;right:20px;bottom:20px;z-index:2147483000;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;font-size:16px;line-height:1.45;color:#1b1b1b;text-align:left;direction:ltr;letter-spacing:normal;text-transform:none}
@@ -222,6 +282,10 @@
 .gbw-msg--failed .gbw-bubble{background:#fff;color:#1b1b1b;border:2px dashed #a4001d}
 .gbw-meta{font-size:.75rem;color:#4a5560;margin:2px 4px 0}
 .gbw-msg--failed .gbw-meta{color:#a4001d;font-weight:600}
+.gbw-p+.gbw-p,.gbw-p+.gbw-list,.gbw-list+.gbw-p,.gbw-list+.gbw-list{margin-top:.6em}
+.gbw-list{margin:0;padding:0 0 0 1.4em;list-style:disc outside;white-space:normal}
+ol.gbw-list{list-style-type:decimal}
+.gbw-list li{white-space:pre-wrap}
 .gbw-link{color:#0b4a99;text-decoration:underline;text-underline-offset:2px}
 .gbw-link:hover{color:#06305f;text-decoration-thickness:2px}
 .gbw-qr-group{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}
@@ -427,7 +491,7 @@
     if (opts.intro) node.classList.add('gbw-msg--intro');
     if (from === 'agent') node.append(h('span', { class: 'gbw-who', 'aria-hidden': 'true' }, who));
     const bubble = h('div', { class: 'gbw-bubble' }, h('span', { class: 'gbw-sr-only' }, who + T.said));
-    appendText(bubble, text, from !== 'user');
+    if (from === 'user' || !appendBlocks(bubble, opts.blocks)) appendText(bubble, text, from !== 'user');
     node.append(bubble);
     if (opts.seq != null) node.setAttribute('data-seq', String(opts.seq));
     meta.set(node, { from, seq: opts.seq ?? null, id: opts.id ?? null, text: opts.rawText ?? text, acked: false, group: null });
@@ -443,7 +507,7 @@
 
   function renderBot(from, text, buttons, seq, opts = {}) {
     const stick = nearBottom();
-    const node = messageNode(from, text, { seq, intro: opts.intro });
+    const node = messageNode(from, text, { seq, intro: opts.intro, blocks: opts.blocks });
     if (buttons.length) {
       const group = h('div', { class: 'gbw-qr-group', role: 'group', 'aria-label': T.suggestions });
       for (const b of buttons) {
@@ -582,7 +646,7 @@
     } else {
       const buttons = cleanButtons(frame.buttons);
       if (!text && !buttons.length) return false;
-      renderBot(from, text, buttons, seq);
+      renderBot(from, text, buttons, seq, { blocks: frame.blocks });
       setTyping(false);
       disableStaleGroups();
       if (isOpen) markRead();
