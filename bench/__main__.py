@@ -42,6 +42,8 @@ from bench.report import (
 from bench.security import COMMAND as SECURITY_COMMAND
 from bench.security import HEADING as SECURITY_HEADING
 from bench.stackrun import running_stack
+from bench.studio import COMMAND as STUDIO_COMMAND
+from bench.studio import HEADING as STUDIO_HEADING
 
 SEQUENTIAL_MESSAGES = 200  # per target
 SEQUENTIAL_BLOCK = 20  # messages per block (4 citizens), targets alternating
@@ -217,12 +219,19 @@ def _speed_alone(workdir: Path, measured: str) -> str:
     return index_speed.measure(workdir)
 
 
+def _studio_alone(workdir: Path, measured: str) -> str:
+    from bench import studio
+
+    return studio.measure(workdir)
+
+
 SECTIONS = {
     "channels": (5, CHANNELS_HEADING, CHANNELS_COMMAND, _channels_alone),
     "handoff": (6, HANDOFF_HEADING, HANDOFF_COMMAND, _handoff_alone),
     "insight": (7, INSIGHT_HEADING, INSIGHT_COMMAND, _insight_alone),
     "security": (8, SECURITY_HEADING, SECURITY_COMMAND, _security_alone),
     "speed": (11, SPEED_HEADING, SPEED_COMMAND, _speed_alone),
+    "studio": (13, STUDIO_HEADING, STUDIO_COMMAND, _studio_alone),
 }
 
 

@@ -247,6 +247,11 @@ def to_plain(doc: Document) -> str:
     return _render(doc, lambda s: s, _plain_link)
 
 
+def to_words(doc: Document) -> str:
+    """The words a reader reads: link labels without their addresses (what retrieval encodes)."""
+    return _render(doc, lambda s: s, lambda link: link.label)
+
+
 def _telegram_link(link: Link) -> str:
     # Telegram shows mailto: links as broken web links and tel: ones not at all; its clients make
     # phone numbers and addresses in text tappable by themselves.

@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 
 from bot.knowledge.faq import Faq
+from connectors.rich_text import parse, to_words
 
 _LINK = re.compile(r"(https?://\S+|www\.\S+|tel:\S+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[A-ZÀ-Ý0-9«\"(\-•])|\n+")
 
 
 def clean_answer(text: str) -> str:
-    """The answer without links and phone URIs, which only add noise to its meaning."""
-    text = _LINK.sub(" ", text)
+    """The answer as a citizen reads it (the answer format's marks and link addresses gone,
+    connectors/rich_text.py),
+    without links and phone URIs, which only add noise to its meaning."""
+    text = _LINK.sub(" ", to_words(parse(text)))
     text = re.sub(r"\s+([,.;:])", r"\1", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 

@@ -4,6 +4,7 @@ each edit, review and publish is written to the audit log in that transaction to
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -153,6 +154,7 @@ class Studio:
         content: Content,
         parallel_id: str | None = None,
         faq_id: str | None = None,
+        gap_id: int | None = None,
     ) -> str:
         """A new FAQ, as a draft of `agency` owned by the editor; returns its id."""
         editor.check_edit(agency)
@@ -168,6 +170,7 @@ class Studio:
                 agency_id=agency,
                 language=language,
                 parallel_id=parallel_id,
+                gap_id=gap_id,
                 owner=editor.username,
                 state="draft",
                 head_version=1,
@@ -199,6 +202,25 @@ class Studio:
                 faq.state = "draft"
             session.add(_version_row(faq.id, faq.head_version, content, editor.username, note))
             self._audit(session, editor, "edit", faq, version=faq.head_version)
+            return faq.head_version
+
+    def add_phrasing(self, editor: Editor, faq_id: str, text: str) -> int:
+        """A citizen's question attached to the FAQ as one more phrasing: a new version on top
+        of the newest, submitted for review (publishing it is the reviewer's call)."""
+        with self._session() as session:
+            faq = self._faq(session, editor, faq_id)
+            head = content_of(self._version(session, faq, faq.head_version))
+            known = {q.casefold() for q in (head.question, *head.alternatives)}
+            if text.strip().casefold() in known:
+                raise StudioError(f"{faq_id} already has this phrasing", 409)
+            content = dataclasses.replace(head, alternatives=(*head.alternatives, text.strip()))
+            content = content.checked(faq.id, faq.agency_id, faq.language)
+            faq.head_version += 1
+            faq.updated_at = self._clock()
+            row = _version_row(faq.id, faq.head_version, content, editor.username, "new phrasing")
+            row.review = "in_review"
+            session.add(row)
+            self._audit(session, editor, "phrasing", faq, version=faq.head_version)
             return faq.head_version
 
     def submit(self, editor: Editor, faq_id: str) -> None:

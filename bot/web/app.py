@@ -34,6 +34,7 @@ from bot.web.routes import (
     console_pages,
     dashboard,
     health,
+    studio,
     webchat,
 )
 from bot.web.services import Services, build_services
@@ -135,7 +136,16 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         ]
         return JSONResponse({"error": "invalid request", "problems": problems}, status_code=422)
 
-    for module in (health, webchat, channels, actions, console_pages, console_api, console_live):
+    for module in (
+        health,
+        webchat,
+        channels,
+        actions,
+        console_pages,
+        console_api,
+        console_live,
+        studio,
+    ):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.add_exception_handler(ApiError, api_error)

@@ -22,6 +22,7 @@ from bot.language import LanguageDetector
 from bot.settings import Settings
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
+from bot.studio.store import Studio
 from bot.web.ratelimit import RateLimiter
 from bot.web.services import Services
 from connectors.base import ChannelAdapter
@@ -86,6 +87,10 @@ def _knowledge(connection: HTTPConnection) -> KnowledgeBase | None:
     return services(connection).knowledge
 
 
+def _studio(connection: HTTPConnection) -> Studio:
+    return services(connection).studio
+
+
 def _webchat_sessions(connection: HTTPConnection) -> SessionTokens:
     return services(connection).webchat_sessions
 
@@ -103,5 +108,6 @@ AgentsDep = Annotated[Agents, Depends(_agents)]
 AuditDep = Annotated[AuditLog, Depends(_audit)]
 LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
 WebchatSessionsDep = Annotated[SessionTokens, Depends(_webchat_sessions)]
+StudioDep = Annotated[Studio, Depends(_studio)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

@@ -59,6 +59,8 @@ class KbFaq(Base):
     publish_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     expire_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_reviewed: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The knowledge-gap group it was written for (the dashboard shows whether the gap shrank).
+    gap_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Published on the urgent path: live at once, still waiting for its second person.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

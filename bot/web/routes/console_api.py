@@ -20,7 +20,7 @@ from bot.web.deps import AgentsDep, AuditDep, CentreDep, InboxDep, KnowledgeDep,
 from bot.web.throttle import TooManyRequests
 
 
-async def _account_limit(request: Request, login: LoginDep) -> None:
+async def account_limit(request: Request, login: LoginDep) -> None:
     """The "account" rule: one agent's calls, from any number of tabs or addresses."""
     limiter = getattr(services(request), "limiter", None)  # absent where a test serves a few routes
     if limiter is not None:
@@ -30,7 +30,7 @@ async def _account_limit(request: Request, login: LoginDep) -> None:
 
 
 router = APIRouter(
-    prefix="/console/api", include_in_schema=False, dependencies=[Depends(_account_limit)]
+    prefix="/console/api", include_in_schema=False, dependencies=[Depends(account_limit)]
 )
 # Row ids as clients may name them: within a database integer, so an out-of-range id is a 422
 # rather than an overflow in the driver (a 500).

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("publish_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expire_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_reviewed", sa.Date(), nullable=True),
+        sa.Column("gap_id", sa.Integer(), nullable=True),
         sa.Column("needs_review", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
