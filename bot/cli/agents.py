@@ -33,6 +33,7 @@ def agents_add(
     username: str = typer.Option(..., help="Login name"),
     role: str = typer.Option("agent", help="agent | supervisor | admin"),
     display_name: str = typer.Option("", help="Name shown to citizens (default: the username)"),
+    email: str = typer.Option("", help="For the weekly reminder of the account's stale FAQs"),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input"
     ),
@@ -43,7 +44,7 @@ def agents_add(
 
     password = _password(password_stdin)
     try:
-        agent = _agents().add(username, password, role, display_name or None)
+        agent = _agents().add(username, password, role, display_name or None, email or None)
     except AccountError as exc:
         fail(str(exc))
     typer.echo(f"added {agent.role} {agent.username}")

@@ -10,6 +10,8 @@ while its account and address, or its address, must wait.
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import hashlib
 import secrets
@@ -34,6 +36,9 @@ MIN_PASSWORD_CHARS = 12
 # zxcvbn's score 3: about 10^8 guesses or more ("safely unguessable" online, and slow to crack from
 # an argon2 hash); its own feedback says why a password falls short.
 MIN_PASSWORD_SCORE = 3
+
+
+_EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[^@\s<>,;\"]{1,189}\.[A-Za-z]{2,63}")
 
 
 class AccountError(ValueError):
@@ -100,7 +105,12 @@ class Agents:
 
     # -- accounts ----------------------------------------------------------------------------------
     def add(
-        self, username: str, password: str, role: str = "agent", display_name: str | None = None
+        self,
+        username: str,
+        password: str,
+        role: str = "agent",
+        display_name: str | None = None,
+        email: str | None = None,
     ) -> Agent:
         username = username.strip()
         if role not in ROLES:
@@ -108,7 +118,10 @@ class Agents:
         if not username or len(username) > 64 or any(ch.isspace() for ch in username):
             raise AccountError("username must be 1-64 characters without spaces")
         check_password(password, username, display_name or "")
+        if email is not None and not _EMAIL.fullmatch(email):
+            raise AccountError("e-mail must look like name@example.org")
         agent = Agent(
+            email=email,
             username=username,
             display_name=(display_name or username).strip()[:120],
             password_hash=self._hasher.hash(password),

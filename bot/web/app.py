@@ -23,6 +23,7 @@ from bot.privacy.logs import install_log_redaction
 from bot.privacy.retention import run_purges
 from bot.settings import Settings, get_settings
 from bot.storage.db import Database
+from bot.studio.reminders import run_reminders
 from bot.web.auth import ApiError, api_error
 from bot.web.body_limit import BodyLimit
 from bot.web.headers import SecurityHeaders
@@ -67,6 +68,7 @@ def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[An
     jobs: list[Coroutine[Any, Any, Any]] = [
         _load_knowledge(services),
         services.live.run(settings.kb_refresh_s, stop),
+        run_reminders(db, settings, stop),
         services.intake.worker.run_retry_loop(settings.retry_interval_s, stop),
         services.sender.run(stop),
         services.centre.run_sweeps(settings.sweep_interval_s, stop),

@@ -254,3 +254,36 @@ def test_an_agency_file_with_a_bad_record_is_refused_whole(db: Database, tmp_pat
 
 def _fields(faq: Faq) -> dict[str, object]:
     return {name: getattr(faq, name) for name in Faq.__slots__}
+
+
+def test_owners_get_one_weekly_reminder_of_their_stale_faqs(
+    db: Database, studio: Studio, clock: Clock
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from bot.settings import Settings
+    from bot.studio.reminders import send_reminders
+    from tests.integration.test_alerts import SmtpRecorder, free_port
+
+    with db.session() as session:
+        session.add(
+            Agent(username="alice", display_name="A", password_hash="x", email="alice@example.org")
+        )
+        session.commit()
+    with db.session() as session:
+        session.get(KbFaq, FAQ.id).owner = "alice"  # type: ignore[union-attr]
+        session.commit()
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=controller.port, stale_after_days=30)
+        assert send_reminders(db, settings, clock) == 1
+        assert send_reminders(db, settings, clock) == 0  # once a week, whoever asks
+        clock.now = T0 + dt.timedelta(days=8)
+        assert send_reminders(db, settings, clock) == 1
+    finally:
+        controller.stop()
+    _, to, message = recorder.envelopes[0]
+    assert to == ["alice@example.org"]
+    assert FAQ.id in message.get_payload() and "1 FAQs to review" in message["Subject"]

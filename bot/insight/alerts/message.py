@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
 import httpx
 
+from bot import mail
 from bot.clock import aware
 from bot.settings import Settings
 from bot.storage.models import Alert
@@ -83,22 +82,4 @@ def send_webhook(alert: Alert, settings: Settings) -> None:
 def send_email(alert: Alert, settings: Settings) -> None:
     """Send the alert's e-mail to every ALERT_EMAIL_TO address; raises unless every address was
     accepted."""
-    assert settings.smtp_host
-    message = email_message(alert, settings)
-    if settings.smtp_port == 465:
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.smtp_host,
-            settings.smtp_port,
-            timeout=TIMEOUT_S,
-            context=ssl.create_default_context(),
-        )
-    else:
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S)
-    with smtp:
-        if settings.smtp_starttls and settings.smtp_port != 465:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.smtp_username:
-            smtp.login(settings.smtp_username, settings.smtp_password or "")
-        refused = smtp.send_message(message, to_addrs=list(settings.alert_email_to))
-    if refused:
-        raise RuntimeError(f"refused {', '.join(sorted(refused))}")
+    mail.send(email_message(alert, settings), settings, list(settings.alert_email_to))

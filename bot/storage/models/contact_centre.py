@@ -32,6 +32,8 @@ class Agent(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | supervisor | admin
+    # Where the knowledge studio's weekly reminder of the account's stale FAQs goes (optional).
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Presence: the console's heartbeat; an agent silent past the heartbeat timeout is offline and
     # their conversations go back to the queue.

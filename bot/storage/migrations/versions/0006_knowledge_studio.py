@@ -1,4 +1,4 @@
-"""knowledge studio: agencies, FAQs and their versions, grants, the live revision
+"""knowledge studio: agencies, FAQs and their versions, grants, the live revision; agents' e-mail
 
 Revision ID: 0006
 Revises: 0005
@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
     op.create_table(
         "kb_agencies",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -35,6 +37,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     revision_table = sa.table(
@@ -99,6 +102,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.drop_column("email")
     op.drop_table("kb_faq_versions")
     op.drop_table("kb_grants")
     with op.batch_alter_table("kb_faqs", schema=None) as batch_op:
