@@ -10,10 +10,9 @@ while its account and address, or its address, must wait.
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -41,16 +41,16 @@ def stale_by_owner(db: Database, before: dt.date) -> dict[str, list[tuple[str, s
         ).all()
     found: dict[str, list[tuple[str, str]]] = {}
     for email, faq_id, question in rows:
-        found.setdefault(email, []).append((faq_id, question))
+        found.setdefault(email or "", []).append((faq_id, question))
     return found
 
 
 def reminder(settings: Settings, to: str, faqs: list[tuple[str, str]]) -> EmailMessage:
     """The plain-text reminder to one owner."""
     lines = [
-        f"{len(faqs)} of the FAQs you own have not been reviewed for "
-        f"{settings.stale_after_days} days. Citizens still get them: please check they are right,",
-        "and save or approve them in the console's knowledge studio (/console/studio).",
+        f"{len(faqs)} of the FAQs you own have not been reviewed for {settings.stale_after_days} days.",
+        "Citizens still get them: please check they are right, and save or approve them in the",
+        "console's knowledge studio (/console/studio).",
         "",
         *(
             f"- {faq_id}: {' '.join(question.split())[:150]}"
