@@ -47,8 +47,9 @@ def stale_by_owner(db: Database, before: dt.date) -> dict[str, list[tuple[str, s
 
 def reminder(settings: Settings, to: str, faqs: list[tuple[str, str]]) -> EmailMessage:
     """The plain-text reminder to one owner."""
+    days = settings.stale_after_days
     lines = [
-        f"{len(faqs)} of the FAQs you own have not been reviewed for {settings.stale_after_days} days.",
+        f"{len(faqs)} of the FAQs you own have not been reviewed for {days} days.",
         "Citizens still get them: please check they are right, and save or approve them in the",
         "console's knowledge studio (/console/studio).",
         "",
