@@ -60,6 +60,8 @@ from bot.storage.models import (
     GapCluster,
     Handoff,
     InboundMessage,
+    KbAgency,
+    KbFaq,
     Turn,
 )
 from bot.web import auth
@@ -623,6 +625,7 @@ def test_knowledge_gaps(seeded: Database) -> None:
             "previous_7": 1,
             "trend": "up",
             "examples": ["Can I pay with bitcoin?", "Is bitcoin accepted?", "crypto payments?"],
+            "answer": None,
         },
         {
             "id": 2,
@@ -634,6 +637,7 @@ def test_knowledge_gaps(seeded: Database) -> None:
             "previous_7": 0,
             "trend": "up",
             "examples": ["benefit for kids"],
+            "answer": None,
         },
     ]
     assert rows(data, "knowledge-gaps")[0] == [
@@ -645,6 +649,9 @@ def test_knowledge_gaps(seeded: Database) -> None:
         1,
         "up",
         "Can I pay with bitcoin? | Is bitcoin accepted? | crypto payments?",
+        "",
+        None,
+        None,
     ]
     # Two days: 03-05 .. 03-06; the trend compares 02-28 .. 03-06 with 02-21 .. 02-27.
     groups = run(seeded, **{"from": "2025-03-05", "to": "2025-03-06"})["gaps"]["groups"]
@@ -653,6 +660,45 @@ def test_knowledge_gaps(seeded: Database) -> None:
         (2, 1, 1, 0, "up"),
     ]
     assert groups[0]["examples"] == ["crypto payments?"]
+
+
+def test_a_gap_answered_in_the_studio_shows_whether_it_shrank(seeded: Database) -> None:
+    with seeded.session() as session:
+        session.add(KbAgency(id="revenue", name={"en": "Revenue"}))
+        session.flush()
+        session.add_all(
+            [
+                KbFaq(
+                    id="rev-crypto",
+                    agency_id="revenue",
+                    language="en",
+                    state="published",
+                    live_version=1,
+                    gap_id=1,
+                    updated_at=at("03-06 00:00"),
+                ),
+                KbFaq(
+                    id="ben-kids",
+                    agency_id="revenue",
+                    language="en",
+                    state="in_review",
+                    gap_id=2,
+                    updated_at=at("03-06 00:00"),
+                ),
+            ]
+        )
+        session.commit()
+    groups = {g["id"]: g["answer"] for g in run(seeded)["gaps"]["groups"]}
+    # group 1 was asked on 03-02, 03-04 and 03-05, then on 03-07 and 03-09
+    assert groups[1] == {
+        "faq_id": "rev-crypto",
+        "state": "published",
+        "live_at": "2025-03-06T00:00:00+00:00",
+        "before_7": 3,
+        "after_7": 2,
+    }
+    assert groups[2] == {"faq_id": "ben-kids", "state": "in_review"}
+    assert rows(run(seeded), "knowledge-gaps")[0][-3:] == ["rev-crypto (published)", 3, 2]
 
 
 def test_stale_faqs(seeded: Database) -> None:

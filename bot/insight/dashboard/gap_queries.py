@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 
 from bot.insight.dashboard.scope import Scope
-from bot.storage.models import GapCluster, Turn
+from bot.clock import aware
+from bot.storage.models import GapCluster, KbFaq, Turn
 
 GAPS_LIMIT = 100  # knowledge-gap groups listed (largest first)
 EXAMPLES = 3
@@ -59,6 +60,7 @@ def gaps(scope: Scope) -> tuple[list[dict[str, Any]], int]:
         )
     }
     examples = _examples(scope, ids)
+    answers = _answers(scope, ids)
     found = []
     for cid, size, last_n, prev_n in counts:
         cluster = clusters.get(cid)
@@ -73,9 +75,38 @@ def gaps(scope: Scope) -> tuple[list[dict[str, Any]], int]:
                 "previous_7": prev_n,
                 "trend": "up" if last_n > prev_n else "down" if last_n < prev_n else "flat",
                 "examples": examples.get(cid, []),
+                "answer": answers.get(cid),
             }
         )
     return found, total
+
+
+def _answers(scope: Scope, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The FAQ written for each group in the knowledge studio (if any): its state and, once
+    published, the group's questions in the TREND_DAYS before and after it went live."""
+    rows = scope.conn.execute(
+        select(KbFaq.gap_id, KbFaq.id, KbFaq.state, KbFaq.updated_at)
+        .where(KbFaq.gap_id.in_(ids))
+        .order_by(KbFaq.updated_at)
+    ).all()
+    window = dt.timedelta(days=TREND_DAYS)
+    found: dict[int, dict[str, Any]] = {}
+    for cid, faq_id, state, updated_at in rows:
+        answer: dict[str, Any] = {"faq_id": faq_id, "state": state}
+        if state == "published":
+            live = aware(updated_at)
+            before, after = scope.conn.execute(
+                select(
+                    func.sum(case((Turn.at < live, 1), else_=0)),
+                    func.sum(case((Turn.at >= live, 1), else_=0)),
+                ).where(Turn.cluster_id == cid, Turn.at >= live - window, Turn.at < live + window)
+            ).one()
+            answer.update(
+                live_at=live.isoformat(), before_7=int(before or 0), after_7=int(after or 0)
+            )
+        if cid not in found or state == "published":
+            found[int(cid)] = answer
+    return found
 
 
 def _examples(scope: Scope, ids: list[int]) -> dict[int, list[str]]:

@@ -12,6 +12,12 @@ from bot.insight.dashboard.names import Names
 from bot.insight.dashboard.table import Table, local, rate, table
 
 
+def _answered_by(answer: dict[str, Any] | None) -> str:
+    if not answer:
+        return ""
+    return f"{answer['faq_id']} ({answer['state']})"
+
+
 def gaps_table(gaps: list[dict[str, Any]], gap_groups: int) -> Table:
     """The largest knowledge-gap groups, with their trend and example questions."""
     return table(
@@ -25,6 +31,9 @@ def gaps_table(gaps: list[dict[str, Any]], gap_groups: int) -> Table:
             ("previous 7 days", "int"),
             ("trend", "text"),
             ("examples", "text"),
+            ("answered by", "text"),
+            ("asked 7 days before the answer", "int"),
+            ("asked 7 days after", "int"),
         ],
         [
             [
@@ -36,6 +45,9 @@ def gaps_table(gaps: list[dict[str, Any]], gap_groups: int) -> Table:
                 g["previous_7"],
                 g["trend"],
                 " | ".join(g["examples"]),
+                _answered_by(g["answer"]),
+                (g["answer"] or {}).get("before_7"),
+                (g["answer"] or {}).get("after_7"),
             ]
             for g in gaps
         ],

@@ -138,6 +138,23 @@
 
   const TREND = { up: ['↑', 'rising'], down: ['↓', 'falling'], flat: ['→', 'steady'] };
 
+  // Whether the group was answered in the knowledge studio, and whether it shrank after; else a link
+  // that opens a draft prefilled with the group's questions.
+  function gapAnswer(g) {
+    const a = g.answer;
+    if (!a) {
+      return h('a', { class: 'gap-answer', 'data-testid': 'gap-write', href: `/console/studio?gap=${encodeURIComponent(g.id)}` },
+        'Write an FAQ for this');
+    }
+    if (a.state !== 'published') {
+      return h('span', { class: 'gap-answer meta', 'data-testid': 'gap-answer' }, `FAQ ${a.faq_id} is being written (${a.state.replace('_', ' ')}).`);
+    }
+    const shrank = a.after_7 < a.before_7;
+    return h('span', { class: 'gap-answer meta', 'data-testid': 'gap-answer', 'data-shrank': String(shrank) },
+      `Answered by FAQ ${a.faq_id}: asked ${a.before_7} times in the 7 days before it went live, ${a.after_7} in the 7 days after`
+      + (shrank ? ' (it shrank).' : '.'));
+  }
+
   function renderGaps(gaps) {
     const unclustered = document.querySelector('[data-testid="gaps-unclustered"]');
     unclustered.dataset.value = String(gaps.unclustered);
@@ -158,7 +175,8 @@
             ` ${word}: ${g.last_7} in the last 7 days, ${g.previous_7} in the 7 before`)),
         g.language ? h('span', { class: 'meta' }, `Language: ${g.language}`) : null,
         g.examples.length ? h('ul', { class: 'gap-examples', 'aria-label': 'Example questions' },
-          g.examples.map((q) => h('li', null, q))) : null));
+          g.examples.map((q) => h('li', null, q))) : null,
+        gapAnswer(g)));
     }
     if (!gaps.groups.length) list.append(h('li', { class: 'empty' }, 'No knowledge gaps for these filters.'));
   }
