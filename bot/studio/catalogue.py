@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock, system_clock
 from bot.knowledge.bank import FaqBank, read_agency_file
@@ -215,14 +216,17 @@ def seed(db: Database, faq_dir: Path, clock: Clock = system_clock) -> bool:
     if faq_count(db):
         return False
     bank = FaqBank.load(faq_dir)
-    import_faqs(
-        db,
-        list(bank.agencies.values()),
-        list(bank.faqs),
-        Editor("import", admin=True),
-        True,
-        clock,
-    )
+    try:
+        import_faqs(
+            db,
+            list(bank.agencies.values()),
+            list(bank.faqs),
+            Editor("import", admin=True),
+            True,
+            clock,
+        )
+    except IntegrityError:  # replicas starting together: another one seeded it first
+        return False
     return True
 
 

@@ -10,15 +10,20 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 import redis
+import yaml
 from sqlalchemy import create_engine, text
 from websockets.sync.client import connect
 
@@ -44,6 +49,7 @@ QUESTIONS = [
 class Cluster:
     apps: list[str]
     twilio: FakeTwilio
+    database_url: str
 
 
 def _servers_reachable() -> str | None:
@@ -76,6 +82,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         replicas = []
         for number in range(2):
             var_dir = tmp_path_factory.mktemp(f"replica{number}")
+            # each replica its own copy of the index: what a test publishes stays out of var/index
+            shutil.copytree(ROOT / "var" / "index", var_dir / "index")
             port = free_port()
             replicas.append(
                 Settings(
@@ -85,7 +93,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                     database_url=database_url,
                     redis_url=REDIS_URL,
                     public_base_url="http://lb.example",
-                    index_dir=ROOT / "var" / "index",
+                    index_dir=var_dir / "index",
                     retry_interval_s=0.5,
                     lease_s=10,
                     claim_s=10,
@@ -114,7 +122,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 assert stack_module.wait_ready(
                     f"http://127.0.0.1:{settings.port}/healthz", processes, 300
                 )
-            yield Cluster([f"http://127.0.0.1:{s.port}" for s in replicas], twilio)
+            yield Cluster([f"http://127.0.0.1:{s.port}" for s in replicas], twilio, database_url)
         finally:
             stack_module.stop(processes)
             with admin.begin() as conn:
@@ -197,3 +205,61 @@ def test_a_reply_made_on_one_replica_reaches_a_socket_on_the_other(cluster: Clus
                 break
     assert any(f.get("from") == "user" for f in seen), "the citizen's own message, relayed"
     assert "collection" in seen[-1]["text"].lower()
+
+
+def test_one_publish_reaches_both_replicas_within_ten_seconds(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    doc = {
+        "agency": {"id": "ports", "name": {"en": "Northbridge Harbour"}},
+        "faqs": [
+            {
+                "id": "ports-mooring-en",
+                "language": "en",
+                "question": "How do I rent a mooring buoy in Northbridge harbour?",
+                "alternatives": ["mooring buoy rental", "rent a boat mooring"],
+                "answer": "Moorings are rented by the season at the harbour office, form HB-77.",
+            }
+        ],
+    }
+    path = tmp_path / "ports.yml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "kb", "import", str(path), "--publish"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": cluster.database_url},
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    published = time.monotonic()
+    number = "+18195559901"
+
+    async def ask(app: str) -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            await _send_sms(client, app, number, "How can I rent a mooring buoy in the harbour?")
+
+    live: dict[int, float] = {}
+    while len(live) < 2 and time.monotonic() - published < 30:
+        for replica, app in enumerate(cluster.apps):
+            if replica in live:
+                continue
+            before = len(cluster.twilio.requests)
+            asyncio.run(ask(app))
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                replies = [
+                    r.body["Body"]
+                    for r in cluster.twilio.requests[before:]
+                    if r.body.get("To") == number
+                ]
+                if replies:
+                    break
+                time.sleep(0.2)
+            if any("HB-77" in reply for reply in replies):
+                live[replica] = time.monotonic() - published
+        time.sleep(0.5)
+    assert sorted(live) == [0, 1], f"answered with the new FAQ by replicas {sorted(live)} only"
+    assert max(live.values()) <= 10 + 5, live  # 10 s promised; each check waits for a reply

@@ -287,3 +287,14 @@ def test_owners_get_one_weekly_reminder_of_their_stale_faqs(
     _, to, message = recorder.envelopes[0]
     assert to == ["alice@example.org"]
     assert FAQ.id in message.get_payload() and "1 FAQs to review" in message["Subject"]
+
+
+def test_replicas_seeding_at_once_seed_once(db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    database = db
+    folder = Path(__file__).resolve().parents[2] / "data" / "faqs"
+    with ThreadPoolExecutor(4) as pool:
+        seeded = list(pool.map(lambda _: seed(database, folder), range(4)))
+    assert seeded.count(True) >= 1
+    assert len(published_bank(database)[1].faqs) >= 100

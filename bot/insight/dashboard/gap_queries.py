@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select
 
-from bot.insight.dashboard.scope import Scope
 from bot.clock import aware
+from bot.insight.dashboard.scope import Scope
 from bot.storage.models import GapCluster, KbFaq, Turn
 
 GAPS_LIMIT = 100  # knowledge-gap groups listed (largest first)
