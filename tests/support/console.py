@@ -106,3 +106,19 @@ class ConsoleClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def grant(database_url: str, username: str, agency: str, review: bool = False) -> None:
+    """Let an account edit (and with `review`, review) an agency's FAQs, with the real CLI
+    (`govbot kb grant`)."""
+    command = [sys.executable, "-m", "bot.cli", "kb", "grant", username, agency]
+    if review:
+        command.append("--review")
+    subprocess.run(
+        command,
+        text=True,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=Path(__file__).resolve().parents[2],
+    )

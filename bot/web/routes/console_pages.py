@@ -1,7 +1,9 @@
-"""The console's pages: login, logout, and the logged-in shells (queue, supervisor, audit).
+"""The console's pages: login, logout, and the logged-in shells (queue, supervisor, audit, and the
+knowledge studio).
 
-The pages are static shells rendered by console.js with textContent only, and a strict
-Content-Security-Policy forbids inline script, so citizen text can never run as HTML.
+The pages are static shells rendered by console.js (the studio's by studio.js) with textContent
+only, and a strict Content-Security-Policy forbids inline script, so citizen text can never run
+as HTML.
 """
 
 from __future__ import annotations
@@ -160,6 +162,13 @@ async def audit_page(request: Request, agents: AgentsDep) -> Response:
     return await page(request, agents, "audit", "admin")
 
 
+@router.get("/studio")
+async def studio_page(request: Request, agents: AgentsDep) -> Response:
+    """The knowledge studio: any console account may open it; the studio's API answers only for
+    the agencies the account has rights on (`govbot kb grant`)."""
+    return await page(request, agents, "studio", "agent", shell="studio.html")
+
+
 @router.get("/static/console.css")
 async def console_css() -> Response:
     """The console's style sheet."""
@@ -172,3 +181,9 @@ async def console_js(_: LoginDep) -> Response:
     return FileResponse(
         PAGES / "console.js", media_type="text/javascript", headers=SECURITY_HEADERS
     )
+
+
+@router.get("/static/studio.js")
+async def studio_js(_: LoginDep) -> Response:
+    """The knowledge studio's script (logged-in agents only)."""
+    return FileResponse(PAGES / "studio.js", media_type="text/javascript", headers=SECURITY_HEADERS)
