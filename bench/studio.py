@@ -61,22 +61,26 @@ def publish_to_live(database_url: str, workdir: Path) -> list[float]:
     """Seconds from each urgent publish until both replicas answer with it."""
     db = Database(database_url)
     db.create_schema()
-    index = workdir / "index"
-    if not index.exists():
-        shutil.copytree(ROOT / "var" / "index", index)
-    settings = Settings(var_dir=workdir, index_dir=index)
-    replicas = [LiveKnowledge(db, settings), LiveKnowledge(db, settings)]
+    replicas = []
+    for number in range(2):  # each replica its own index folder, as on two hosts
+        index = workdir / f"index{number}"
+        if not index.exists():
+            shutil.copytree(ROOT / "var" / "index", index)
+        settings = Settings(var_dir=workdir, index_dir=index)
+        replicas.append(LiveKnowledge(db, settings))
     for replica in replicas:
         replica.load()
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
+    finished = threading.Event()
 
-    def watch() -> None:
-        loop.run_until_complete(
-            asyncio.gather(*(r.run(settings.kb_refresh_s, stop) for r in replicas))
-        )
+    async def watch() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(r.run(settings.kb_refresh_s, stop)) for r in replicas]
+        while not finished.is_set():
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*tasks)
 
-    watcher = threading.Thread(target=watch, daemon=True)
+    watcher = threading.Thread(target=lambda: asyncio.run(watch()), daemon=True)
     watcher.start()
     studio = Studio(db)
     editor = operator("bench")
@@ -96,7 +100,7 @@ def publish_to_live(database_url: str, workdir: Path) -> list[float]:
             latencies.append(time.perf_counter() - started)
             say(f"  publish {number + 1}: live on both replicas in {latencies[-1]:.2f} s")
     finally:
-        loop.call_soon_threadsafe(stop.set)
+        finished.set()
         watcher.join(timeout=30)
         db.engine.dispose()
     return latencies

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -154,7 +155,7 @@ def load_or_calibrate(
         pass
     calibration = calibrate(faqs, search)
     directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f"calibration.json.{os.getpid()}.tmp"
+    temporary = directory / f"calibration.json.{os.getpid()}.{threading.get_ident()}.tmp"
     temporary.write_text(json.dumps({"key": key, **calibration.to_json()}))
     os.replace(temporary, path)
     return calibration

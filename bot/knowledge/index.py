@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ class VectorCache:
         self._entries = {k: v for k, v in self._entries.items() if k in self._used}
         keys = sorted(self._entries)
         matrix = np.stack([self._entries[k] for k in keys]) if keys else np.zeros((0, 384))
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(temporary, "wb") as handle:
             np.savez(handle, keys=np.array(keys, dtype="U24"), vectors=matrix.astype(np.float32))
         os.replace(temporary, path)
@@ -269,7 +270,7 @@ class FaqIndex:
         mix files. The vector cache is saved apart (`VectorCache.persist`), after calibration
         has added its questions' vectors."""
         directory.mkdir(parents=True, exist_ok=True)
-        suffix = f".{os.getpid()}.tmp"
+        suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
         with open(directory / f"vectors.npz{suffix}", "wb") as handle:
             arrays: dict[str, Any] = dict(self._vectors)
             np.savez(handle, **arrays)

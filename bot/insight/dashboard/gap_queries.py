@@ -92,6 +92,8 @@ def _answers(scope: Scope, ids: list[int]) -> dict[int, dict[str, Any]]:
     window = dt.timedelta(days=TREND_DAYS)
     found: dict[int, dict[str, Any]] = {}
     for cid, faq_id, state, updated_at in rows:
+        if cid is None:
+            continue
         answer: dict[str, Any] = {"faq_id": faq_id, "state": state}
         if state == "published":
             live = aware(updated_at)
