@@ -10,6 +10,8 @@ from typing import Any
 from bot.knowledge.decision import decide
 from bot.knowledge.faq import Faq
 from bot.knowledge.service import KnowledgeBase
+from connectors.rich_text import parse, problems, telegram_visible, to_blocks, to_plain
+from connectors.sms_text import render_sms, segments
 
 MAX_TESTS = 10
 NEIGHBOURS = 5
@@ -77,4 +79,20 @@ def preview(kb: KnowledgeBase, draft: Faq, tests: list[str]) -> dict[str, Any]:
                     "this draft's answer instead.",
                 }
             )
-    return {"tests": results, "warnings": warnings}
+    for problem in problems(draft.answer):
+        warnings.append({"kind": "format", "faq_id": draft.id, "text": problem})
+    return {"tests": results, "warnings": warnings, "channels": channels(draft.answer)}
+
+
+def channels(answer: str) -> dict[str, Any]:
+    """The answer as each channel shows it: SMS (fitted, with its segment count), plain text on
+    Messenger, Telegram's visible text, and the widget's blocks."""
+    document = parse(answer)
+    plain = to_plain(document)
+    sms = render_sms(plain)  # as the Twilio adapter fits it: GSM-7 where it can, at most 3 parts
+    return {
+        "sms": {"text": sms, "segments": segments(sms)},
+        "messenger": {"text": plain},
+        "telegram": {"text": telegram_visible(document)},
+        "widget": {"blocks": to_blocks(document)},
+    }

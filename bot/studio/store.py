@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock, aware, system_clock
 from bot.knowledge.faq import Faq, KnowledgeError
 from bot.knowledge.records import faq_from_record
+from bot.privacy.redact import redact
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, KbAgency, KbFaq, KbFaqVersion, KbRevision
 from bot.studio.access import Editor, Forbidden, StudioError
@@ -210,6 +211,7 @@ class Studio:
         with self._session() as session:
             faq = self._faq(session, editor, faq_id)
             head = content_of(self._version(session, faq, faq.head_version))
+            text = redact(text)  # a citizen's words: whatever the page sent, none of their data
             known = {q.casefold() for q in (head.question, *head.alternatives)}
             if text.strip().casefold() in known:
                 raise StudioError(f"{faq_id} already has this phrasing", 409)

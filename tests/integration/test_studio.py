@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.knowledge.faq import Agency, Faq, KnowledgeError
 from bot.storage.db import Database
-from bot.storage.models import Agent, AuditEntry, KbAgency, KbFaq
+from bot.storage.models import Agent, AuditEntry, KbAgency, KbFaq, KbFaqVersion
 from bot.studio.access import Editor, Forbidden, StudioError, editor_of, grant, operator
 from bot.studio.catalogue import (
     export_agency,
@@ -298,3 +298,16 @@ def test_replicas_seeding_at_once_seed_once(db: Database) -> None:
         seeded = list(pool.map(lambda _: seed(database, folder), range(4)))
     assert seeded.count(True) >= 1
     assert len(published_bank(database)[1].faqs) >= 100
+
+
+def test_a_citizens_question_attached_as_a_phrasing_is_redacted_and_waits_for_review(
+    db: Database, studio: Studio
+) -> None:
+    version = studio.add_phrasing(ALICE, FAQ.id, "my name is Robert Tremblay, when are you open")
+    with db.session() as session:
+        row = session.get(KbFaqVersion, (FAQ.id, version))
+        assert row is not None and row.review == "in_review"
+        assert "Tremblay" not in " ".join(row.alternatives)
+    assert answers(db)[FAQ.id] == FAQ.answer
+    with pytest.raises(StudioError, match="already has"):
+        studio.add_phrasing(ALICE, FAQ.id, FAQ.question)

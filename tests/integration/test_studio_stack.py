@@ -200,6 +200,15 @@ def test_preview_shows_the_bots_move_and_warns_of_a_duplicate(
     assert result["warnings"][0]["faq_id"] == existing["id"]
     assert len(result["tests"][0]["top"]) == 3
     assert result["tests"][1]["outcome"] in ("handoff", "clarify")
+    formatted = editor.post(
+        "/console/api/studio/preview",
+        {**body, "answer": "Call [us](tel:+18005550163).\n\n- [pay](javascript:alert(1))"},
+    ).json()
+    assert any(w["kind"] == "format" and "javascript" in w["text"] for w in formatted["warnings"])
+    assert formatted["channels"]["sms"] == {
+        "text": "Call us (+18005550163).\n\n- pay",
+        "segments": 1,
+    }
 
 
 def test_bad_requests_get_a_short_reason_and_change_nothing(

@@ -484,7 +484,24 @@
       h('h4', {}, 'Warnings'),
       warnings.length ? h('ul', { class: 'warnings', 'data-testid': 'preview-warnings' }, warnings.map((w) => h('li', {},
         h('span', { class: 'badge badge-warn' }, str(w.kind)), ' ', str(w.text))))
-        : h('p', { class: 'empty', 'data-testid': 'preview-warnings' }, 'No warnings.'));
+        : h('p', { class: 'empty', 'data-testid': 'preview-warnings' }, 'No warnings.'),
+      channelViews(d.channels || {}));
+  }
+
+  // The answer as SMS (with its segment count), Messenger and Telegram show it: text only.
+  function channelViews(c) {
+    const sms = c.sms || {};
+    const rows = [
+      ['SMS', str(sms.text), `${Number(sms.segments) || 0} segment${Number(sms.segments) === 1 ? '' : 's'}`],
+      ['Messenger', str((c.messenger || {}).text), ''],
+      ['Telegram', str((c.telegram || {}).text), ''],
+    ];
+    return h('div', { 'data-testid': 'preview-channels' },
+      h('h4', {}, 'The answer on each channel'),
+      h('dl', { class: 'channel-views' }, rows.flatMap(([name, text, note]) => [
+        h('dt', {}, name, note ? h('span', { class: 'meta' }, ` · ${note}`) : null),
+        h('dd', { class: 'answer-preview', 'data-channel': name.toLowerCase() }, text),
+      ])));
   }
 
   // ---------------------------------------------------------------- a new FAQ
