@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from bot.knowledge.faq import Faq, KnowledgeError
 from bot.knowledge.records import faq_from_record
 from bot.privacy.redact import redact
 from bot.storage.db import Database
-from bot.storage.models import AuditEntry, KbAgency, KbFaq, KbFaqVersion, KbRevision
+from bot.storage.models import AuditEntry, KbAgency, KbDismissed, KbFaq, KbFaqVersion, KbRevision
 from bot.studio.access import Editor, Forbidden, StudioError
 
 MAX_QUESTION = 500
@@ -95,6 +96,11 @@ def content_of(version: KbFaqVersion) -> Content:
         version.source_url,
         tuple(version.tags),
     )
+
+
+def text_hash(text: str) -> str:
+    """How a dismissed question is remembered (not its words)."""
+    return hashlib.sha256(" ".join(text.casefold().split()).encode("utf-8")).hexdigest()
 
 
 def bump_revision(session: Session, now: dt.datetime) -> None:
@@ -224,6 +230,16 @@ class Studio:
             session.add(row)
             self._audit(session, editor, "phrasing", faq, version=faq.head_version)
             return faq.head_version
+
+    def dismiss_phrasing(self, editor: Editor, faq_id: str, text: str) -> None:
+        """Not another phrasing of this FAQ: stop suggesting it (its hash is kept, not its
+        words)."""
+        with self._session() as session:
+            faq = self._faq(session, editor, faq_id)
+            key = text_hash(text)
+            if session.get(KbDismissed, (faq.id, key)) is None:
+                session.add(KbDismissed(faq_id=faq.id, text_hash=key, at=self._clock()))
+                self._audit(session, editor, "dismiss", faq)
 
     def submit(self, editor: Editor, faq_id: str) -> None:
         """Ask for review of the newest version."""

@@ -311,3 +311,60 @@ def test_a_citizens_question_attached_as_a_phrasing_is_redacted_and_waits_for_re
     assert answers(db)[FAQ.id] == FAQ.answer
     with pytest.raises(StudioError, match="already has"):
         studio.add_phrasing(ALICE, FAQ.id, FAQ.question)
+
+
+def test_unanswered_questions_near_an_faq_are_suggested_until_accepted_or_dismissed(
+    db: Database, studio: Studio
+) -> None:
+    import numpy as np
+
+    from bot.storage.models import GapCluster, Turn
+    from bot.studio.suggestions import suggested_phrasings
+
+    near, far = np.zeros(384, np.float32), np.zeros(384, np.float32)
+    near[0], far[1] = 1.0, 1.0
+    with db.session() as session:
+        for number, (label, vector) in enumerate((("opening hours?", near), ("parking?", far))):
+            session.add(
+                GapCluster(
+                    id=number + 1,
+                    label=label,
+                    language="en",
+                    size=2,
+                    centroid=vector.tobytes(),
+                    created_at=T0,
+                    last_seen_at=T0,
+                )
+            )
+        for number, (text, cluster) in enumerate(
+            [
+                ("what time do you open", 1),
+                ("are you open saturday", 1),
+                ("where to park", 2),
+                (FAQ.question, 1),
+            ]
+        ):
+            session.add(
+                Turn(
+                    conversation_id=f"c{number}",
+                    channel="sms",
+                    outcome="no_answer",
+                    question=text,
+                    cluster_id=cluster,
+                    at=T0,
+                    language="en",
+                )
+            )
+        session.commit()
+
+    def embed(texts: list[str]) -> np.ndarray:  # the FAQ's question sits on the first group
+        return np.stack([near for _ in texts])
+
+    groups = suggested_phrasings(db, embed, ALICE, FAQ.id)
+    assert [g["gap_id"] for g in groups] == [1]
+    assert sorted(groups[0]["questions"]) == ["are you open saturday", "what time do you open"]
+    studio.add_phrasing(ALICE, FAQ.id, "what time do you open")
+    studio.dismiss_phrasing(ALICE, FAQ.id, "Are you open  Saturday")
+    assert suggested_phrasings(db, embed, ALICE, FAQ.id) == []
+    with pytest.raises(Forbidden):
+        suggested_phrasings(db, embed, CAROL, FAQ.id)

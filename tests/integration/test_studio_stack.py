@@ -254,3 +254,54 @@ def test_bad_requests_get_a_short_reason_and_change_nothing(
     no_csrf = editor.http.post(f"{base}/faqs", json={})
     assert no_csrf.status_code == 403
     assert httpx.get(f"{stack.base_url}{base}/agencies").status_code == 401
+
+
+def test_unanswered_questions_are_suggested_as_phrasings_of_the_faq_they_mean(
+    stack: RunningStack, account: Callable[..., ConsoleClient]
+) -> None:
+    import datetime as dt
+
+    from bot.knowledge.embedders import e5
+    from bot.settings import MODEL_DIR
+    from bot.storage.db import Database
+    from bot.storage.models import GapCluster, Turn
+
+    editor = account("benefits")
+    faq = editor.get("/console/api/studio/faqs?agency=benefits").json()["faqs"][0]
+    asked = [f"{faq['question']} please", "something unrelated entirely about zebras"]
+    vector = e5(MODEL_DIR).encode_queries([asked[0]])[0]
+    db = Database(stack.settings.database_url)  # type: ignore[union-attr]
+    now = dt.datetime.now(dt.UTC)
+    with db.session() as session:
+        gap = GapCluster(
+            language=faq["language"],
+            label=asked[0],
+            size=2,
+            centroid=vector.tobytes(),
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(gap)
+        session.flush()
+        for text_ in asked[:1]:
+            session.add(
+                Turn(
+                    at=now,
+                    conversation_id=f"webchat:s-{uuid.uuid4().hex[:8]}",
+                    channel="webchat",
+                    language=faq["language"],
+                    outcome="no_answer",
+                    question=text_,
+                    cluster_id=gap.id,
+                    clustered=True,
+                )
+            )
+        session.commit()
+    db.engine.dispose()
+    path = f"/console/api/studio/faqs/{faq['id']}"
+    groups = editor.get(f"{path}/suggestions").json()["groups"]
+    assert any(asked[0] in g["questions"] for g in groups), groups
+    dismissed = editor.post(f"{path}/phrasings/dismiss", {"text": asked[0]})
+    assert dismissed.status_code == 200
+    groups = editor.get(f"{path}/suggestions").json()["groups"]
+    assert not any(asked[0] in g["questions"] for g in groups)

@@ -11,7 +11,14 @@ from bot.storage.models.contact_centre import (
 )
 from bot.storage.models.conversations import Conversation, InboundMessage, OptOut, OutboundMessage
 from bot.storage.models.insight import Alert, DailyCount, Feedback, GapCluster, Turn
-from bot.storage.models.knowledge import KbAgency, KbFaq, KbFaqVersion, KbGrant, KbRevision
+from bot.storage.models.knowledge import (
+    KbAgency,
+    KbDismissed,
+    KbFaq,
+    KbFaqVersion,
+    KbGrant,
+    KbRevision,
+)
 
 __all__ = [
     "Agent",
@@ -26,6 +33,7 @@ __all__ = [
     "Handoff",
     "InboundMessage",
     "KbAgency",
+    "KbDismissed",
     "KbFaq",
     "KbFaqVersion",
     "KbGrant",

@@ -112,6 +112,19 @@ class KbGrant(Base):
     may_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class KbDismissed(Base):
+    """A citizen's question an editor decided is not another phrasing of this FAQ: it is not
+    suggested for it again (the text itself is not kept, only its hash)."""
+
+    __tablename__ = "kb_dismissed"
+
+    faq_id: Mapped[str] = mapped_column(
+        ForeignKey("kb_faqs.id", ondelete="CASCADE"), primary_key=True
+    )
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class KbRevision(Base):
     """One row: a number bumped in the transaction of every change to what citizens get. Each
     replica compares it with the one it loaded (bot/studio/live.py)."""

@@ -798,12 +798,45 @@
       pair,
       review,
       previewSection(() => ({ content: fields.read(), language: str(d.language), faqId: id })),
+      suggestionsSection(id),
       expiry,
       historySection(d));
     const scope = inVersion ? `[data-testid="version"][data-version="${CSS.escape(inVersion.dataset.version)}"] ` : '';
     const again = focused && S.els.pane.querySelector(`${scope}[data-testid="${CSS.escape(focused)}"]`);
     if (again && !again.disabled) again.focus();
     else S.els.pane.querySelector('#pane-h').focus();
+  }
+
+  // ---------------------------------------------------------------- suggested phrasings
+  /** Citizens' unanswered questions that may mean this FAQ (active learning): add one as a new
+   * phrasing (a new version, in review) or dismiss it. Loaded after the editor is shown. */
+  function suggestionsSection(id) {
+    const box = h('div', { 'data-testid': 'suggestions' }, h('p', { class: 'empty' }, 'Looking for questions…'));
+    api('GET', `/faqs/${enc(id)}/suggestions`).then((d) => {
+      const groups = Array.isArray(d.groups) ? d.groups : [];
+      if (!groups.length) { fill(box, h('p', { class: 'empty' }, 'No unanswered question close to this FAQ.')); return; }
+      fill(box, h('ul', { class: 'suggestions' }, groups.flatMap((g) => (Array.isArray(g.questions) ? g.questions : []).map((q) => {
+        const item = h('li', { 'data-testid': 'suggestion' }, h('span', { class: 'suggestion-text' }, str(q)), ' ');
+        const add = button('Add as a phrasing', 'btn-secondary', 'suggestion-add');
+        const no = button('Not this', 'btn-secondary', 'suggestion-dismiss');
+        add.setAttribute('aria-label', `Add “${str(q)}” as a phrasing`);
+        no.setAttribute('aria-label', `“${str(q)}” does not mean this FAQ`);
+        add.addEventListener('click', () => busy([add, no], async () => {
+          const r = await api('POST', `/faqs/${enc(id)}/phrasings`, { text: str(q) });
+          setStatus(`Added as version ${Number(r.version)}, waiting for review.`);
+          await openFaq(id, true);
+        }));
+        no.addEventListener('click', () => busy([add, no], async () => {
+          await api('POST', `/faqs/${enc(id)}/phrasings/dismiss`, { text: str(q) });
+          item.remove();
+          setStatus('It will not be suggested again for this FAQ.');
+        }));
+        item.append(h('span', { class: 'row' }, add, no));
+        return item;
+      }))));
+    }).catch((e) => fill(box, h('p', { class: 'empty' }, str(e.message))));
+    return h('section', { class: 'studio-section', 'aria-labelledby': 'suggestions-h' },
+      h('h3', { id: 'suggestions-h' }, 'Citizens’ questions that may mean this'), box);
   }
 
   // ---------------------------------------------------------------- history, diff, rollback

@@ -19,6 +19,7 @@ from bot.studio import views
 from bot.studio.access import Editor, Forbidden, StudioError, editor_of
 from bot.studio.preview import preview
 from bot.studio.store import MAX_ANSWER, MAX_QUESTION, Content
+from bot.studio.suggestions import suggested_phrasings
 from bot.web.auth import ApiError, LoginDep
 from bot.web.deps import DatabaseDep, KnowledgeDep, SettingsDep, StudioDep
 from bot.web.routes.console_api import MAX_ID, account_limit
@@ -238,6 +239,26 @@ async def add_phrasing(
     """Attach a citizen's unanswered question to the FAQ as a new phrasing (a new version,
     submitted for review)."""
     return {"version": await _run(lambda: studio.add_phrasing(editor, faq_id, body.text))}
+
+
+@router.post("/faqs/{faq_id}/phrasings/dismiss")
+async def dismiss_phrasing(
+    faq_id: FaqId, body: PhrasingBody, editor: EditorDep, studio: StudioDep
+) -> dict[str, Any]:
+    """Not another phrasing of this FAQ: it is not suggested again."""
+    await _run(lambda: studio.dismiss_phrasing(editor, faq_id, body.text))
+    return {"ok": True}
+
+
+@router.get("/faqs/{faq_id}/suggestions")
+async def suggestions(
+    faq_id: FaqId, editor: EditorDep, db: DatabaseDep, knowledge: KnowledgeDep
+) -> dict[str, Any]:
+    """Citizens' unanswered questions that may mean the same as this FAQ."""
+    if knowledge is None:
+        raise ApiError(503, "the knowledge base is still loading")
+    groups = await _run(lambda: suggested_phrasings(db, knowledge.embed_questions, editor, faq_id))
+    return {"groups": groups}
 
 
 @router.get("/gaps/{gap_id}")

@@ -99,9 +99,18 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["faq_id"], ["kb_faqs.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("faq_id", "number"),
     )
+    op.create_table(
+        "kb_dismissed",
+        sa.Column("faq_id", sa.String(length=128), nullable=False),
+        sa.Column("text_hash", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["faq_id"], ["kb_faqs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("faq_id", "text_hash"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kb_dismissed")
     with op.batch_alter_table("agents", schema=None) as batch_op:
         batch_op.drop_column("email")
     op.drop_table("kb_faq_versions")
