@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     rate_limit_chat_per_session: str = "20/minute"  # web-chat messages, per session
     rate_limit_per_sender: str = "20/minute"  # provider messages, per sender (stored all the same)
     rate_limit_per_account: str = "600/minute"  # console API calls, per agent account
+    # "How would the bot answer?" rebuilds a copy of the index (seconds at 5,000 FAQs), per account
+    rate_limit_preview: str = "20/minute"
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
@@ -156,6 +158,7 @@ class Settings(BaseSettings):
         "rate_limit_chat_per_session",
         "rate_limit_per_sender",
         "rate_limit_per_account",
+        "rate_limit_preview",
     )
     @classmethod
     def _rates(cls, value: str) -> str:

@@ -44,6 +44,7 @@ NO_RATE_LIMITS: dict[str, str] = {
     "rate_limit_chat_per_session": "1000000/minute",
     "rate_limit_per_sender": "1000000/minute",
     "rate_limit_per_account": "1000000/minute",
+    "rate_limit_preview": "1000000/minute",
 }
 
 

@@ -49,6 +49,7 @@ def rules_from(settings: Settings) -> dict[str, str]:
         "chat_session": settings.rate_limit_chat_per_session,
         "sender": settings.rate_limit_per_sender,
         "account": settings.rate_limit_per_account,
+        "preview": settings.rate_limit_preview,
     }
 
 

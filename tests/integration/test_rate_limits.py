@@ -22,6 +22,7 @@ from bot.messages import say
 from bot.settings import Settings
 from bot.storage.models import InboundMessage, OutboundMessage
 from tests.conftest import TELEGRAM_SECRET, TWILIO_SID, TWILIO_TOKEN, Providers, channel_settings
+from tests.support.console import ConsoleClient, add_agent
 from tests.support.fakes import twilio_signature
 from tests.support.served import SESSION_SECRET, app_settings, client_from, served
 from tests.support.waiting import until
@@ -168,3 +169,16 @@ def test_webhooks_keep_their_adapters_larger_cap(app: Settings) -> None:
         headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
     )
     assert answer.status_code == 200  # read and parsed (an update with no message: nothing to do)
+
+
+def test_previews_are_limited_per_account(tmp_path: Path) -> None:
+    settings = app_settings(tmp_path, rate_limit_preview="3/hour")
+    with served(settings):
+        add_agent(settings.database_url, "previewer", "admin")
+        client = ConsoleClient(base(settings))
+        assert client.login("previewer").status_code == 303
+        draft = {"language": "en", "question": "Q?", "answer": "A.", "tests": ["hello"]}
+        statuses = [client.post("/console/api/studio/preview", draft).status_code for _ in range(5)]
+        client.close()
+    assert all(status in (200, 503) for status in statuses[:3]), statuses
+    assert statuses[3:] == [429, 429]

@@ -21,8 +21,9 @@ from bot.studio.preview import preview
 from bot.studio.store import MAX_ANSWER, MAX_QUESTION, Content
 from bot.studio.suggestions import suggested_phrasings
 from bot.web.auth import ApiError, LoginDep
-from bot.web.deps import DatabaseDep, KnowledgeDep, SettingsDep, StudioDep
+from bot.web.deps import DatabaseDep, KnowledgeDep, LimiterDep, SettingsDep, StudioDep
 from bot.web.routes.console_api import MAX_ID, account_limit
+from bot.web.throttle import TooManyRequests
 
 router = APIRouter(
     prefix="/console/api/studio", include_in_schema=False, dependencies=[Depends(account_limit)]
@@ -271,9 +272,16 @@ async def gap(
 
 @router.post("/preview")
 async def try_draft(
-    body: PreviewBody, editor: EditorDep, knowledge: KnowledgeDep, db: DatabaseDep
+    body: PreviewBody,
+    editor: EditorDep,
+    knowledge: KnowledgeDep,
+    db: DatabaseDep,
+    limiter: LimiterDep,
 ) -> dict[str, Any]:
     """How the bot would answer test questions with this draft published, and warnings."""
+    verdict = await limiter.hit("preview", str(editor.agent_id))
+    if not verdict.allowed:
+        raise TooManyRequests(verdict)
     if knowledge is None:
         raise ApiError(503, "the knowledge base is still loading")
     content = body.content()
