@@ -32,7 +32,12 @@ class LiveKnowledge:
 
     def load(self) -> KnowledgeBase:
         """At start: publish the FAQ folder if the database has no FAQs yet (the first start),
-        then open the index of the published bank."""
+        then open the index of the published bank. Once loaded it returns at once, also while a
+        rebuild runs: questions are answered from the previous revision until the new one is
+        swapped in."""
+        current = self.current
+        if current is not None:
+            return current
         with self._lock:
             if self.current is None:
                 if seed(self._db, self._settings.faq_dir):

@@ -65,3 +65,16 @@ def test_a_publish_reaches_both_replicas_and_a_rollback_restores_the_old_answer(
     studio.archive(alice, NEW.id)
     assert replicas[0].refresh()
     assert replicas[0].load().faq(NEW.id) is None
+
+
+def test_questions_are_answered_from_the_old_revision_while_a_rebuild_runs(
+    db: Database, settings: Settings
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    replica = LiveKnowledge(db, settings)
+    before = replica.load()
+    with replica._lock, ThreadPoolExecutor(1) as pool:  # as a rebuild holds it, for seconds
+        answered = pool.submit(lambda: replica.load().ask("when is garbage collection", "en"))
+        assert answered.result(timeout=5) is not None  # did not wait for the rebuild
+        assert replica.load() is before
