@@ -74,7 +74,7 @@ def test_questions_are_answered_from_the_old_revision_while_a_rebuild_runs(
 
     replica = LiveKnowledge(db, settings)
     before = replica.load()
-    with replica._lock, ThreadPoolExecutor(1) as pool:  # as a rebuild holds it, for seconds
+    with ThreadPoolExecutor(1) as pool, replica._lock:  # the lock as a rebuild holds it
         answered = pool.submit(lambda: replica.load().ask("when is garbage collection", "en"))
         assert answered.result(timeout=5) is not None  # did not wait for the rebuild
         assert replica.load() is before
