@@ -21,7 +21,7 @@ from bot.knowledge.records import check_unique
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, KbAgency, KbFaq, KbFaqVersion, KbRevision
 from bot.studio.access import Editor
-from bot.studio.store import Content, bump_revision, content_of
+from bot.studio.store import Content, bump_revision, content_of, version_row
 
 
 def revision(db: Database) -> int:
@@ -170,23 +170,17 @@ def import_faqs(
             head = session.get(KbFaqVersion, (row.id, row.head_version))
             if head is None or content_of(head) != content:
                 row.head_version += 1
-                session.add(
-                    KbFaqVersion(
-                        faq_id=row.id,
-                        number=row.head_version,
-                        question=content.question,
-                        alternatives=list(content.alternatives),
-                        answer=content.answer,
-                        source_url=content.source_url,
-                        tags=list(content.tags),
-                        author=editor.username,
-                        note="imported",
-                        created_at=now,
-                        review="approved" if publish else "draft",
-                        reviewed_by=editor.username if publish else None,
-                        reviewed_at=now if publish else None,
-                    )
+                version = version_row(
+                    row.id, row.head_version, content, editor.username, "imported"
                 )
+                version.created_at = now
+                if publish:
+                    version.review, version.reviewed_by, version.reviewed_at = (
+                        "approved",
+                        editor.username,
+                        now,
+                    )
+                session.add(version)
             if publish:
                 row.live_version, row.state, row.updated_at = row.head_version, "published", now
                 row.scheduled_version = row.publish_at = None

@@ -72,9 +72,8 @@ class Content:
         return Content.of(faq)
 
 
-def _version_row(
-    faq_id: str, number: int, content: Content, author: str, note: str
-) -> KbFaqVersion:
+def version_row(faq_id: str, number: int, content: Content, author: str, note: str) -> KbFaqVersion:
+    """A new version's row (a draft until reviewed)."""
     return KbFaqVersion(
         faq_id=faq_id,
         number=number,
@@ -185,7 +184,7 @@ class Studio:
             )
             session.add(faq)
             session.flush()
-            session.add(_version_row(faq_id, 1, content, editor.username, "created"))
+            session.add(version_row(faq_id, 1, content, editor.username, "created"))
             self._audit(session, editor, "create", faq, version=1)
         return faq_id
 
@@ -207,7 +206,7 @@ class Studio:
             faq.updated_at = self._clock()
             if faq.state in ("in_review", "scheduled") and faq.live_version is None:
                 faq.state = "draft"
-            session.add(_version_row(faq.id, faq.head_version, content, editor.username, note))
+            session.add(version_row(faq.id, faq.head_version, content, editor.username, note))
             self._audit(session, editor, "edit", faq, version=faq.head_version)
             return faq.head_version
 
@@ -225,7 +224,7 @@ class Studio:
             content = content.checked(faq.id, faq.agency_id, faq.language)
             faq.head_version += 1
             faq.updated_at = self._clock()
-            row = _version_row(faq.id, faq.head_version, content, editor.username, "new phrasing")
+            row = version_row(faq.id, faq.head_version, content, editor.username, "new phrasing")
             row.review = "in_review"
             session.add(row)
             self._audit(session, editor, "phrasing", faq, version=faq.head_version)
@@ -343,7 +342,7 @@ class Studio:
             if old.review not in ("approved", "published_urgent"):
                 raise StudioError(f"version {to_version} was never published", 409)
             faq.head_version += 1
-            row = _version_row(
+            row = version_row(
                 faq.id,
                 faq.head_version,
                 content_of(old),
