@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 
 import bm25s
 import bm25s.stopwords
 import numpy as np
 import Stemmer
+
+# bm25s sets its own logger to DEBUG at import: a line per index build wherever a library has
+# configured the root logger (the encoders' first export does).
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _STEMMERS = {"en": "english", "fr": "french"}
 _STOPWORDS = {"en": bm25s.stopwords.STOPWORDS_EN, "fr": bm25s.stopwords.STOPWORDS_FRENCH}
