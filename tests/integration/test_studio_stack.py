@@ -251,6 +251,9 @@ def test_bad_requests_get_a_short_reason_and_change_nothing(
         response = editor.post(path, body) if method == "post" else editor.get(path)
         assert response.status_code == status, (path, response.status_code, response.text)
         assert response.headers["content-type"].startswith("application/json")
+    nobody = account(None)  # a console account without studio rights
+    assert nobody.get(f"{base}/gaps/1").status_code == 403
+    assert nobody.get(f"{base}/agencies").json()["agencies"] == []
     no_csrf = editor.http.post(f"{base}/faqs", json={})
     assert no_csrf.status_code == 403
     assert httpx.get(f"{stack.base_url}{base}/agencies").status_code == 401

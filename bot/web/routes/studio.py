@@ -264,9 +264,12 @@ async def suggestions(
 
 @router.get("/gaps/{gap_id}")
 async def gap(
-    gap_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: EditorDep, db: DatabaseDep
+    gap_id: Annotated[int, Path(ge=1, le=MAX_ID)], editor: EditorDep, db: DatabaseDep
 ) -> dict[str, Any]:
-    """A knowledge-gap group's questions, to start a draft with."""
+    """A knowledge-gap group's questions, to start a draft with (for accounts that edit some
+    agency's FAQs)."""
+    if not (editor.admin or editor.edits or editor.reviews):
+        raise ApiError(403, "no rights on any agency's FAQs")
     return await _run(lambda: views.gap_questions(db, gap_id))
 
 
