@@ -819,8 +819,8 @@
         const item = h('li', { 'data-testid': 'suggestion' }, h('span', { class: 'suggestion-text' }, str(q)), ' ');
         const add = button('Add as a phrasing', 'btn-secondary', 'suggestion-add');
         const no = button('Not this', 'btn-secondary', 'suggestion-dismiss');
-        add.setAttribute('aria-label', `Add “${str(q)}” as a phrasing`);
-        no.setAttribute('aria-label', `“${str(q)}” does not mean this FAQ`);
+        add.setAttribute('aria-label', `Add as a phrasing: ${str(q)}`); // the visible words first (axe)
+        no.setAttribute('aria-label', `Not this: ${str(q)}`);
         add.addEventListener('click', () => busy([add, no], async () => {
           const r = await api('POST', `/faqs/${enc(id)}/phrasings`, { text: str(q) });
           setStatus(`Added as version ${Number(r.version)}, waiting for review.`);
