@@ -175,6 +175,54 @@ CATALOG: dict[str, dict[str, str]] = {
     "yes": {"en": "Yes", "fr": "Oui"},
     "no": {"en": "No", "fr": "Non"},
     "none_of_these": {"en": "None of these", "fr": "Aucune de ces réponses"},
+    # Outreach (bot/outreach/): subscriptions to topics
+    "subscribe_confirm_sms": {
+        "en": "{service}: reply YES to get updates on {topic}. Msg & data rates may apply. "
+        "Text UNSUBSCRIBE {slug} to end them, STOP to end all messages.",
+        "fr": "{service} : répondez OUI pour recevoir les avis sur : {topic}. Des frais de "
+        "messagerie peuvent s'appliquer. Textez DESABONNER {slug} pour y mettre fin, ARRET pour "
+        "tout arrêter.",
+    },
+    "subscribed": {
+        "en": "{service}: you are subscribed to {topic}. Text UNSUBSCRIBE {slug} to end it.",
+        "fr": "{service} : vous êtes abonné à : {topic}. Textez DESABONNER {slug} pour y mettre "
+        "fin.",
+    },
+    "already_subscribed": {
+        "en": "{service}: you already get updates on {topic}.",
+        "fr": "{service} : vous recevez déjà les avis sur : {topic}.",
+    },
+    "unsubscribed": {
+        "en": "{service}: you will no longer get updates on {topic}.",
+        "fr": "{service} : vous ne recevrez plus les avis sur : {topic}.",
+    },
+    "unsubscribed_all": {
+        "en": "{service}: you will no longer get any updates.",
+        "fr": "{service} : vous ne recevrez plus aucun avis.",
+    },
+    "not_subscribed": {
+        "en": "{service}: you were not subscribed to {topic}.",
+        "fr": "{service} : vous n'étiez pas abonné à : {topic}.",
+    },
+    "unknown_topic": {
+        "en": '{service}: there is no topic "{slug}". Topics: {topics}. Text SUBSCRIBE and '
+        "a topic.",
+        "fr": "{service} : il n'y a pas de sujet « {slug} ». Sujets : {topics}. Textez ABONNER "
+        "et un sujet.",
+    },
+    "topics": {
+        "en": "{service} updates you can get: {topics}. Text SUBSCRIBE and a topic "
+        "(SUBSCRIBE alone: general news).",
+        "fr": "{service}, avis offerts : {topics}. Textez ABONNER et un sujet (ABONNER seul : "
+        "nouvelles générales).",
+    },
+    "subscribe_button": {"en": "Subscribe: {topic}", "fr": "M'abonner : {topic}"},
+    "no_push": {
+        "en": "Updates are sent by text message, Telegram or Messenger: text SUBSCRIBE there. "
+        "This web chat cannot reach you later.",
+        "fr": "Les avis sont envoyés par texto, Telegram ou Messenger : textez ABONNER sur l'un "
+        "d'eux. Ce clavardage ne peut pas vous joindre plus tard.",
+    },
 }
 
 

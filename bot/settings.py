@@ -139,11 +139,36 @@ class Settings(BaseSettings):
     # the first start only (then `govbot kb import FILE --publish`).
     kb_refresh_s: float = Field(default=2.0, gt=0)
 
+    # Outreach (bot/outreach/, docs/outreach.md): topics seeded from this file at start;
+    # subscribers' time zone (until a channel tells us theirs); non-urgent broadcasts wait out
+    # quiet hours [start, end) in it; broadcast copies per second per channel from each replica
+    # (JSON, e.g. {"sms": 30}); the price of one SMS segment, for the cost estimate.
+    outreach_topics_file: Path = ROOT / "data" / "outreach" / "topics.yml"
+    outreach_timezone: str = "America/Toronto"
+    quiet_start_hour: int = Field(default=21, ge=0, le=23)
+    quiet_end_hour: int = Field(default=8, ge=0, le=23)
+    outreach_rates: dict[str, float] = Field(
+        default_factory=lambda: {"sms": 30.0, "whatsapp": 30.0, "telegram": 25.0, "messenger": 40.0}
+    )
+    outreach_batch: int = Field(default=500, ge=1, le=5000)
+    sms_segment_price: float = Field(default=0.0083, ge=0)
+
     # The answer decision (bot/knowledge/decision.py). Unset: calibrated on the bank at index
     # build (bot/knowledge/calibration.py, docs/retrieval.md); set, it replaces the calibrated one.
     answer_margin: float | None = None
     answer_cosine: float | None = None
     clarify_cosine: float | None = None
+
+    @field_validator("outreach_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -18,7 +18,7 @@ import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from connectors.capabilities import Capabilities
 
@@ -108,3 +108,13 @@ class ChannelAdapter(Protocol):
     async def send(self, address: str, message: Outgoing) -> str: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """A channel whose provider can say whether it already took a message (Twilio's message
+    list): a broadcast copy whose send a crash cut short is looked up before it is sent again."""
+
+    async def find_sent(
+        self, address: str, message: Outgoing, since: dt.datetime
+    ) -> str | None: ...

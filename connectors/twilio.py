@@ -9,6 +9,8 @@ a few segments, and WhatsApp replies to Twilio's 1,600-character body limit.
 
 from __future__ import annotations
 
+import datetime as dt
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl
 
 import httpx
@@ -29,6 +31,7 @@ from connectors.sms_text import render_sms, render_text
 # A webhook is ~1 KB; even a 1,600-character body with media fields stays far below this.
 MAX_BODY_BYTES = 64 * 1024
 WHATSAPP_MAX_CHARS = 1600
+STATUS_PATH = "/channels/twilio/status"  # where Twilio posts delivery reports
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -108,8 +111,8 @@ class TwilioAdapter:
         query = request.query
         return f"{base}{request.path}" + (f"?{query}" if query else "")
 
-    async def parse(self, request: WebhookRequest) -> list[Incoming]:
-        """Verify the signature, then read one SMS/WhatsApp message from the form body."""
+    def _signed_form(self, request: WebhookRequest) -> _Form:
+        """The form body of a request Twilio signed; WebhookRejected(403) otherwise."""
         signature = request.headers.get("x-twilio-signature", "")
         if not signature:
             raise WebhookRejected(403, "missing signature")
@@ -119,6 +122,19 @@ class TwilioAdapter:
             raise WebhookRejected(403, "bad signature") from None
         if not self._validator.validate(self.signed_url(request), params, signature):
             raise WebhookRejected(403, "bad signature")
+        return params
+
+    def parse_status(self, request: WebhookRequest) -> tuple[str, str]:
+        """A signed status callback: (MessageSid, MessageStatus), e.g. ("SM...", "delivered")."""
+        params = self._signed_form(request)
+        sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
+        if not sid or not status or len(sid) > 64 or not status.isalpha():
+            raise WebhookRejected(400, "MessageSid and MessageStatus are required")
+        return sid, status.lower()
+
+    async def parse(self, request: WebhookRequest) -> list[Incoming]:
+        """Verify the signature, then read one SMS/WhatsApp message from the form body."""
+        params = self._signed_form(request)
         sender, sid = params.get("From", ""), params.get("MessageSid", "")
         if not sender or not sid:
             raise WebhookRejected(400, "From and MessageSid are required")
@@ -153,6 +169,8 @@ class TwilioAdapter:
                 f"no {'WhatsApp' if whatsapp else 'SMS'} sender number configured", False
             )
         form = {"From": sender, "To": address, "Body": self.render(address, message)}
+        if self.public_base_url:  # delivery reports, signed like the webhooks
+            form["StatusCallback"] = f"{self.public_base_url}{STATUS_PATH}"
         try:
             response = await self._client.post(self._messages_url, data=form)
         except httpx.TimeoutException as exc:
@@ -165,6 +183,36 @@ class TwilioAdapter:
             except (ValueError, KeyError, TypeError) as exc:
                 raise SendError("Twilio answered without a message SID", False) from exc
         raise self._error(response)
+
+    async def find_sent(self, address: str, message: Outgoing, since: dt.datetime) -> str | None:
+        """The SID of a message with this body that Twilio took for `address` since `since`, if
+        any: how a send cut short by a crash is checked before it is sent again."""
+        whatsapp = address.startswith("whatsapp:")
+        params = {
+            "To": address,
+            "From": self.whatsapp_from if whatsapp else self.from_number,
+            "DateSent>": since.date().isoformat(),
+            "PageSize": "50",
+        }
+        body = self.render(address, message)
+        try:
+            response = await self._client.get(self._messages_url, params=params)
+        except httpx.HTTPError as exc:
+            raise SendError(f"Twilio unreachable: {exc!r}", True) from exc
+        if not response.is_success:
+            raise self._error(response)
+        try:
+            messages = response.json()["messages"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SendError("Twilio's message list was unreadable", True) from exc
+        for item in messages:
+            try:
+                created = parsedate_to_datetime(str(item.get("date_created") or ""))
+            except (TypeError, ValueError):
+                continue
+            if item.get("body") == body and created >= since - dt.timedelta(seconds=5):
+                return str(item["sid"])
+        return None
 
     @staticmethod
     def _error(response: httpx.Response) -> SendError:

@@ -1,11 +1,11 @@
 """The `govbot` command line: knowledge-base checks and imports, evaluation, accounts, privacy,
-channels, and serving the app; one module per command group."""
+channels, outreach, and serving the app; one module per command group."""
 
 from __future__ import annotations
 
 import typer
 
-from bot.cli import agents, channels, evaluate, inbox, kb, privacy, serve
+from bot.cli import agents, channels, evaluate, inbox, kb, outreach, privacy, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Government FAQ assistant.")
 app.add_typer(kb.app, name="kb")
@@ -13,6 +13,8 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(channels.app, name="channels")
 app.add_typer(agents.app, name="agents")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(outreach.broadcast_app, name="broadcast")
+app.add_typer(outreach.topics_app, name="topics")
 app.command("eval")(evaluate.eval_command)
 app.command("serve")(serve.serve)
 app.command("run")(serve.run_stack)

@@ -16,6 +16,7 @@ from bot.inbox.transcript import Transcript
 from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
 from bot.messages import say
+from bot.outreach.subscriptions import Subscriptions
 from bot.privacy.redact import redact
 from connectors.text import clean
 
@@ -28,15 +29,22 @@ def supported_language(detector: LanguageDetector, text: str) -> str | None:
 
 class CarrierKeywords:
     """STOP, START and HELP (and their French forms) answered without the bot; STOP also leaves the
-    contact centre's line, since nothing can reach the citizen any more."""
+    contact centre's line and ends every subscription, since nothing can reach the citizen any
+    more."""
 
     def __init__(
-        self, transcript: Transcript, opt_outs: OptOuts, centre: ContactCentre, service_name: str
+        self,
+        transcript: Transcript,
+        opt_outs: OptOuts,
+        centre: ContactCentre,
+        service_name: str,
+        subscriptions: Subscriptions,
     ) -> None:
         self._transcript = transcript
         self._opt_outs = opt_outs
         self._centre = centre
         self._service_name = service_name
+        self._subscriptions = subscriptions
 
     async def __call__(self, turn: TurnState) -> Flow:
         found = keyword(turn.message.text) if turn.channel.carrier_keywords else None
@@ -56,6 +64,13 @@ class CarrierKeywords:
         )
         if word == "stop":
             await self._centre.opted_out(turn.conversation_id)
+            await asyncio.to_thread(
+                self._subscriptions.remove,
+                turn.conversation.channel,
+                turn.conversation.address,
+                None,
+                "stop",
+            )
         return Flow.DONE
 
 

@@ -1,10 +1,10 @@
 """The one place a turn's steps are wired, in order.
 
-1. carrier keywords (STOP, START, HELP)    5. "did this help?" answers
-2. unfit messages (empty, too long)        6. the engine
-3. the contact centre's conversations      7. the turn's analytics (and "did this help?")
-4. redaction of personal data              8. a hand-off the actions asked for
-                                           9. store the replies
+1. carrier keywords (STOP, START, HELP)    6. "did this help?" answers
+2. unfit messages (empty, too long)        7. the engine
+3. the contact centre's conversations      8. the turn's analytics (and "did this help?")
+4. subscriptions (SUBSCRIBE, TOPICS, YES)  9. a hand-off the actions asked for
+5. redaction of personal data             10. store the replies
 A new step is a class with `async __call__(turn) -> Flow` (bot/conversation/turn.py), added here.
 """
 
@@ -19,6 +19,7 @@ from bot.conversation.before import (
     UnfitMessages,
 )
 from bot.conversation.engine_step import AskEngine
+from bot.conversation.subscribing import OutreachKeywords
 from bot.conversation.turn import Step
 from bot.engine.client import DialogueEngine
 from bot.handoff.centre import ContactCentre
@@ -26,6 +27,8 @@ from bot.inbox.policy import OptOuts
 from bot.inbox.transcript import Transcript
 from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
+from bot.outreach.subscriptions import Subscriptions
+from bot.outreach.topics import Topics
 
 
 def turn_steps(
@@ -39,12 +42,16 @@ def turn_steps(
     service_name: str,
     max_chars: int,
     max_attempts: int,
+    subscriptions: Subscriptions,
+    topics: Topics,
+    timezone: str,
 ) -> list[Step]:
     """Every step of a citizen message's turn, in the order they run."""
     return [
-        CarrierKeywords(transcript, opt_outs, centre, service_name),
+        CarrierKeywords(transcript, opt_outs, centre, service_name, subscriptions),
         UnfitMessages(transcript, detector, max_chars),
         HandoffIntercept(centre),
+        OutreachKeywords(transcript, subscriptions, topics, service_name, timezone),
         Redaction(),
         FeedbackCapture(insight, transcript),
         AskEngine(engine, transcript, detector, max_attempts),

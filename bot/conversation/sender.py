@@ -5,15 +5,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable, Mapping
 
 from bot.clock import Clock, system_clock
 from bot.failpoints import failpoint
 from bot.inbox.outbox import Delivery, Outbox
 from bot.inbox.policy import OptOuts, window_refusal
-from connectors.base import ChannelAdapter, Outgoing, SendError
+from connectors.base import ChannelAdapter, Outgoing, SendError, SentLookup
 from connectors.capabilities import capabilities
 
 log = logging.getLogger(__name__)
+
+
+class Pace:
+    """A token bucket: at most `rate` messages a second, in bursts of at most one second's
+    worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._tokens = rate
+        self._at = time.monotonic()
+
+    def available(self) -> int:
+        now = time.monotonic()
+        self._tokens = min(self.rate, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        return int(self._tokens)
+
+    def spend(self, count: int) -> None:
+        self._tokens -= count
 
 
 class OutboxSender:
@@ -27,8 +48,15 @@ class OutboxSender:
         max_attempts: int = 8,
         poll_s: float = 0.5,
         clock: Clock = system_clock,
+        broadcast_rates: Mapping[str, float] | None = None,
+        unwanted: Callable[[int], str | None] = lambda _row_id: None,
     ) -> None:
         self._outbox = outbox
+        # Broadcast copies per channel and second, from this replica (replies are not paced).
+        self._paces = {
+            channel: Pace(rate) for channel, rate in (broadcast_rates or {}).items() if rate > 0
+        }
+        self._unwanted = unwanted
         self._adapters = adapters
         self._opt_outs = opt_outs
         self._max_attempts = max_attempts
@@ -61,6 +89,8 @@ class OutboxSender:
             await asyncio.to_thread(
                 self._outbox.withheld, delivery.id, "suppressed", "recipient opted out (STOP)"
             )
+            return
+        if delivery.kind == "broadcast" and await self._settled_broadcast(adapter, delivery):
             return
         refusal = window_refusal(
             delivery.channel, delivery.sender == "agent", delivery.last_inbound_at, self._clock()
@@ -105,10 +135,60 @@ class OutboxSender:
             return
         await asyncio.to_thread(self._outbox.sent, delivery.id, provider_id)
 
+    async def _settled_broadcast(self, adapter: ChannelAdapter, delivery: Delivery) -> bool:
+        """Settle a broadcast copy that must not be sent now: the citizen unsubscribed since, or
+        a crash cut its send short and the provider has it (or cannot say)."""
+        reason = await asyncio.to_thread(self._unwanted, delivery.id)
+        if reason:
+            await asyncio.to_thread(self._outbox.withheld, delivery.id, "unsubscribed", reason)
+            return True
+        if not delivery.in_doubt:
+            return False
+        if not isinstance(adapter, SentLookup):
+            # No way to ask: a second copy to every subscriber in flight is worse than a missing
+            # one, which the results count as "in doubt".
+            await asyncio.to_thread(
+                self._outbox.withheld,
+                delivery.id,
+                "unknown",
+                f"{delivery.channel}: a crash cut the send short and the provider cannot say "
+                "whether it arrived; not sent again",
+            )
+            return True
+        since = delivery.queued_at or self._clock()
+        try:
+            found = await adapter.find_sent(delivery.address, Outgoing(delivery.text), since)
+        except SendError as exc:
+            await asyncio.to_thread(
+                self._outbox.failed,
+                delivery.id,
+                f"checking an interrupted send: {exc}",
+                True,
+                exc.retry_after,
+                self._max_attempts,
+                delivery.attempts,
+            )
+            return True
+        if found:
+            await asyncio.to_thread(self._outbox.sent, delivery.id, found)
+            return True
+        return False
+
+    def _broadcast_budgets(self) -> dict[str, int]:
+        return {
+            channel: pace.available()
+            for channel, pace in self._paces.items()
+            if channel in self._adapters
+        }
+
     async def run_once(self) -> int:
-        """Claim what is due and send it (one message per conversation at a time); how many were
-        handled."""
+        """Claim what is due and send it (one message per conversation at a time; broadcast copies
+        at each channel's pace); how many were handled."""
         claimed = await asyncio.to_thread(self._outbox.claim_due)
+        for channel, budget in self._broadcast_budgets().items():
+            copies = await asyncio.to_thread(self._outbox.claim_broadcasts, channel, budget)
+            self._paces[channel].spend(len(copies))
+            claimed.extend(copies)
         await asyncio.gather(*(self.deliver(d) for d in claimed))
         return len(claimed)
 

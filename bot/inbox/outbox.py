@@ -34,6 +34,10 @@ class Delivery:
     kind: str
     attempts: int
     last_inbound_at: dt.datetime | None
+    # A broadcast copy whose earlier claim expired without a result: the process sending it died,
+    # and the provider may have it already.
+    in_doubt: bool = False
+    queued_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +76,12 @@ class Outbox:
         """Claim up to `limit` due rows, at most one per conversation (the earliest pending one)."""
         now = self._clock()
         earlier = aliased(OutboundMessage)
+        # Broadcast copies neither wait for nor hold back the conversation's replies: they have
+        # their own pace (quiet hours, the channel's rate; `claim_broadcasts`).
         blocked = exists().where(
             earlier.conversation_id == OutboundMessage.conversation_id,
             earlier.status == "pending",
+            earlier.kind != "broadcast",
             earlier.seq < OutboundMessage.seq,
         )
         with self._db.session() as session:
@@ -83,6 +90,7 @@ class Outbox:
                     select(OutboundMessage.id)
                     .where(
                         OutboundMessage.status == "pending",
+                        OutboundMessage.kind != "broadcast",
                         or_(
                             OutboundMessage.next_attempt_at.is_(None),
                             OutboundMessage.next_attempt_at <= now,
@@ -140,6 +148,79 @@ class Outbox:
                     )
                 )
             return claimed
+
+    def claim_broadcasts(self, channel: str, limit: int) -> list[Delivery]:
+        """Claim up to `limit` due broadcast copies on `channel` in one statement."""
+        if limit <= 0:
+            return []
+        now = self._clock()
+        until = now + dt.timedelta(seconds=self._claim_s)
+        free = or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now)
+        with self._db.session() as session:
+            candidates = session.execute(
+                select(OutboundMessage.id, OutboundMessage.claimed_by)
+                .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
+                .where(
+                    OutboundMessage.kind == "broadcast",
+                    OutboundMessage.status == "pending",
+                    OutboundMessage.next_attempt_at <= now,
+                    Conversation.channel == channel,
+                    free,
+                )
+                .order_by(OutboundMessage.id)
+                .limit(limit)
+            ).all()
+            if not candidates:
+                return []
+            doubtful = {row_id for row_id, owner in candidates if owner is not None}
+            session.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id.in_([row_id for row_id, _ in candidates]),
+                    OutboundMessage.status == "pending",
+                    free,
+                )
+                .values(claimed_by=self._owner, claimed_until=until)
+            )
+            session.commit()
+            rows = session.execute(
+                select(OutboundMessage, Conversation)
+                .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
+                .where(
+                    OutboundMessage.id.in_([row_id for row_id, _ in candidates]),
+                    OutboundMessage.claimed_by == self._owner,
+                    OutboundMessage.claimed_until == until,
+                )
+                .order_by(OutboundMessage.id)
+            ).all()
+            return [
+                Delivery(
+                    row.id,
+                    conversation.channel,
+                    conversation.address,
+                    row.text,
+                    list(row.buttons or []),
+                    row.sender,
+                    row.kind,
+                    row.attempts,
+                    _as_utc(conversation.last_inbound_at),
+                    in_doubt=row.id in doubtful,
+                    queued_at=_as_utc(row.created_at),
+                )
+                for row, conversation in rows
+            ]
+
+    def delivery_report(self, provider_message_id: str, status: str) -> bool:
+        """The provider's later word on a sent message (delivered, failed...); False when no row
+        has that id."""
+        with self._db.session() as session:
+            changed = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.provider_message_id == provider_message_id)
+                .values(delivery_status=status[:16])
+            )
+            session.commit()
+            return bool(rowcount(changed))
 
     def _finish(self, row_id: int, **values: object) -> None:
         with self._db.session() as session:

@@ -20,7 +20,7 @@ _KEYWORDS: dict[str, tuple[str, str | None]] = {
     **{w: ("stop", "en") for w in ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")},
     **{w: ("stop", "fr") for w in ("ARRET", "ARRETER", "DESABONNER")},
     **{w: ("start", "en") for w in ("START", "UNSTOP")},
-    **{w: ("start", "fr") for w in ("DEBUT", "DEMARRER", "ABONNER")},
+    **{w: ("start", "fr") for w in ("DEBUT", "DEMARRER")},
     "HELP": ("help", "en"),
     "INFO": ("help", None),
     "AIDE": ("help", "fr"),

@@ -46,10 +46,11 @@ class Transcript:
         text: str,
         kind: str = "notice",
         done: bool = False,
+        buttons: list[dict[str, str]] | None = None,
     ) -> TranscriptEntry:
         """Store and publish a message that is not from the dialogue (see `Inbox.add_notice`)."""
         entry = await asyncio.to_thread(
-            self.inbox.add_notice, conversation_id, inbound_id, text, kind, done
+            self.inbox.add_notice, conversation_id, inbound_id, text, kind, done, "bot", buttons
         )
         self.publish(conversation_id, [entry])
         return entry

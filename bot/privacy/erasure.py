@@ -1,5 +1,6 @@
 """Erasure of one citizen (channel + address): every row of theirs in every app table, their
-opt-out, and their events in Rasa's tracker store. Blocking: run it in a thread."""
+opt-out and subscriptions, and their events in Rasa's tracker store. Blocking: run it in a
+thread."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from bot.privacy.tracker_store import (
 )
 from bot.settings import Settings
 from bot.storage.db import Database, rowcount
-from bot.storage.models import Feedback, OptOut, Turn
+from bot.storage.models import Feedback, OptOut, Subscription, Turn
 
 
 def erase(db: Database, settings: Settings, channel: str, address: str) -> dict[str, int]:
@@ -35,6 +36,15 @@ def erase(db: Database, settings: Settings, channel: str, address: str) -> dict[
         removed["opt_outs"] = rowcount(
             session.execute(
                 delete(OptOut).where(OptOut.channel == channel, OptOut.address == address)
+            )
+        )
+        # Their subscriptions and the consent records behind them; a broadcast's delivery rows
+        # keep no address and stay counted.
+        removed["subscriptions"] = rowcount(
+            session.execute(
+                delete(Subscription).where(
+                    Subscription.channel == channel, Subscription.address == address
+                )
             )
         )
         params = {"sender": conversation_id}

@@ -71,6 +71,7 @@ def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[An
         run_reminders(db, settings, stop),
         services.intake.worker.run_retry_loop(settings.retry_interval_s, stop),
         services.sender.run(stop),
+        services.fanout.run(settings.retry_interval_s, stop),
         services.centre.run_sweeps(settings.sweep_interval_s, stop),
         run_purges(settings, db, stop),
         AlertWatcher(db, settings).run(stop),
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         db = Database(settings.database_url, settings.database_pool_size)
         db.create_schema()
         services = build_services(settings, db, engine)
+        services.topics.seed(settings.outreach_topics_file)
         app.state.services = services
         stop = asyncio.Event()
         tasks = _background(services, stop)

@@ -16,6 +16,7 @@ from bot.engine.client import DialogueEngine
 from bot.handoff.agents import Agents
 from bot.handoff.centre import ContactCentre
 from bot.inbox.hub import LiveHub
+from bot.inbox.outbox import Outbox
 from bot.inbox.store import Inbox
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
@@ -91,6 +92,10 @@ def _studio(connection: HTTPConnection) -> Studio:
     return services(connection).studio
 
 
+def _outbox(connection: HTTPConnection) -> Outbox:
+    return services(connection).outbox
+
+
 def _webchat_sessions(connection: HTTPConnection) -> SessionTokens:
     return services(connection).webchat_sessions
 
@@ -109,5 +114,6 @@ AuditDep = Annotated[AuditLog, Depends(_audit)]
 LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
 WebchatSessionsDep = Annotated[SessionTokens, Depends(_webchat_sessions)]
 StudioDep = Annotated[Studio, Depends(_studio)]
+OutboxDep = Annotated[Outbox, Depends(_outbox)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

@@ -31,6 +31,10 @@ from bot.inbox.transcript import Transcript
 from bot.insight.recorder import Insight
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
+from bot.outreach.broadcasts import Broadcasts
+from bot.outreach.fanout import FanOut, QuietHours
+from bot.outreach.subscriptions import Subscriptions
+from bot.outreach.topics import Topics
 from bot.settings import Settings
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
@@ -63,6 +67,7 @@ class Services:
     detector: LanguageDetector
     intake: Intake
     sender: OutboxSender
+    outbox: Outbox
     adapters: dict[str, ChannelAdapter]
     centre: ContactCentre
     agents: Agents
@@ -72,6 +77,10 @@ class Services:
     webchat_sessions: SessionTokens
     live: LiveKnowledge
     studio: Studio
+    topics: Topics
+    subscriptions: Subscriptions
+    broadcasts: Broadcasts
+    fanout: FanOut
 
     @property
     def knowledge(self) -> KnowledgeBase | None:
@@ -96,10 +105,20 @@ def build_services(
         settings.engine_concurrency,
     )
     adapters = build_adapters(settings)
-    outbox = Outbox(db, owner, settings.claim_s, clock)
-    sender = OutboxSender(outbox, adapters, opt_outs, settings.outbox_max_attempts, clock=clock)
-    transcript = Transcript(inbox, hub, sender.wake.set)
     audit, insight = AuditLog(db), Insight(db, settings.sms_feedback_every, clock)
+    topics, subscriptions = Topics(db, audit, clock), Subscriptions(db, clock)
+    broadcasts = Broadcasts(db, audit, clock)
+    outbox = Outbox(db, owner, settings.claim_s, clock)
+    sender = OutboxSender(
+        outbox,
+        adapters,
+        opt_outs,
+        settings.outbox_max_attempts,
+        clock=clock,
+        broadcast_rates=settings.outreach_rates,
+        unwanted=broadcasts.withheld_reason,
+    )
+    transcript = Transcript(inbox, hub, sender.wake.set)
     config = load_config(settings.contact_centre_file)
     centre = ContactCentre(config, HandoffQueue(db, clock), transcript, audit, insight)
     steps = turn_steps(
@@ -112,6 +131,9 @@ def build_services(
         service_name=settings.service_name,
         max_chars=settings.max_message_chars,
         max_attempts=settings.inbox_max_attempts,
+        subscriptions=subscriptions,
+        topics=topics,
+        timezone=settings.outreach_timezone,
     )
     # a lane (one client address, one sender) holds at most a quarter of the engine's slots
     slots = FairSlots(settings.engine_concurrency, max(1, settings.engine_concurrency // 4))
@@ -129,6 +151,7 @@ def build_services(
         detector=detector,
         intake=Intake(inbox, worker, unfit),
         sender=sender,
+        outbox=outbox,
         adapters=adapters,
         centre=centre,
         agents=Agents(db, audit, clock, login_throttle(settings, db)),
@@ -138,4 +161,14 @@ def build_services(
         webchat_sessions=SessionTokens(session_secret),
         live=LiveKnowledge(db, settings, clock),
         studio=Studio(db, clock),
+        topics=topics,
+        subscriptions=subscriptions,
+        broadcasts=broadcasts,
+        fanout=FanOut(
+            db,
+            QuietHours(settings.quiet_start_hour, settings.quiet_end_hour),
+            settings.outreach_batch,
+            clock,
+            wake=sender.wake.set,
+        ),
     )

@@ -19,6 +19,7 @@ from bot.storage.models.knowledge import (
     KbGrant,
     KbRevision,
 )
+from bot.storage.models.outreach import Broadcast, BroadcastDelivery, Subscription, Topic
 
 __all__ = [
     "Agent",
@@ -26,6 +27,8 @@ __all__ = [
     "Alert",
     "AuditEntry",
     "Base",
+    "Broadcast",
+    "BroadcastDelivery",
     "Conversation",
     "DailyCount",
     "Feedback",
@@ -41,6 +44,8 @@ __all__ = [
     "LoginAttempt",
     "OptOut",
     "OutboundMessage",
+    "Subscription",
+    "Topic",
     "Turn",
     "utcnow",
 ]

@@ -87,6 +87,7 @@ class OutboundMessage(Base):
     __table_args__ = (
         Index("ix_outbound_conversation_seq", "conversation_id", "seq"),
         Index("ix_outbound_status_due", "status", "next_attempt_at"),
+        Index("ix_outbound_provider_id", "provider_message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -94,7 +95,8 @@ class OutboundMessage(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), nullable=True)
     seq: Mapped[int] = mapped_column(Integer)
     sender: Mapped[str] = mapped_column(String(16), default="bot")  # bot | agent | system
-    kind: Mapped[str] = mapped_column(String(16), default="reply")  # reply | notice
+    # reply | notice | compliance | broadcast
+    kind: Mapped[str] = mapped_column(String(16), default="reply")
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -111,6 +113,9 @@ class OutboundMessage(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the provider later said (Twilio's signed status callbacks): delivered, undelivered,
+    # failed...
+    delivery_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class OptOut(Base):

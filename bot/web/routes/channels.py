@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.conversation.intake import Intake
-from bot.web.deps import AdaptersDep, IntakeDep, services
+from bot.web.deps import AdaptersDep, IntakeDep, OutboxDep, services
 from bot.web.forwarded import networks
 from bot.web.webhooks import webhook_request
 from connectors.base import ChannelAdapter, Incoming, WebhookRejected
@@ -62,6 +62,29 @@ async def twilio_webhook(request: Request, adapters: AdaptersDep, intake: Intake
     if isinstance(stored, JSONResponse):
         return stored
     return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/twilio/status")
+async def twilio_status(request: Request, adapters: AdaptersDep, outbox: OutboxDep) -> Response:
+    """Twilio's signed delivery reports (StatusCallback): delivered, undelivered, failed... kept on
+    the outbound message, counted in a broadcast's results."""
+    import asyncio
+
+    from connectors.twilio import TwilioAdapter
+
+    adapter = adapters.get("sms")
+    if not isinstance(adapter, TwilioAdapter):
+        return _unconfigured("sms")
+    runtime = services(request)
+    trusted = networks(tuple(runtime.settings.proxies))
+    try:
+        sid, status = adapter.parse_status(
+            await webhook_request(request, adapter.max_body_bytes, trusted)
+        )
+    except WebhookRejected as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status_code)
+    await asyncio.to_thread(outbox.delivery_report, sid, status)
+    return Response(status_code=204)
 
 
 @router.post("/telegram/webhook")

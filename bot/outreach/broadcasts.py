@@ -1,0 +1,252 @@
+"""Broadcasts: written by one supervisor, approved by another (maker-checker), then fanned out
+(bot/outreach/fanout.py); their preview and their results.
+
+Every move is in the audit log. A broadcast's text is in the answer format (docs/answers.md) and
+must fit the SMS limit of 3 segments as the Twilio adapter renders it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+
+from bot.clock import Clock, system_clock
+from bot.outreach.topics import OutreachError
+from bot.storage.audit import AuditLog
+from bot.storage.db import Database
+from bot.storage.models import (
+    Agent,
+    Broadcast,
+    BroadcastDelivery,
+    InboundMessage,
+    OutboundMessage,
+    Subscription,
+    Topic,
+)
+from connectors.rich_text import parse, problems, to_plain
+from connectors.sms_text import render_sms, segments
+
+MAX_SMS_SEGMENTS = 3
+MAX_CHARS = 1000
+SUPERVISORS = ("supervisor", "admin")
+REPLY_WINDOW = dt.timedelta(hours=48)  # a citizen's message this soon after a broadcast is a reply
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """How one language's text looks on SMS, and what it costs to send to the topic's SMS
+    subscribers."""
+
+    language: str
+    sms_text: str
+    sms_segments: int
+    plain: str
+
+
+def preview(text: str, language: str) -> Preview:
+    plain = to_plain(parse(text))
+    sms = render_sms(plain)
+    return Preview(language, sms, segments(plain), plain)
+
+
+def check_text(text: str, label: str) -> str:
+    """The text, stripped, or OutreachError naming what is wrong with it."""
+    text = text.strip()
+    if not text:
+        raise OutreachError(f"{label} is empty")
+    if len(text) > MAX_CHARS:
+        raise OutreachError(f"{label} is {len(text)} characters; at most {MAX_CHARS}")
+    found = problems(text)
+    if found:
+        raise OutreachError(f"{label}: {found[0]}")
+    shown = preview(text, "en")
+    if shown.sms_segments > MAX_SMS_SEGMENTS:
+        raise OutreachError(
+            f"{label} takes {shown.sms_segments} SMS segments; at most {MAX_SMS_SEGMENTS}"
+        )
+    return text
+
+
+class Broadcasts:
+    """Create, approve, cancel and count broadcasts."""
+
+    def __init__(self, db: Database, audit: AuditLog, clock: Clock = system_clock) -> None:
+        self._db = db
+        self._audit = audit
+        self._clock = clock
+
+    def _supervisor(self, username: str) -> Agent:
+        with self._db.session() as session:
+            agent = session.scalar(select(Agent).where(Agent.username == username))
+        if agent is None or not agent.active or agent.role not in SUPERVISORS:
+            raise OutreachError(f"{username!r} is not an active supervisor")
+        return agent
+
+    def create(
+        self,
+        topic: str,
+        text_en: str,
+        text_fr: str | None,
+        urgent: bool,
+        by: str,
+        send_at: dt.datetime | None = None,
+    ) -> int:
+        """A broadcast awaiting a second supervisor's approval; its id."""
+        agent = self._supervisor(by)
+        text_en = check_text(text_en, "the English text")
+        text_fr = check_text(text_fr, "the French text") if text_fr else None
+        with self._db.session() as session:
+            if session.get(Topic, topic) is None:
+                raise OutreachError(f"no topic {topic!r}")
+            row = Broadcast(
+                topic=topic,
+                text_en=text_en,
+                text_fr=text_fr,
+                urgent=urgent,
+                state="awaiting_approval",
+                created_by=by,
+                created_at=self._clock(),
+                send_at=send_at,
+                cursor=0,
+            )
+            session.add(row)
+            session.commit()
+            broadcast_id = row.id
+        self._audit.record(
+            agent, by, "broadcast_created", detail={"broadcast": broadcast_id, "topic": topic}
+        )
+        return broadcast_id
+
+    def approve(self, broadcast_id: int, by: str) -> dt.datetime:
+        """Another supervisor approves: the fan-out starts at `send_at` (now when unset)."""
+        agent = self._supervisor(by)
+        now = self._clock()
+        with self._db.session() as session:
+            row = session.get(Broadcast, broadcast_id, with_for_update=True)
+            if row is None:
+                raise OutreachError(f"no broadcast {broadcast_id}")
+            if row.state != "awaiting_approval":
+                raise OutreachError(f"broadcast {broadcast_id} is {row.state.replace('_', ' ')}")
+            if row.created_by == by:
+                raise OutreachError("a broadcast needs a second supervisor: you wrote this one")
+            row.state, row.approved_by, row.approved_at = "approved", by, now
+            row.send_at = row.send_at or now
+            starts = row.send_at
+            session.commit()
+        self._audit.record(agent, by, "broadcast_approved", detail={"broadcast": broadcast_id})
+        return starts
+
+    def cancel(self, broadcast_id: int, by: str) -> None:
+        """Stop a broadcast that is not fully queued yet (what is queued still goes)."""
+        agent = self._supervisor(by)
+        with self._db.session() as session:
+            row = session.get(Broadcast, broadcast_id, with_for_update=True)
+            if row is None:
+                raise OutreachError(f"no broadcast {broadcast_id}")
+            if row.state not in ("awaiting_approval", "approved"):
+                raise OutreachError(f"broadcast {broadcast_id} is {row.state.replace('_', ' ')}")
+            row.state = "cancelled"
+            session.commit()
+        self._audit.record(agent, by, "broadcast_cancelled", detail={"broadcast": broadcast_id})
+
+    def status(self, broadcast_id: int) -> dict[str, object]:
+        """The broadcast's state and counts: queued, held (quiet hours), sent, delivered, failed,
+        opted out, skipped (channel rules), unsubscribed, replies."""
+        with self._db.session() as session:
+            row = session.get(Broadcast, broadcast_id)
+            if row is None:
+                raise OutreachError(f"no broadcast {broadcast_id}")
+            outbound = and_(OutboundMessage.id == BroadcastDelivery.outbound_id)
+            counts = dict(
+                session.execute(
+                    select(OutboundMessage.status, func.count())
+                    .select_from(BroadcastDelivery)
+                    .join(OutboundMessage, outbound)
+                    .where(BroadcastDelivery.broadcast_id == broadcast_id)
+                    .group_by(OutboundMessage.status)
+                ).all()
+            )
+            provider = dict(
+                session.execute(
+                    select(OutboundMessage.delivery_status, func.count())
+                    .select_from(BroadcastDelivery)
+                    .join(OutboundMessage, outbound)
+                    .where(
+                        BroadcastDelivery.broadcast_id == broadcast_id,
+                        OutboundMessage.delivery_status.is_not(None),
+                    )
+                    .group_by(OutboundMessage.delivery_status)
+                ).all()
+            )
+            total = session.scalar(
+                select(func.count()).where(BroadcastDelivery.broadcast_id == broadcast_id)
+            )
+            now = self._clock()
+            held = session.scalar(
+                select(func.count())
+                .select_from(BroadcastDelivery)
+                .join(OutboundMessage, outbound)
+                .where(
+                    BroadcastDelivery.broadcast_id == broadcast_id,
+                    OutboundMessage.status == "pending",
+                    OutboundMessage.next_attempt_at > now,
+                )
+            )
+            replies = session.scalar(
+                select(func.count(func.distinct(InboundMessage.conversation_id)))
+                .select_from(BroadcastDelivery)
+                .join(OutboundMessage, outbound)
+                .join(
+                    InboundMessage,
+                    and_(
+                        InboundMessage.conversation_id == OutboundMessage.conversation_id,
+                        InboundMessage.received_at > OutboundMessage.sent_at,
+                    ),
+                )
+                .where(
+                    BroadcastDelivery.broadcast_id == broadcast_id,
+                    OutboundMessage.status == "sent",
+                )
+            )
+            subscribers = session.scalar(
+                select(func.count()).where(
+                    Subscription.topic == row.topic, Subscription.state == "active"
+                )
+            )
+            return {
+                "id": row.id,
+                "topic": row.topic,
+                "state": row.state,
+                "urgent": row.urgent,
+                "created_by": row.created_by,
+                "approved_by": row.approved_by,
+                "active_subscribers": int(subscribers or 0),
+                "queued": int(total or 0),
+                "held_quiet_hours": int(held or 0),
+                "pending": int(counts.get("pending", 0)),
+                "sent": int(counts.get("sent", 0)),
+                "delivered": int(provider.get("delivered", 0) + provider.get("read", 0)),
+                "failed": int(
+                    counts.get("dead", 0)
+                    + provider.get("failed", 0)
+                    + provider.get("undelivered", 0)
+                ),
+                "opted_out": int(counts.get("suppressed", 0)),
+                "skipped": int(counts.get("refused", 0)),
+                "unsubscribed": int(counts.get("unsubscribed", 0)),
+                "in_doubt": int(counts.get("unknown", 0)),
+                "replies": int(replies or 0),
+            }
+
+    def withheld_reason(self, outbound_id: int) -> str | None:
+        """Why a queued broadcast copy must not go now (its subscription ended since), or
+        None."""
+        with self._db.session() as session:
+            state = session.scalar(
+                select(Subscription.state)
+                .join(BroadcastDelivery, BroadcastDelivery.subscription_id == Subscription.id)
+                .where(BroadcastDelivery.outbound_id == outbound_id)
+            )
+        return None if state == "active" else "the citizen unsubscribed since it was queued"

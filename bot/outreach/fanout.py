@@ -1,0 +1,210 @@
+"""The fan-out: an approved broadcast becomes one outbox row per active subscriber.
+
+Batches of subscriptions, in id order, each one transaction: the outbox rows, their delivery rows
+(unique per broadcast and subscription) and the broadcast's cursor, moved by compare-and-set. A
+process killed mid-way leaves whole batches only; the next pass, on any replica, goes on from the
+cursor, so each subscriber is queued exactly once. The outbox sender then delivers them
+(bot/conversation/sender.py), throttled per channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from bot.clock import Clock, system_clock
+from bot.outreach.quiet_hours import held_until
+from bot.storage.db import Database, rowcount
+from bot.storage.models import (
+    Broadcast,
+    BroadcastDelivery,
+    Conversation,
+    OutboundMessage,
+    Subscription,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    start_hour: int = 21
+    end_hour: int = 8
+
+
+class FanOut:
+    """Queues approved broadcasts into the outbox, a batch at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        quiet: QuietHours = QuietHours(),
+        batch: int = 500,
+        clock: Clock = system_clock,
+        wake: Callable[[], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._quiet = quiet
+        self._batch = batch
+        self._clock = clock
+        self._wake = wake  # called after a batch is queued (the sender's wake-up)
+
+    def due(self) -> list[int]:
+        """Approved broadcasts whose time has come, oldest first."""
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(Broadcast.id)
+                    .where(Broadcast.state == "approved", Broadcast.send_at <= self._clock())
+                    .order_by(Broadcast.id)
+                )
+            )
+
+    def step(self, broadcast_id: int) -> int:
+        """Queue the next batch of one broadcast; how many rows were queued (0: it is done, or
+        another replica moved its cursor first)."""
+        now = self._clock()
+        with self._db.session() as session:
+            broadcast = session.get(Broadcast, broadcast_id)
+            if broadcast is None or broadcast.state != "approved":
+                return 0
+            cursor = broadcast.cursor
+            subscribers = session.execute(
+                select(
+                    Subscription.id,
+                    Subscription.channel,
+                    Subscription.address,
+                    Subscription.language,
+                    Subscription.timezone,
+                )
+                .where(
+                    Subscription.topic == broadcast.topic,
+                    Subscription.state == "active",
+                    Subscription.id > cursor,
+                )
+                .order_by(Subscription.id)
+                .limit(self._batch)
+            ).all()
+            if not subscribers:
+                done = session.execute(
+                    update(Broadcast)
+                    .where(Broadcast.id == broadcast_id, Broadcast.cursor == cursor)
+                    .values(state="sent", fanned_out_at=now)
+                )
+                session.commit()
+                if rowcount(done):
+                    log.info("broadcast %s: every subscriber is queued", broadcast_id)
+                return 0
+            # Take the batch first (compare-and-set): a second replica on the same batch stops
+            # here instead of queueing it again.
+            moved = session.execute(
+                update(Broadcast)
+                .where(
+                    Broadcast.id == broadcast_id,
+                    Broadcast.cursor == cursor,
+                    Broadcast.state == "approved",
+                )
+                .values(cursor=subscribers[-1].id)
+            )
+            if not rowcount(moved):
+                session.rollback()
+                return 0
+            ids = {f"{s.channel}:{s.address}": s for s in subscribers}
+            known = set(
+                session.scalars(select(Conversation.id).where(Conversation.id.in_(list(ids))))
+            )
+            for conversation_id in ids.keys() - known:  # purged by retention since they subscribed
+                s = ids[conversation_id]
+                session.add(Conversation(id=conversation_id, channel=s.channel, address=s.address))
+            session.flush()
+            # The transcript counter of each conversation, moved in one statement, then read.
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id.in_(list(ids)))
+                .values(last_seq=Conversation.last_seq + 1)
+            )
+            seqs = dict(
+                session.execute(
+                    select(Conversation.id, Conversation.last_seq).where(
+                        Conversation.id.in_(list(ids))
+                    )
+                ).all()
+            )
+            rows = []
+            for conversation_id, s in ids.items():
+                hold = (
+                    None
+                    if broadcast.urgent
+                    else held_until(now, s.timezone, self._quiet.start_hour, self._quiet.end_hour)
+                )
+                text = broadcast.text_fr if s.language == "fr" and broadcast.text_fr else None
+                rows.append(
+                    {
+                        "conversation_id": conversation_id,
+                        "seq": seqs[conversation_id],
+                        "sender": "system",
+                        "kind": "broadcast",
+                        "text": text or broadcast.text_en,
+                        "buttons": [],
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": hold or now,
+                        "_sub": s.id,
+                        "_channel": s.channel,
+                        "_hold": hold,
+                    }
+                )
+            outbound_ids = session.scalars(
+                insert(OutboundMessage).returning(OutboundMessage.id, sort_by_parameter_order=True),
+                [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+            ).all()
+            session.execute(
+                insert(BroadcastDelivery),
+                [
+                    {
+                        "broadcast_id": broadcast_id,
+                        "subscription_id": r["_sub"],
+                        "outbound_id": outbound_id,
+                        "channel": r["_channel"],
+                        "held_until": r["_hold"],
+                    }
+                    for r, outbound_id in zip(rows, outbound_ids, strict=True)
+                ],
+            )
+            session.commit()
+            return len(rows)
+
+    def run_once(self) -> int:
+        """Queue one batch of every due broadcast; how many rows were queued."""
+        queued = 0
+        for broadcast_id in self.due():
+            try:
+                queued += self.step(broadcast_id)
+            except (IntegrityError, OperationalError) as exc:
+                # a conversation created meanwhile, a lock: the batch was rolled back whole
+                log.warning("broadcast %s: batch retried (%s)", broadcast_id, type(exc).__name__)
+        if queued and self._wake is not None:
+            self._wake()
+        return queued
+
+    async def run(self, interval_s: float, stop: asyncio.Event) -> None:
+        """Queue batches until `stop` is set; at full speed while there is work."""
+        while not stop.is_set():
+            try:
+                queued = await asyncio.to_thread(self.run_once)
+            except Exception:
+                log.exception("fan-out pass failed")
+                queued = 0
+            if queued:
+                await asyncio.sleep(0)
+                continue
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            except TimeoutError:
+                pass
