@@ -37,11 +37,14 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.inbox.store import Inbox
+from bot.outreach.subscriptions import Subscriptions
+from bot.outreach.topics import Topics, validated
 from bot.privacy.erasure import erase
 from bot.privacy.purge import purge
 from bot.privacy.schedule import run_purges
 from bot.privacy.sqlite_scrub import scrub, secure_delete_at_connect
 from bot.settings import Settings, get_settings
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import (
     AuditEntry,
@@ -550,6 +553,19 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(
     seed_citizen(db, settings, "sms:+15145550222", "benefits")
     other_before = rows_of(db, "sms:+15145550222")
     tracker = tracker_engine(db, settings)
+    Topics(db, AuditLog(db)).add(validated("health", "Health", "Santé", None), "test")
+    subscriptions = Subscriptions(db)
+    for number in ("+15145550111", "+15145550222"):
+        for topic in ("general", "health"):
+            subscriptions.request(
+                "sms",
+                number,
+                topic,
+                language="en",
+                wording="reply YES",
+                timezone="America/Toronto",
+                double_opt_in=False,
+            )
 
     removed = erase(db, settings, "sms", "+15145550111")
 
@@ -561,13 +577,17 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(
         "turns": 2,
         "feedback": 2,
         "opt_outs": 1,
+        "subscriptions": 2,
         "tracker_events": 4,
     }
     assert removed == {
         **{name: gone.gone[name] for name in TABLES},
         "opt_outs": 1,
+        "subscriptions": 2,
         "tracker_events": 4,
     }
+    assert subscriptions.active_topics("sms", "+15145550111") == []
+    assert subscriptions.active_topics("sms", "+15145550222") == ["general", "health"]
     assert not any(rows_of(db, "sms:+15145550111").values())
     assert rows_of(db, "sms:+15145550222") == other_before and all(other_before.values())
     assert events_of(tracker) == {"sms:+15145550222": 4}

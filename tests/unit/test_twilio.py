@@ -162,6 +162,8 @@ async def test_send_sms_posts_the_form_with_basic_auth_and_numbered_choices(
         "From": "+15145550199",
         "To": "+15145550100",
         "Body": "Did you mean:\n\n1) Renew a passport\n2) Lost passport\nReply 1 or 2",
+        # delivery reports come back signed to our public address
+        "StatusCallback": "https://govbot.example.gc.ca/channels/twilio/status",
     }
 
 
