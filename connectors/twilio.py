@@ -191,8 +191,7 @@ class TwilioAdapter:
         params = {
             "To": address,
             "From": self.whatsapp_from if whatsapp else self.from_number,
-            "DateSent>": since.date().isoformat(),
-            "PageSize": "50",
+            "PageSize": "50",  # newest first; a queued message has no DateSent yet
         }
         body = self.render(address, message)
         try:

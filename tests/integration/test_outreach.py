@@ -121,7 +121,12 @@ def test_sms_subscription_is_pending_until_confirmed_within_a_day(
     db: Database, outreach: tuple[Subscriptions, Broadcasts], clock: Clock
 ) -> None:
     subs, _ = outreach
-    ask = dict(language="en", wording="Reply YES", timezone=ZONE, double_opt_in=True)
+    ask: dict[str, Any] = {
+        "language": "en",
+        "wording": "Reply YES",
+        "timezone": ZONE,
+        "double_opt_in": True,
+    }
     assert subs.request("sms", "+15145550100", "health", **ask) == "pending"
     assert subs.active_topics("sms", "+15145550100") == []
     assert subs.has_pending("sms", "+15145550100")

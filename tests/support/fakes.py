@@ -209,6 +209,27 @@ class FakeTwilio(FakeProvider):
         super().__init__(delay_s)
         self.account_sid = account_sid
         self._auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._created: list[dict[str, Any]] = []  # every message taken, as the list API shows it
+        self.lookups = 0  # GETs of the message list (kept out of `requests`, which are sends)
+
+    def handle(self, record: Recorded) -> Answer:
+        if record.method == "GET":
+            return self._list(record)
+        return super().handle(record)
+
+    def _list(self, record: Recorded) -> Answer:
+        """The Messages list API, filtered by To (and From), newest first, one page."""
+        if record.headers.get("authorization") != self._auth:
+            return 401, self.error_body(401), {}
+        with self._lock:
+            self.lookups += 1
+            found = [
+                m
+                for m in self._created
+                if m["to"] == record.query.get("To")
+                and m["from"] == record.query.get("From", m["from"])
+            ]
+        return 200, {"messages": found[::-1], "page": 0, "page_size": 50}, {}
 
     def error_body(self, status: int) -> Any:
         codes = {
@@ -242,29 +263,28 @@ class FakeTwilio(FakeProvider):
             )
         sid = f"SM{uuid.uuid4().hex}"
         now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
-        return (
-            201,
-            {
-                "sid": sid,
-                "account_sid": self.account_sid,
-                "from": form.get("From"),
-                "to": form["To"],
-                "body": form["Body"],
-                "status": "queued",
-                "direction": "outbound-api",
-                "num_segments": "1",
-                "num_media": "0",
-                "api_version": "2010-04-01",
-                "date_created": now,
-                "date_updated": now,
-                "date_sent": None,
-                "error_code": None,
-                "error_message": None,
-                "price": None,
-                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-            },
-            {},
-        )
+        message = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "from": form.get("From"),
+            "to": form["To"],
+            "body": form["Body"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "num_media": "0",
+            "api_version": "2010-04-01",
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+        with self._lock:
+            self._created.append(message)
+        return 201, message, {}
 
 
 class FakeTelegram(FakeProvider):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -9,9 +10,9 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.base import Outgoing, SendError
+from connectors.base import Outgoing, SendError, WebhookRejected, WebhookRequest
 from connectors.sms_text import is_gsm7, segments
-from connectors.twilio import TwilioAdapter
+from connectors.twilio import STATUS_PATH, TwilioAdapter
 from tests.support.fakes import FakeTwilio, fixture, parsing_app, twilio_signature
 
 SID = "AC0123456789abcdef0123456789abcdef"
@@ -241,3 +242,44 @@ async def test_a_timeout_is_retryable_and_a_missing_sender_is_not() -> None:
         await unconfigured.send("whatsapp:+15145550100", Outgoing("Hi"))
     await unconfigured.aclose()
     assert not refused.value.retryable
+
+
+def _status_request(params: dict[str, str], signature: str) -> WebhookRequest:
+    return WebhookRequest(
+        method="POST",
+        base_url="http://testserver",
+        path=STATUS_PATH,
+        query="",
+        headers={"x-twilio-signature": signature},
+        body=urlencode(params).encode(),
+    )
+
+
+def test_a_signed_status_callback_is_read_and_a_forged_one_refused() -> None:
+    twilio = adapter()
+    params = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "delivered", "AccountSid": SID}
+    signed = twilio_signature(TOKEN, PUBLIC + STATUS_PATH, params)
+    assert twilio.parse_status(_status_request(params, signed)) == ("SM" + "a" * 32, "delivered")
+    with pytest.raises(WebhookRejected) as refused:
+        twilio.parse_status(_status_request({**params, "MessageStatus": "read"}, signed))
+    assert refused.value.status_code == 403
+    missing = {"MessageSid": "SM1", "AccountSid": SID}
+    with pytest.raises(WebhookRejected) as bad:
+        twilio.parse_status(
+            _status_request(missing, twilio_signature(TOKEN, PUBLIC + STATUS_PATH, missing))
+        )
+    assert bad.value.status_code == 400
+
+
+@pytest.mark.anyio
+async def test_find_sent_finds_only_the_same_body_to_the_same_number(fake: FakeTwilio) -> None:
+    twilio = adapter(api_base=fake.base_url)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    sid = await twilio.send("+15145550100", Outgoing("Water advisory lifted."))
+    await twilio.send("+15145550101", Outgoing("Something else."))
+    assert await twilio.find_sent("+15145550100", Outgoing("Water advisory lifted."), since) == sid
+    assert await twilio.find_sent("+15145550101", Outgoing("Water advisory lifted."), since) is None
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    assert await twilio.find_sent("+15145550100", Outgoing("Water advisory lifted."), later) is None
+    await twilio.aclose()
+    assert fake.lookups == 3 and len(fake.requests) == 2
