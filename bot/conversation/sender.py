@@ -16,6 +16,9 @@ from connectors.base import ChannelAdapter, Outgoing, SendError, SentLookup
 from connectors.capabilities import capabilities
 
 log = logging.getLogger(__name__)
+# Broadcast copies sent at once per channel and pass: below the HTTP client's 100 connections, so
+# no copy waits for a connection long enough to time out.
+MAX_BROADCAST_IN_FLIGHT = 50
 
 
 class Pace:
@@ -142,7 +145,10 @@ class OutboxSender:
         if reason:
             await asyncio.to_thread(self._outbox.withheld, delivery.id, "unsubscribed", reason)
             return True
-        if not delivery.in_doubt:
+        lookup = isinstance(adapter, SentLookup)
+        # An earlier attempt that failed may have reached the provider all the same (a timeout, a
+        # connection lost before the answer): where the provider can say, ask it first.
+        if not delivery.in_doubt and not (lookup and delivery.attempts > 0):
             return False
         if not isinstance(adapter, SentLookup):
             # No way to ask: a second copy to every subscriber in flight is worse than a missing
@@ -176,7 +182,7 @@ class OutboxSender:
 
     def _broadcast_budgets(self) -> dict[str, int]:
         return {
-            channel: pace.available()
+            channel: min(pace.available(), MAX_BROADCAST_IN_FLIGHT)
             for channel, pace in self._paces.items()
             if channel in self._adapters
         }

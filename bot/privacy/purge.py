@@ -3,16 +3,18 @@
 Conversations whose last activity is older than the cutoff are deleted with every row that belongs
 to them (messages both ways, hand-offs, turns, feedback); rows older than the cutoff in
 conversations still going on are deleted too. Before anything is deleted its counts are added to
-`daily_counts`, which outlive the retention period. Opt-outs (the record of a STOP) and the audit
-log stay. Rasa's tracker events older than the cutoff go as well (only whole past sessions: the
-current session of a tracker is never cut, Rasa counts its events). Blocking: run it in a thread.
+`daily_counts`, which outlive the retention period. Opt-outs (the record of a STOP), active
+subscriptions (the record of consent) and the audit log stay; ended or never-confirmed
+subscriptions go. Rasa's tracker events older than the cutoff go as well (only whole past
+sessions: the current session of a tracker is never cut, Rasa counts its events). Blocking: run it
+in a thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, delete, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.clock import aware, system_clock
@@ -34,13 +36,14 @@ from bot.privacy.tracker_store import (
     tracker_path,
 )
 from bot.settings import Settings
-from bot.storage.db import Database
+from bot.storage.db import Database, rowcount
 from bot.storage.models import (
     Conversation,
     Feedback,
     Handoff,
     InboundMessage,
     OutboundMessage,
+    Subscription,
     Turn,
 )
 
@@ -132,6 +135,18 @@ def purge(db: Database, settings: Settings, now: dt.datetime | None = None) -> d
         )
         _take_old_rows(session, doomed, before)
         removed = delete_doomed(session, doomed)
+        # Ended subscriptions, and requests never confirmed, once past retention; active ones
+        # stay while they last (they are the consent record).
+        removed["subscriptions"] = rowcount(
+            session.execute(
+                delete(Subscription).where(
+                    or_(
+                        and_(Subscription.state == "removed", Subscription.removed_at < before),
+                        and_(Subscription.state == "pending", Subscription.requested_at < before),
+                    )
+                )
+            )
+        )
         params = {"before": before.timestamp()}
         removed["tracker_events"] = (
             0 if is_sqlite(db) else server_tracker_delete(session, PURGE_EVENTS, params)

@@ -24,7 +24,7 @@ from bot.outreach.topics import OutreachError, Topics, validated
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import BroadcastDelivery, OutboundMessage, Subscription
-from connectors.base import Capabilities, Incoming, Outgoing
+from connectors.base import Capabilities, Incoming, Outgoing, SendError
 
 # 15:00 in Toronto (EST, UTC-5): outside quiet hours
 T0 = dt.datetime(2026, 12, 7, 20, 0, tzinfo=dt.UTC)
@@ -393,3 +393,32 @@ def test_delivery_reports_count_in_the_results(
     assert not outbox.delivery_report("SM-unknown", "delivered")
     status = broadcasts.status(broadcast_id)
     assert (status["sent"], status["delivered"], status["failed"]) == (3, 1, 1)
+
+
+class TakesThenTimesOut(LookupAdapter):
+    """Twilio took the message, but the answer never came back (a timeout)."""
+
+    async def send(self, address: str, message: Outgoing) -> str:
+        await super().send(address, message)
+        raise SendError("Twilio timed out", True)
+
+
+def test_a_copy_whose_send_timed_out_is_looked_up_not_sent_twice(
+    db: Database, outreach: tuple[Subscriptions, Broadcasts], clock: Clock
+) -> None:
+    subs, broadcasts = outreach
+    subscribe(subs, 1)
+    broadcast_id = approved(broadcasts)
+    while FanOut(db, clock=clock).run_once():
+        pass
+    adapter = TakesThenTimesOut()
+    outbox = Outbox(db, "a", claim_s=30, clock=clock)
+    sender = OutboxSender(
+        outbox, {"sms": adapter}, OptOuts(db, clock), clock=clock, broadcast_rates={"sms": 100}
+    )
+    asyncio.run(sender.run_once())
+    assert len(adapter.sent) == 1 and broadcasts.status(broadcast_id)["pending"] == 1
+    clock.now = T0 + dt.timedelta(minutes=5)  # past the retry's backoff
+    asyncio.run(sender.run_once())
+    assert len(adapter.sent) == 1, "found in the provider's list: not sent again"
+    assert broadcasts.status(broadcast_id)["sent"] == 1

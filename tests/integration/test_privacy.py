@@ -55,6 +55,7 @@ from bot.storage.models import (
     InboundMessage,
     OptOut,
     OutboundMessage,
+    Subscription,
     Turn,
 )
 
@@ -440,11 +441,41 @@ def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(
     before = table_counts(db)
     with db.session() as session:
         audit_before = session.scalar(select(func.count()).select_from(AuditEntry))
+        old, recent = NOW - dt.timedelta(days=200), NOW - dt.timedelta(days=10)
+        for number, state, at in [
+            ("+15145550901", "removed", old),  # ended long ago: goes
+            ("+15145550902", "pending", old),  # never confirmed: goes
+            ("+15145550903", "active", old),  # the consent of a current subscriber: stays
+            ("+15145550904", "removed", recent),  # ended lately: stays for now
+        ]:
+            session.add(
+                Subscription(
+                    channel="sms",
+                    address=number,
+                    topic="general",
+                    state=state,
+                    language="en",
+                    timezone="America/Toronto",
+                    wording="(test)",
+                    requested_at=old,
+                    removed_at=at if state == "removed" else None,
+                )
+            )
+        session.commit()
 
     removed = purge(db, settings, NOW)
 
     tracker = tracker_engine(db, settings)
-    assert removed == {**{name: seed.gone[name] for name in TABLES}, "tracker_events": 4 + 3}
+    assert removed == {
+        **{name: seed.gone[name] for name in TABLES},
+        "subscriptions": 2,
+        "tracker_events": 4 + 3,
+    }
+    with db.session() as session:
+        assert sorted(session.scalars(select(Subscription.address))) == [
+            "+15145550903",
+            "+15145550904",
+        ]
     assert table_counts(db) == {name: before[name] - seed.gone[name] for name in TABLES}
     with db.session() as session:
         kept = set(session.scalars(select(Conversation.id)))
@@ -490,7 +521,11 @@ def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(
     }
 
     # A second purge finds nothing more and leaves the counts as they are.
-    assert purge(db, settings, NOW) == {**dict.fromkeys(TABLES, 0), "tracker_events": 0}
+    assert purge(db, settings, NOW) == {
+        **dict.fromkeys(TABLES, 0),
+        "subscriptions": 0,
+        "tracker_events": 0,
+    }
     assert daily_counts(db) == dict(seed.counts)
     assert events_of(tracker) == {
         "sms:+15145550003": 2,

@@ -101,6 +101,12 @@ class Recorded:
     raw: bytes
 
 
+class _Server(ThreadingHTTPServer):
+    # A provider takes many connections at once (a broadcast's sends); the default backlog of 5
+    # resets the rest.
+    request_queue_size = 256
+
+
 class FakeProvider:
     """A threaded HTTP server that records requests; subclasses say how the provider answers."""
 
@@ -109,7 +115,7 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._records: list[Recorded] = []
         self._failures: list[Answer] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
