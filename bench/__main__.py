@@ -27,6 +27,8 @@ from bench.common import BENCH_DIR, COLLECTIONS, machine, say
 from bench.index_speed import COMMAND as SPEED_COMMAND
 from bench.index_speed import HEADING as SPEED_HEADING
 from bench.memory import PeakRss
+from bench.outreach import COMMAND as OUTREACH_COMMAND
+from bench.outreach import HEADING as OUTREACH_HEADING
 from bench.report import (
     CHANNELS_HEADING,
     HANDOFF_HEADING,
@@ -219,6 +221,12 @@ def _speed_alone(workdir: Path, measured: str) -> str:
     return index_speed.measure(workdir)
 
 
+def _outreach_alone(workdir: Path, measured: str) -> str:
+    from bench import outreach
+
+    return outreach.measure(workdir)
+
+
 def _studio_alone(workdir: Path, measured: str) -> str:
     from bench import studio
 
@@ -232,6 +240,7 @@ SECTIONS = {
     "security": (8, SECURITY_HEADING, SECURITY_COMMAND, _security_alone),
     "speed": (11, SPEED_HEADING, SPEED_COMMAND, _speed_alone),
     "studio": (13, STUDIO_HEADING, STUDIO_COMMAND, _studio_alone),
+    "outreach": (14, OUTREACH_HEADING, OUTREACH_COMMAND, _outreach_alone),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from bot.clock import Clock, system_clock
 from bot.failpoints import failpoint
@@ -52,14 +52,14 @@ class OutboxSender:
         poll_s: float = 0.5,
         clock: Clock = system_clock,
         broadcast_rates: Mapping[str, float] | None = None,
-        unwanted: Callable[[int], str | None] = lambda _row_id: None,
     ) -> None:
         self._outbox = outbox
         # Broadcast copies per channel and second, from this replica (replies are not paced).
         self._paces = {
             channel: Pace(rate) for channel, rate in (broadcast_rates or {}).items() if rate > 0
         }
-        self._unwanted = unwanted
+        # Broadcast copies the provider took in this pass, recorded together at its end.
+        self._taken: list[tuple[int, str]] = []
         self._adapters = adapters
         self._opt_outs = opt_outs
         self._max_attempts = max_attempts
@@ -85,8 +85,12 @@ class OutboxSender:
         if (
             capabilities(delivery.channel).carrier_keywords
             and delivery.kind != "compliance"
-            and await asyncio.to_thread(
-                self._opt_outs.is_opted_out, delivery.channel, delivery.address
+            and (
+                delivery.opted_out
+                if delivery.opted_out is not None
+                else await asyncio.to_thread(
+                    self._opt_outs.is_opted_out, delivery.channel, delivery.address
+                )
             )
         ):
             await asyncio.to_thread(
@@ -136,14 +140,21 @@ class OutboxSender:
                 delivery.attempts,
             )
             return
+        if delivery.kind == "broadcast":
+            self._taken.append((delivery.id, provider_id))
+            return
         await asyncio.to_thread(self._outbox.sent, delivery.id, provider_id)
 
     async def _settled_broadcast(self, adapter: ChannelAdapter, delivery: Delivery) -> bool:
         """Settle a broadcast copy that must not be sent now: the citizen unsubscribed since, or
         a crash cut its send short and the provider has it (or cannot say)."""
-        reason = await asyncio.to_thread(self._unwanted, delivery.id)
-        if reason:
-            await asyncio.to_thread(self._outbox.withheld, delivery.id, "unsubscribed", reason)
+        if delivery.unsubscribed:
+            await asyncio.to_thread(
+                self._outbox.withheld,
+                delivery.id,
+                "unsubscribed",
+                "the citizen unsubscribed since it was queued",
+            )
             return True
         lookup = isinstance(adapter, SentLookup)
         # An earlier attempt that failed may have reached the provider all the same (a timeout, a
@@ -195,7 +206,13 @@ class OutboxSender:
             copies = await asyncio.to_thread(self._outbox.claim_broadcasts, channel, budget)
             self._paces[channel].spend(len(copies))
             claimed.extend(copies)
-        await asyncio.gather(*(self.deliver(d) for d in claimed))
+        try:
+            await asyncio.gather(*(self.deliver(d) for d in claimed))
+        finally:
+            # Lost in a crash before this, a copy's claim expires and it is in doubt: looked up
+            # at the provider before it is sent again.
+            taken, self._taken = self._taken, []
+            await asyncio.to_thread(self._outbox.sent_many, taken)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:

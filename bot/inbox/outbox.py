@@ -13,12 +13,19 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock, system_clock
 from bot.storage.db import Database, rowcount
-from bot.storage.models import Conversation, InboundMessage, OutboundMessage
+from bot.storage.models import (
+    BroadcastDelivery,
+    Conversation,
+    InboundMessage,
+    OptOut,
+    OutboundMessage,
+    Subscription,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,10 @@ class Delivery:
     # and the provider may have it already.
     in_doubt: bool = False
     queued_at: dt.datetime | None = None
+    # Read with a broadcast copy's claim, so that a send needs no more queries: the citizen's
+    # opt-out (None: not read), and whether the subscription it was queued for has ended since.
+    opted_out: bool | None = None
+    unsubscribed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +195,17 @@ class Outbox:
             )
             session.commit()
             rows = session.execute(
-                select(OutboundMessage, Conversation)
+                select(OutboundMessage, Conversation, OptOut.opted_out, Subscription.state)
                 .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
+                .outerjoin(
+                    OptOut,
+                    and_(
+                        OptOut.channel == Conversation.channel,
+                        OptOut.address == Conversation.address,
+                    ),
+                )
+                .outerjoin(BroadcastDelivery, BroadcastDelivery.outbound_id == OutboundMessage.id)
+                .outerjoin(Subscription, Subscription.id == BroadcastDelivery.subscription_id)
                 .where(
                     OutboundMessage.id.in_([row_id for row_id, _ in candidates]),
                     OutboundMessage.claimed_by == self._owner,
@@ -206,9 +226,32 @@ class Outbox:
                     _as_utc(conversation.last_inbound_at),
                     in_doubt=row.id in doubtful,
                     queued_at=_as_utc(row.created_at),
+                    opted_out=bool(opted_out),
+                    unsubscribed=state != "active",
                 )
-                for row, conversation in rows
+                for row, conversation, opted_out, state in rows
             ]
+
+    def sent_many(self, sent: list[tuple[int, str]]) -> None:
+        """Several rows the provider accepted, in one transaction: (row id, provider id)."""
+        if not sent:
+            return
+        now = self._clock()
+        table = OutboundMessage.__table__
+        with self._db.session() as session:
+            session.connection().execute(  # Core: one executemany
+                update(table)
+                .where(table.c.id == bindparam("row_id"), table.c.claimed_by == self._owner)
+                .values(
+                    status="sent",
+                    provider_message_id=bindparam("provider_id"),
+                    sent_at=now,
+                    claimed_by=None,
+                    claimed_until=None,
+                ),
+                [{"row_id": row_id, "provider_id": provider_id} for row_id, provider_id in sent],
+            )
+            session.commit()
 
     def delivery_report(self, provider_message_id: str, status: str) -> bool:
         """The provider's later word on a sent message (delivered, failed...); False when no row

@@ -116,7 +116,6 @@ def build_services(
         settings.outbox_max_attempts,
         clock=clock,
         broadcast_rates=settings.outreach_rates,
-        unwanted=broadcasts.withheld_reason,
     )
     transcript = Transcript(inbox, hub, sender.wake.set)
     config = load_config(settings.contact_centre_file)

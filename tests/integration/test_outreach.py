@@ -320,7 +320,6 @@ def test_sends_are_paced_and_skip_who_left_or_opted_out(
         OptOuts(db, clock),
         clock=clock,
         broadcast_rates={"sms": 10},
-        unwanted=broadcasts.withheld_reason,
     )
     assert asyncio.run(sender.run_once()) == 10, "one second's worth at 10 a second"
     for _ in range(40):
