@@ -28,10 +28,11 @@ def use_detector(detector: LanguageDetector) -> None:
 
 
 def use_live(live: LiveKnowledge) -> None:
-    """Share the app's live knowledge (kept current by the studio's revision) with the actions."""
+    """Share the app's live knowledge (kept current by the studio's revision) with the actions:
+    always the app's own copy, the one its refresh loop keeps current."""
     global _live
     with _lock:
-        _live = _live or live
+        _live = live
 
 
 def live(settings: Settings | None = None) -> LiveKnowledge:
