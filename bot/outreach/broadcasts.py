@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, select
 
@@ -25,12 +26,13 @@ from bot.storage.models import (
     Subscription,
     Topic,
 )
-from connectors.rich_text import parse, problems, to_plain
+from connectors.rich_text import parse, problems, telegram_visible, to_plain, to_telegram_html
 from connectors.sms_text import render_sms, segments
 
 MAX_SMS_SEGMENTS = 3
 MAX_CHARS = 1000
 SUPERVISORS = ("supervisor", "admin")
+PAID_CHANNELS = ("sms", "whatsapp")  # billed per SMS segment (Twilio)
 REPLY_WINDOW = dt.timedelta(hours=48)  # a citizen's message this soon after a broadcast is a reply
 
 
@@ -49,6 +51,45 @@ def preview(text: str, language: str) -> Preview:
     plain = to_plain(parse(text))
     sms = render_sms(plain)
     return Preview(language, sms, segments(plain), plain)
+
+
+def channel_views(text: str) -> dict[str, dict[str, Any]]:
+    """One language's text as each channel gets it: the SMS as the Twilio adapter fits it (with
+    its segment count: what is billed), plain text (Messenger, WhatsApp) and Telegram's HTML
+    (with what a Telegram user sees of it)."""
+    document = parse(text)
+    plain = to_plain(document)
+    sms = render_sms(plain)
+    return {
+        "sms": {"text": sms, "segments": segments(sms)},
+        "plain": {"text": plain},
+        "telegram": {"html": to_telegram_html(document), "text": telegram_visible(document)},
+    }
+
+
+def estimated_cost(
+    sms_segments: int,
+    audience: dict[str, dict[str, int]],
+    language: str,
+    has_french: bool,
+    price: float,
+) -> dict[str, Any]:
+    """What one language's copies cost on the paid channels (SMS and WhatsApp): segments x
+    active subscribers in that language x the price of a segment. French subscribers get the
+    English text when there is no French one, so they count under English then."""
+    languages = {language}
+    if language == "en" and not has_french:
+        languages.add("fr")
+    paid = {
+        channel: sum(n for lang, n in audience.get(channel, {}).items() if lang in languages)
+        for channel in PAID_CHANNELS
+    }
+    recipients = sum(paid.values())
+    return {
+        "recipients": paid,
+        "segments": sms_segments,
+        "amount": round(sms_segments * recipients * price, 4),
+    }
 
 
 def check_text(text: str, label: str) -> str:
@@ -240,13 +281,57 @@ class Broadcasts:
                 "replies": int(replies or 0),
             }
 
-    def withheld_reason(self, outbound_id: int) -> str | None:
-        """Why a queued broadcast copy must not go now (its subscription ended since), or
-        None."""
+    def audience(self, topic: str) -> dict[str, dict[str, int]]:
+        """The topic's active subscribers: channel -> language -> how many."""
         with self._db.session() as session:
-            state = session.scalar(
-                select(Subscription.state)
-                .join(BroadcastDelivery, BroadcastDelivery.subscription_id == Subscription.id)
-                .where(BroadcastDelivery.outbound_id == outbound_id)
-            )
-        return None if state == "active" else "the citizen unsubscribed since it was queued"
+            rows = session.execute(
+                select(Subscription.channel, Subscription.language, func.count())
+                .where(Subscription.topic == topic, Subscription.state == "active")
+                .group_by(Subscription.channel, Subscription.language)
+            ).all()
+        found: dict[str, dict[str, int]] = {}
+        for channel, language, count in rows:
+            found.setdefault(channel, {})[language] = int(count)
+        return found
+
+    def detail(self, broadcast_id: int) -> dict[str, object] | None:
+        """A broadcast's texts, times and people with its counts (`status`); None when there is
+        no such broadcast."""
+        with self._db.session() as session:
+            row = session.get(Broadcast, broadcast_id)
+            if row is None:
+                return None
+            shown = _described(row)
+        return {**shown, **self.status(broadcast_id)}
+
+    def recent(self, limit: int = 30) -> list[dict[str, object]]:
+        """The newest broadcasts first, each with its counts."""
+        with self._db.session() as session:
+            rows = session.scalars(
+                select(Broadcast).order_by(Broadcast.id.desc()).limit(max(1, limit))
+            ).all()
+            described = [_described(row) for row in rows]
+        return [{**shown, **self.status(int(str(shown["id"])))} for shown in described]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
+def _described(row: Broadcast) -> dict[str, object]:
+    """A broadcast's own fields, as the console shows them."""
+    return {
+        "id": row.id,
+        "topic": row.topic,
+        "text_en": row.text_en,
+        "text_fr": row.text_fr,
+        "urgent": row.urgent,
+        "state": row.state,
+        "created_by": row.created_by,
+        "created_at": _iso(row.created_at),
+        "approved_by": row.approved_by,
+        "approved_at": _iso(row.approved_at),
+        "send_at": _iso(row.send_at),
+    }

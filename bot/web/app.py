@@ -35,6 +35,7 @@ from bot.web.routes import (
     console_pages,
     dashboard,
     health,
+    outreach,
     studio,
     webchat,
 )
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         console_api,
         console_live,
         studio,
+        outreach,
     ):
         app.include_router(module.router)
     app.include_router(dashboard.router)

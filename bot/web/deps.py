@@ -20,6 +20,8 @@ from bot.inbox.outbox import Outbox
 from bot.inbox.store import Inbox
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
+from bot.outreach.broadcasts import Broadcasts
+from bot.outreach.topics import Topics
 from bot.settings import Settings
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
@@ -96,6 +98,14 @@ def _outbox(connection: HTTPConnection) -> Outbox:
     return services(connection).outbox
 
 
+def _broadcasts(connection: HTTPConnection) -> Broadcasts:
+    return services(connection).broadcasts
+
+
+def _topics(connection: HTTPConnection) -> Topics:
+    return services(connection).topics
+
+
 def _webchat_sessions(connection: HTTPConnection) -> SessionTokens:
     return services(connection).webchat_sessions
 
@@ -115,5 +125,7 @@ LimiterDep = Annotated[RateLimiter, Depends(_limiter)]
 WebchatSessionsDep = Annotated[SessionTokens, Depends(_webchat_sessions)]
 StudioDep = Annotated[Studio, Depends(_studio)]
 OutboxDep = Annotated[Outbox, Depends(_outbox)]
+BroadcastsDep = Annotated[Broadcasts, Depends(_broadcasts)]
+TopicsDep = Annotated[Topics, Depends(_topics)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

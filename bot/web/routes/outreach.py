@@ -1,0 +1,236 @@
+"""Outreach's JSON API under /console/api/outreach: topics, broadcasts (compose, approve by a
+second supervisor, cancel, results) and the per-channel preview with its estimated cost.
+
+Supervisors and admins only (403 below); the same session, CSRF token and per-account limit as
+the rest of the console API. The acting supervisor is always the logged-in account. A refusal of
+the domain (bot/outreach/) answers 422 for what was written (text, topic, time) and 409 for a move
+that no longer applies (approving one's own broadcast, a broadcast no longer awaiting approval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AfterValidator, BaseModel, Field
+
+from bot.clock import system_clock
+from bot.handoff.agents import Login
+from bot.outreach.broadcasts import (
+    MAX_CHARS,
+    MAX_SMS_SEGMENTS,
+    Broadcasts,
+    channel_views,
+    check_text,
+    estimated_cost,
+)
+from bot.outreach.topics import SLUG, OutreachError
+from bot.web.auth import ApiError, LoginDep, need_role
+from bot.web.deps import BroadcastsDep, SettingsDep, TopicsDep
+from bot.web.routes.console_api import MAX_ID, account_limit
+
+T = TypeVar("T")
+LATEST_START = dt.timedelta(days=366)  # a start time further ahead is surely a typo
+EARLIEST_START = dt.timedelta(minutes=5)  # a start time this far in the past is refused
+
+
+async def _supervisor(login: LoginDep) -> Login:
+    need_role(login, "supervisor")
+    return login
+
+
+SupervisorDep = Annotated[Login, Depends(_supervisor)]
+router = APIRouter(
+    prefix="/console/api/outreach",
+    include_in_schema=False,
+    dependencies=[Depends(account_limit), Depends(_supervisor)],
+)
+BroadcastId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TopicSlug = Annotated[str, Field(min_length=1, max_length=40, pattern=SLUG.pattern)]
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control(text: str) -> str:
+    """Text without control characters (a NUL is refused by PostgreSQL; none is ever meant)."""
+    if CONTROL.search(text):
+        raise ValueError("control characters are not allowed")
+    return text
+
+
+Text = Annotated[str, Field(max_length=MAX_CHARS), AfterValidator(_no_control)]
+
+
+class ComposeBody(BaseModel):
+    """A broadcast as the supervisor writes it."""
+
+    topic: TopicSlug
+    text_en: Text = Field(min_length=1)
+    text_fr: Text | None = None
+    urgent: bool = False
+    send_at: dt.datetime | None = None
+
+
+class PreviewBody(BaseModel):
+    """The texts to show per channel, and the topic whose subscribers would get them."""
+
+    topic: TopicSlug
+    text_en: Text = ""
+    text_fr: Text = ""
+
+
+async def _run(work: Callable[[], T], status: int = 422) -> T:
+    """Run outreach work in a thread; its refusals answer `status` with their message."""
+    try:
+        return await asyncio.to_thread(work)
+    except OutreachError as exc:
+        raise ApiError(status, str(exc)) from exc
+
+
+def _start(moment: dt.datetime | None) -> dt.datetime | None:
+    """The start time in UTC; 422 without a zone, in the past or more than a year ahead."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ApiError(422, "the start time needs a time zone (e.g. 2026-12-08T09:00:00-05:00)")
+    try:
+        start = moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ApiError(422, "the start time is out of range") from exc
+    now = system_clock()
+    if start < now - EARLIEST_START:
+        raise ApiError(422, "the start time has passed: leave it empty to send at once")
+    if start > now + LATEST_START:
+        raise ApiError(422, "the start time is more than a year ahead")
+    return start
+
+
+async def _existing(broadcasts: Broadcasts, broadcast_id: int) -> dict[str, Any]:
+    found = await asyncio.to_thread(broadcasts.detail, broadcast_id)
+    if found is None:
+        raise ApiError(404, f"no broadcast {broadcast_id}")
+    return found
+
+
+@router.get("/topics")
+async def topics(_: SupervisorDep, topics: TopicsDep) -> dict[str, Any]:
+    """The topics citizens may subscribe to."""
+    found = await asyncio.to_thread(topics.all)
+    return {
+        "topics": [
+            {"slug": t.slug, "name_en": t.name_en, "name_fr": t.name_fr, "agency": t.agency}
+            for t in found
+        ],
+        "max_sms_segments": MAX_SMS_SEGMENTS,
+        "max_chars": MAX_CHARS,
+    }
+
+
+@router.get("/broadcasts")
+async def recent(
+    _: SupervisorDep,
+    broadcasts: BroadcastsDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> dict[str, Any]:
+    """The newest broadcasts first, each with its state and counts."""
+    return {"broadcasts": await asyncio.to_thread(broadcasts.recent, limit)}
+
+
+@router.get("/broadcasts/{broadcast_id}")
+async def broadcast(
+    broadcast_id: BroadcastId, _: SupervisorDep, broadcasts: BroadcastsDep
+) -> dict[str, Any]:
+    """One broadcast: texts, who and when, state and counts."""
+    return {"broadcast": await _existing(broadcasts, broadcast_id)}
+
+
+@router.post("/broadcasts")
+async def create(
+    body: ComposeBody, login: SupervisorDep, broadcasts: BroadcastsDep
+) -> dict[str, Any]:
+    """A new broadcast, awaiting a second supervisor's approval."""
+    start = _start(body.send_at)
+    text_fr = body.text_fr if body.text_fr and body.text_fr.strip() else None
+    by = login.agent.username
+    broadcast_id = await _run(
+        lambda: broadcasts.create(body.topic, body.text_en, text_fr, body.urgent, by, start)
+    )
+    return {"broadcast": await _existing(broadcasts, broadcast_id)}
+
+
+@router.post("/broadcasts/{broadcast_id}/approve")
+async def approve(
+    broadcast_id: BroadcastId, login: SupervisorDep, broadcasts: BroadcastsDep
+) -> dict[str, Any]:
+    """Approve another supervisor's broadcast: it goes out from its start time (409 for one's
+    own, or one no longer awaiting approval)."""
+    await _existing(broadcasts, broadcast_id)
+    by = login.agent.username
+    await _run(lambda: broadcasts.approve(broadcast_id, by), status=409)
+    return {"broadcast": await _existing(broadcasts, broadcast_id)}
+
+
+@router.post("/broadcasts/{broadcast_id}/cancel")
+async def cancel(
+    broadcast_id: BroadcastId, login: SupervisorDep, broadcasts: BroadcastsDep
+) -> dict[str, Any]:
+    """Stop a broadcast that is not fully queued yet (what is queued still goes)."""
+    await _existing(broadcasts, broadcast_id)
+    by = login.agent.username
+    await _run(lambda: broadcasts.cancel(broadcast_id, by), status=409)
+    return {"broadcast": await _existing(broadcasts, broadcast_id)}
+
+
+def _language(
+    text: str,
+    label: str,
+    language: str,
+    has_french: bool,
+    audience: dict[str, dict[str, int]],
+    price: float,
+) -> dict[str, Any] | None:
+    """One language's preview: each channel's text, what stops it being sent (None when it may
+    be), and its estimated cost; None without text."""
+    if not text.strip():
+        return None
+    try:
+        check_text(text, label)
+        problem = None
+    except OutreachError as exc:
+        problem = str(exc)
+    views = channel_views(text)
+    cost = estimated_cost(views["sms"]["segments"], audience, language, has_french, price)
+    return {**views, "problem": problem, "cost": cost}
+
+
+@router.post("/preview")
+async def preview(
+    body: PreviewBody,
+    _: SupervisorDep,
+    topics: TopicsDep,
+    broadcasts: BroadcastsDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Per language: the SMS as the Twilio adapter sends it and its segments, the plain text of
+    Messenger and WhatsApp, Telegram's HTML, what stops it being sent, and the estimated cost
+    (segments x active SMS and WhatsApp subscribers in that language x SMS_SEGMENT_PRICE)."""
+    if await asyncio.to_thread(topics.get, body.topic) is None:
+        raise ApiError(422, f"no topic {body.topic!r}")
+    audience = await asyncio.to_thread(broadcasts.audience, body.topic)
+    price = settings.sms_segment_price
+    has_french = bool(body.text_fr.strip())
+    languages = {
+        "en": _language(body.text_en, "the English text", "en", has_french, audience, price),
+        "fr": _language(body.text_fr, "the French text", "fr", has_french, audience, price),
+    }
+    total = sum(float(shown["cost"]["amount"]) for shown in languages.values() if shown is not None)
+    return {
+        "languages": languages,
+        "audience": audience,
+        "price_per_segment": price,
+        "total_cost": round(total, 4),
+        "max_sms_segments": MAX_SMS_SEGMENTS,
+    }
