@@ -191,3 +191,26 @@ def test_web_chat_is_told_where_subscriptions_live(stack: RunningStack) -> None:
     )
     assert response.status_code == 200, response.text
     assert "cannot reach you later" in "\n".join(m["text"] for m in response.json()["messages"])
+
+
+def test_status_callbacks_refuse_what_twilio_did_not_sign(stack: RunningStack) -> None:
+    url = f"{stack.base_url}/channels/twilio/status"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    signed_empty = twilio_signature(TWILIO_TOKEN, url, {})
+    cases = [
+        (b"MessageSid=SM1&MessageStatus=delivered", {}, 403),  # no signature
+        (b"\xff\xfe", {"X-Twilio-Signature": "abc"}, 403),  # not UTF-8
+        (b"", {"X-Twilio-Signature": signed_empty}, 400),  # signed, but nothing in it
+        (b"x" * (65 * 1024), {"X-Twilio-Signature": "abc"}, 413),  # over the cap
+    ]
+    for body, headers, expected in cases:
+        response = httpx.post(url, content=body, headers={**form, **headers})
+        assert response.status_code == expected, (body[:20], response.text)
+        assert "error" in response.json()
+    unknown = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"}
+    response = httpx.post(
+        url,
+        content=urlencode(unknown),
+        headers={**form, "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, url, unknown)},
+    )
+    assert response.status_code == 204, "a report on a message we do not know changes nothing"
