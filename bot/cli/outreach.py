@@ -17,6 +17,7 @@ from bot.settings import get_settings
 
 if TYPE_CHECKING:
     from bot.outreach.broadcasts import Broadcasts
+    from bot.outreach.claims import Claims
     from bot.outreach.topics import Topics
 
 broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts to a topic's subscribers.")
@@ -149,3 +150,80 @@ def topics_add(
     if not topics.add(topic, by):
         fail(f"topic {slug} exists")
     typer.echo(f"added topic {slug}")
+
+
+claims_app = typer.Typer(
+    no_args_is_help=True, help="The register of false claims and their corrections."
+)
+
+
+def _claims() -> Claims:
+    from bot.outreach.claims import Claims
+    from bot.storage.audit import AuditLog
+    from bot.storage.db import Database
+
+    db = Database(get_settings().database_url)
+    db.create_schema()
+    return Claims(db, AuditLog(db))
+
+
+@claims_app.command("add")
+def claims_add(
+    text: str = typer.Option(..., "--text", help="The false claim, in your words"),
+    agency: str = typer.Option("", "--agency"),
+    alert: int = typer.Option(0, "--alert", help="The alert that revealed it (its id)"),
+    by: str = typer.Option(..., "--by"),
+) -> None:
+    """Record a false claim; prints its id."""
+    from bot.outreach.topics import OutreachError
+
+    try:
+        typer.echo(str(_claims().add(text, by, agency or None, alert or None)))
+    except OutreachError as exc:
+        fail(str(exc))
+
+
+@claims_app.command("correct")
+def claims_correct(
+    claim_id: int = typer.Argument(..., metavar="ID"),
+    faq: str = typer.Option(..., "--faq", help="The published FAQ that corrects it"),
+    by: str = typer.Option(..., "--by"),
+) -> None:
+    """Link the published correction (an FAQ of the knowledge studio)."""
+    from bot.outreach.topics import OutreachError
+
+    try:
+        at = _claims().correct(claim_id, faq, by)
+    except OutreachError as exc:
+        fail(str(exc))
+    typer.echo(f"claim {claim_id} corrected by {faq} at {at.isoformat()}")
+
+
+@claims_app.command("broadcast")
+def claims_broadcast(
+    claim_id: int = typer.Argument(..., metavar="ID"),
+    broadcast: int = typer.Option(..., "--broadcast", help="The approved broadcast"),
+    by: str = typer.Option(..., "--by"),
+) -> None:
+    """Link the broadcast that spread the correction."""
+    from bot.outreach.topics import OutreachError
+
+    try:
+        at = _claims().spread(claim_id, broadcast, by)
+    except OutreachError as exc:
+        fail(str(exc))
+    typer.echo(f"claim {claim_id} broadcast by #{broadcast} at {at.isoformat()}")
+
+
+@claims_app.command("list")
+def claims_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The latest claims with the hours from alert to correction to broadcast."""
+    rows = _claims().timeline()
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(
+            f"#{r['id']} {r['claim'][:60]!r}: correction {r['hours_to_correction']} h, "
+            f"broadcast {r['hours_to_broadcast']} h, in all {r['hours_in_all']} h"
+        )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock, system_clock
@@ -237,7 +238,7 @@ class Outbox:
         if not sent:
             return
         now = self._clock()
-        table = OutboundMessage.__table__
+        table = cast(Table, OutboundMessage.__table__)
         with self._db.session() as session:
             session.connection().execute(  # Core: one executemany
                 update(table)

@@ -584,6 +584,10 @@ def test_an_alert_is_posted_and_e_mailed_once(db: Database, smtp: tuple[SmtpReco
     assert statuses(db) == [("sent", "sent")]
 
     (body,) = hook.bodies
+    respond = body["respond"]
+    assert respond["publish_correction"].endswith("/console/studio?gap=9")
+    assert respond["broadcast_it"].endswith("/console/outreach")
+    assert f"--alert {opened[0].id}" in respond["record_claim"]
     sent = body["alert"]
     assert sent == {
         "id": opened[0].id,
@@ -612,6 +616,7 @@ def test_an_alert_is_posted_and_e_mailed_once(db: Database, smtp: tuple[SmtpReco
     text = message.get_payload(decode=True).decode()
     assert "10 citizens asked about this in the last hour; usually about 0.2" in text
     assert "- is the water safe to drink in [LOCATION] (9)" in text
+    assert "- publish correction: " in text and "/console/studio?gap=9" in text
 
     # Later passes: the surge goes on, nothing is sent again.
     for minutes in (1, 5, 10):

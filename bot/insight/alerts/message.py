@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -27,9 +28,23 @@ def one_line(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def payload(alert: Alert) -> dict[str, Any]:
+def respond(alert: Alert, settings: Settings) -> dict[str, str]:
+    """Where staff act on an alert: draft or edit the correcting FAQ in the knowledge studio,
+    broadcast it, and record the false claim behind the surge (docs/outreach.md)."""
+    base = settings.public_base_url.rstrip("/")
+    kind, _, key = alert.group_key.partition(":")
+    studio = f"{base}/console/studio?{'gap' if kind == 'gap' else 'faq'}={quote(key)}"
+    return {
+        "publish_correction": studio,
+        "broadcast_it": f"{base}/console/outreach",
+        "record_claim": f'govbot claims add --alert {alert.id} --text "..." --by YOU',
+    }
+
+
+def payload(alert: Alert, settings: Settings) -> dict[str, Any]:
     """The webhook's JSON body."""
     return {
+        "respond": respond(alert, settings),
         "alert": {
             "id": alert.id,
             "group_key": alert.group_key,
@@ -39,7 +54,7 @@ def payload(alert: Alert) -> dict[str, Any]:
             "expected": round(alert.expected, 2),
             "examples": list(alert.examples or []),
             "at": aware(alert.at).isoformat(),
-        }
+        },
     }
 
 
@@ -56,6 +71,12 @@ def email_message(alert: Alert, settings: Settings) -> EmailMessage:
         "",
         "Example questions (redacted):",
         *(f"- {one_line(q, 300)}" for q in alert.examples or []),
+        "",
+        "If it is a false claim going around:",
+        *(
+            f"- {action.replace('_', ' ')}: {link}"
+            for action, link in respond(alert, settings).items()
+        ),
         "",
         "No further e-mail is sent for this surge; the alert closes when the group calms down.",
     ]
@@ -74,7 +95,9 @@ def email_message(alert: Alert, settings: Settings) -> EmailMessage:
 def send_webhook(alert: Alert, settings: Settings) -> None:
     """POST the alert; raises on a transport error or a non-2xx answer."""
     assert settings.alert_webhook_url
-    response = httpx.post(settings.alert_webhook_url, json=payload(alert), timeout=TIMEOUT_S)
+    response = httpx.post(
+        settings.alert_webhook_url, json=payload(alert, settings), timeout=TIMEOUT_S
+    )
     if not response.is_success:
         raise RuntimeError(f"HTTP {response.status_code}")
 

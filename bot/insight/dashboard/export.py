@@ -30,6 +30,7 @@ TABLES = (
     "stale-faqs",
     "stale-by-agency",
     "alerts",
+    "claims",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters a spreadsheet may skip, or split a cell on, before it reads a formula: blanks, quotes

@@ -10,7 +10,15 @@ from sqlalchemy import and_, case, func, or_, select
 
 from bot.insight.dashboard.buckets import bucket_minutes, bucket_start, seconds_between, utc_bucket
 from bot.insight.dashboard.scope import UNANSWERED, Scope
-from bot.storage.models import Alert, DailyCount, Feedback, Handoff, InboundMessage, Turn
+from bot.storage.models import (
+    Alert,
+    Claim,
+    DailyCount,
+    Feedback,
+    Handoff,
+    InboundMessage,
+    Turn,
+)
 
 TOP = 10  # rows of the top-questions and worst-helpfulness tables
 ALERTS_LIMIT = 50
@@ -186,6 +194,32 @@ def alerts(scope: Scope) -> list[Any]:
         )
         .where(or_(Alert.ended_at.is_(None), and_(Alert.at >= scope.start, Alert.at < scope.end)))
         .order_by(Alert.at.desc(), Alert.id.desc())
+        .limit(ALERTS_LIMIT)
+    )
+    return list(scope.conn.execute(stmt))
+
+
+def claims(scope: Scope) -> list[Any]:
+    """False claims detected in the period or still waiting for their correction or broadcast,
+    latest first."""
+    stmt = (
+        select(
+            Claim.id,
+            Claim.claim,
+            Claim.agency,
+            Claim.detected_at,
+            Claim.faq_id,
+            Claim.corrected_at,
+            Claim.broadcast_id,
+            Claim.broadcast_at,
+        )
+        .where(
+            or_(
+                Claim.broadcast_at.is_(None),
+                and_(Claim.detected_at >= scope.start, Claim.detected_at < scope.end),
+            )
+        )
+        .order_by(Claim.detected_at.desc(), Claim.id.desc())
         .limit(ALERTS_LIMIT)
     )
     return list(scope.conn.execute(stmt))

@@ -33,6 +33,7 @@ from bot.insight.dashboard.traffic import (
 from bot.insight.dashboard.upkeep import (
     alert_rows,
     alerts_table,
+    claims_table,
     gaps_table,
     stale_agencies,
     stale_tables,
@@ -60,6 +61,7 @@ class Raw:
     gaps: list[dict[str, Any]]
     gap_groups: int
     alerts: list[Any]
+    claims: list[Any]
 
 
 def fetch(db: Database, filters: Filters, directory: QueueDirectory) -> Raw:
@@ -75,6 +77,7 @@ def fetch(db: Database, filters: Filters, directory: QueueDirectory) -> Raw:
         handoffs = queries.handoffs(scope)
         gaps, gap_groups = gap_queries.gaps(scope)
         alerts = queries.alerts(scope)
+        claims = queries.claims(scope)
     return Raw(
         volume,
         containment,
@@ -87,6 +90,7 @@ def fetch(db: Database, filters: Filters, directory: QueueDirectory) -> Raw:
         gaps,
         gap_groups,
         alerts,
+        claims,
     )
 
 
@@ -197,6 +201,7 @@ def compute(
         **_query_tables(raw, names, config, filters),
         **stale_tables(stale, after_days),
         "alerts": alerts_table(alerts),
+        "claims": claims_table(raw.claims, zone),
         "summary": table(
             "Summary",
             [("figure", "text"), ("value", "text")],

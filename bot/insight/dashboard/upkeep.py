@@ -1,4 +1,4 @@
-"""The dashboard's upkeep sections: knowledge gaps, stale FAQs, emerging issues."""
+"""The dashboard's upkeep sections: knowledge gaps, stale FAQs, emerging issues, false claims."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.clock import aware
 from bot.insight.dashboard.filters import Filters
 from bot.insight.dashboard.gap_queries import EXAMPLES, GAPS_LIMIT
 from bot.insight.dashboard.names import Names
@@ -178,4 +179,42 @@ def alerts_table(rows: list[dict[str, Any]]) -> Table:
             ]
             for a in rows
         ],
+    )
+
+
+def _hours(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((aware(end) - aware(start)).total_seconds() / 3600, 2)
+
+
+def claims_table(claims: list[Any], zone: ZoneInfo) -> Table:
+    """The misinformation register: from the alert to the correction to its broadcast."""
+    return table(
+        "False claims: alert to correction to broadcast",
+        [
+            ("detected", "datetime"),
+            ("claim", "text"),
+            ("agency", "text"),
+            ("correction FAQ", "text"),
+            ("hours to correction", "mean"),
+            ("broadcast", "text"),
+            ("hours to broadcast", "mean"),
+            ("hours in all", "mean"),
+        ],
+        [
+            [
+                local(c.detected_at, zone),
+                c.claim,
+                c.agency or "",
+                c.faq_id or "",
+                _hours(c.detected_at, c.corrected_at),
+                f"#{c.broadcast_id}" if c.broadcast_id else "",
+                _hours(c.corrected_at, c.broadcast_at),
+                _hours(c.detected_at, c.broadcast_at),
+            ]
+            for c in claims
+        ],
+        note="Recorded with `govbot claims`; times from the alert (or the record), the "
+        "correction's publication and the broadcast's approval.",
     )

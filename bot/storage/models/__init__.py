@@ -19,7 +19,13 @@ from bot.storage.models.knowledge import (
     KbGrant,
     KbRevision,
 )
-from bot.storage.models.outreach import Broadcast, BroadcastDelivery, Subscription, Topic
+from bot.storage.models.outreach import (
+    Broadcast,
+    BroadcastDelivery,
+    Claim,
+    Subscription,
+    Topic,
+)
 
 __all__ = [
     "Agent",
@@ -29,6 +35,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "BroadcastDelivery",
+    "Claim",
     "Conversation",
     "DailyCount",
     "Feedback",

@@ -109,3 +109,24 @@ class BroadcastDelivery(Base):
     outbound_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     channel: Mapped[str] = mapped_column(String(32))
     held_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Claim(Base):
+    """A false claim going around (the misinformation register): the alert that revealed it, the
+    FAQ that corrects it and the broadcast that spread the correction, with when each came."""
+
+    __tablename__ = "outreach_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claim: Mapped[str] = mapped_column(Text)  # written by staff, in their words
+    alert_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    faq_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outreach_broadcasts.id"), nullable=True
+    )
+    broadcast_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

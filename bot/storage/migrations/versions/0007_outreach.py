@@ -1,5 +1,5 @@
-"""outreach: topics, subscriptions with consent, broadcasts and their deliveries; the provider's
-delivery status of outbound messages
+"""outreach: topics, subscriptions with consent, broadcasts and their deliveries, the register of
+false claims; the provider's delivery status of outbound messages
 
 Revision ID: 0007
 Revises: 0006
@@ -96,9 +96,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("broadcast_id", "subscription_id", name="uq_delivery_once"),
     )
     op.create_index("ix_delivery_outbound", "outreach_deliveries", ["outbound_id"])
+    op.create_table(
+        "outreach_claims",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("agency", sa.String(length=64), nullable=True),
+        sa.Column("claim", sa.Text(), nullable=False),
+        sa.Column("alert_id", sa.Integer(), nullable=True),
+        sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("faq_id", sa.String(length=128), nullable=True),
+        sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("broadcast_id", sa.Integer(), nullable=True),
+        sa.Column("broadcast_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["broadcast_id"], ["outreach_broadcasts.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("outreach_claims")
     op.drop_index("ix_delivery_outbound", table_name="outreach_deliveries")
     op.drop_table("outreach_deliveries")
     op.drop_table("outreach_broadcasts")
