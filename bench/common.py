@@ -66,3 +66,29 @@ def machine() -> str:
         f"{model}, {len(os.sched_getaffinity(0))} cores (nproc), {memory_gib:.0f} GiB "
         f"RAM, {platform.system()}"
     )
+
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_schema() -> str | None:
+    """The URL of a new, empty schema on the local PostgreSQL; None (said why) when it is not
+    there."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from bot.storage.db import Database
+
+    schema = "bench_" + uuid.uuid4().hex[:8]
+    try:
+        admin = Database(POSTGRES_URL)
+        with admin.engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - reported as "not measured"
+        say(f"PostgreSQL not reachable: {exc.__class__.__name__}")
+        return None
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"

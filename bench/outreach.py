@@ -24,9 +24,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
-from bench.common import machine, say
+from bench.common import machine, postgres_schema, say
 from bench.memory import tree_rss
 from bot.storage.db import Database
 from bot.storage.models import OutboundMessage, Subscription
@@ -34,9 +34,6 @@ from tests.support.fakes import Answer, FakeTwilio, Recorded
 
 HEADING = "## 14. Outreach: a broadcast to 100,000 subscribers (issue 14)"
 COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench outreach"
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SUBSCRIBERS = int(os.environ.get("BENCH_OUTREACH_SUBSCRIBERS", "100000"))
 SID, TOKEN = "AC" + "b" * 32, "bench-token"
 
@@ -210,22 +207,9 @@ def fan_out(database_url: str, replicas: int, label: str) -> Run:
     return run
 
 
-def _postgres() -> str | None:
-    schema = "bench_" + uuid.uuid4().hex[:8]
-    try:
-        admin = Database(POSTGRES_URL)
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - reported as "not measured"
-        say(f"PostgreSQL not reachable: {exc.__class__.__name__}")
-        return None
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-
-
 def measure(workdir: Path) -> str:
     runs = [fan_out(f"sqlite:///{workdir / 'outreach.db'}", 1, "SQLite")]
-    postgres = _postgres()
+    postgres = postgres_schema()
     if postgres:
         runs.append(fan_out(postgres, 2, "PostgreSQL"))
     rows = [

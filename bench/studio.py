@@ -25,9 +25,8 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from sqlalchemy import text
 
-from bench.common import machine, say
+from bench.common import machine, postgres_schema, say
 from bench.index_speed import thousand_faqs
 from bench.memory import tree_rss
 from bot.knowledge.bank import FaqBank
@@ -41,9 +40,6 @@ from bot.studio.store import Content, Studio
 
 HEADING = "## 13. Knowledge studio: publish to live, and 5,000 FAQs across 40 agencies (issue 13)"
 COMMAND = "OMP_NUM_THREADS=1 .venv/bin/python -m bench studio"
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PUBLISHES = 20
 AGENCIES = 40
 SCALE = 5000
@@ -119,19 +115,6 @@ def _head(db: Database, faq_id: str) -> int:
         return row.head_version
 
 
-def _postgres(workdir: Path) -> str | None:
-    schema = "bench_" + uuid.uuid4().hex[:8]
-    try:
-        admin = Database(POSTGRES_URL)
-        with admin.engine.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA {schema}"))
-        admin.engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - reported as "not measured"
-        say(f"PostgreSQL not reachable: {exc.__class__.__name__}")
-        return None
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-
-
 def scale_faqs() -> list[Faq]:
     """5,000 FAQs over 40 agencies: the 1,000 of section 11, then copies with changed
     questions, spread round-robin over the agencies."""
@@ -193,7 +176,7 @@ def scale_rows(workdir: Path) -> list[str]:
 def measure(workdir: Path) -> str:
     say("publish to live, SQLite, two replicas")
     sqlite = publish_to_live(f"sqlite:///{workdir / 'studio.db'}", workdir / "sqlite")
-    postgres_url = _postgres(workdir)
+    postgres_url = postgres_schema()
     postgres = publish_to_live(postgres_url, workdir / "pg") if postgres_url else []
     say("scale")
     scale = scale_rows(workdir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -71,6 +71,21 @@ def backoff_s(attempts: int, base_s: float = 1.0, cap_s: float = 300.0) -> float
 def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     # SQLite hands back naive datetimes; everything stored here is UTC.
     return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+def _delivery(row: OutboundMessage, conversation: Conversation, **extra: Any) -> Delivery:
+    return Delivery(
+        row.id,
+        conversation.channel,
+        conversation.address,
+        row.text,
+        list(row.buttons or []),
+        row.sender,
+        row.kind,
+        row.attempts,
+        _as_utc(conversation.last_inbound_at),
+        **extra,
+    )
 
 
 class Outbox:
@@ -146,19 +161,7 @@ class Outbox:
                     .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
                     .where(OutboundMessage.id == row_id)
                 ).one()
-                claimed.append(
-                    Delivery(
-                        row.id,
-                        conversation.channel,
-                        conversation.address,
-                        row.text,
-                        list(row.buttons or []),
-                        row.sender,
-                        row.kind,
-                        row.attempts,
-                        _as_utc(conversation.last_inbound_at),
-                    )
-                )
+                claimed.append(_delivery(row, conversation))
             return claimed
 
     def claim_broadcasts(self, channel: str, limit: int) -> list[Delivery]:
@@ -215,16 +218,9 @@ class Outbox:
                 .order_by(OutboundMessage.id)
             ).all()
             return [
-                Delivery(
-                    row.id,
-                    conversation.channel,
-                    conversation.address,
-                    row.text,
-                    list(row.buttons or []),
-                    row.sender,
-                    row.kind,
-                    row.attempts,
-                    _as_utc(conversation.last_inbound_at),
+                _delivery(
+                    row,
+                    conversation,
                     in_doubt=row.id in doubtful,
                     queued_at=_as_utc(row.created_at),
                     opted_out=bool(opted_out),
