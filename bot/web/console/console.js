@@ -15,7 +15,6 @@
 
   // ---------------------------------------------------------------- page context & constants
   const API = '/console/api';
-  const LOGIN_URL = '/console/login';
   const PING_MS = 10000;
   const DEBOUNCE_MS = 150;
   const QUEUE_POLL_MS = 20000; // safety net besides the WebSocket events
@@ -33,17 +32,8 @@
   const app = document.getElementById('app') || body.appendChild(document.createElement('main'));
 
   // ---------------------------------------------------------------- small helpers
-  /** Build an element. Strings among children become text nodes (Element.append). */
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v == null || v === false) continue;
-      if (k === 'class') node.className = v;
-      else node.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children.flat()) if (c != null && c !== false) node.append(c);
-    return node;
-  }
+  // Shared with the other console pages (console-common.js, loaded first).
+  const { h, str, goLogin, leaving } = window.GovConsole;
 
   function button(label, cls, testid, onClick) {
     const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid }, label);
@@ -52,7 +42,6 @@
   }
 
   const enc = encodeURIComponent;
-  const str = (v) => (v == null ? '' : String(v));
   const pad2 = (n) => String(n).padStart(2, '0');
 
   /** Seconds as mm:ss (minutes keep growing past 59). */
@@ -99,54 +88,11 @@
   // ---------------------------------------------------------------- status area
   const statusEl = document.getElementById('status') || app.parentNode.insertBefore(
     h('div', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status' }), app);
-  let statusTimer = 0;
-
-  /** Show a message; info messages fade after a while, errors stay until replaced. */
-  function setStatus(text, kind = 'info') {
-    clearTimeout(statusTimer);
-    statusEl.textContent = str(text);
-    statusEl.dataset.kind = text ? kind : '';
-    if (text && kind === 'info') statusTimer = setTimeout(() => setStatus(''), 6000);
-  }
-  function showError(err) {
-    if (err && err.status === 401) return; // already on the way to the login page
-    setStatus((err && err.message) || 'Something went wrong.', 'error');
-  }
+  const { setStatus, showError } = window.GovConsole.statusArea(statusEl, 6000);
 
   // ---------------------------------------------------------------- HTTP API
-  class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
-  }
-
-  let leaving = false;
-  function goLogin() {
-    if (leaving) return;
-    leaving = true;
-    window.location.assign(LOGIN_URL);
-  }
-
-  /** Call the JSON API. Resolves with the parsed body; rejects with ApiError {status, message}. */
-  async function api(method, path, payload) {
-    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.headers['X-CSRF-Token'] = CSRF;
-      opts.body = JSON.stringify(payload || {});
-    }
-    let res;
-    try { res = await fetch(API + path, opts); } catch {
-      throw new ApiError(0, 'The server could not be reached. Check your connection.');
-    }
-    noteServerClock(res);
-    if (res.status === 401) { goLogin(); throw new ApiError(401, 'Your session has ended.'); }
-    let data = null;
-    try { data = await res.json(); } catch { /* empty or not JSON */ }
-    if (!res.ok) {
-      const msg = data && typeof data.error === 'string' && data.error ? data.error : `Request failed (${res.status}).`;
-      throw new ApiError(res.status, msg);
-    }
-    return data || {};
-  }
+  /** Call the JSON API (console-common.js); every answer's Date header keeps the clock skew. */
+  const api = window.GovConsole.client(API, { onResponse: noteServerClock });
 
   /** Run an action with some controls disabled; errors go to the status area. Returns success. */
   async function busy(controls, fn) {
@@ -215,7 +161,7 @@
 
   function connect() {
     clearTimeout(WS.retry);
-    if (WS.sock || leaving) return;
+    if (WS.sock || leaving()) return;
     const url = `${window.location.protocol === 'https:' ? 'wss:' : 'ws:'}//${window.location.host}/console/ws`;
     let sock;
     try { sock = new WebSocket(url); } catch { connectionLost(); return; }
@@ -251,7 +197,7 @@
     WS.sock = null;
     clearInterval(WS.ping);
     clearTimeout(WS.stable);
-    if (leaving) return;
+    if (leaving()) return;
     WS.failures += 1;
     setWsState('reconnecting');
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(WS.failures - 1, 6));

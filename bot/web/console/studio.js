@@ -19,7 +19,6 @@
 
   // ---------------------------------------------------------------- page context & constants
   const API = '/console/api/studio';
-  const LOGIN_URL = '/console/login';
   const DEBOUNCE_MS = 200;
   const INFO_MS = 10000;
   const MAX_QUESTION = 500;
@@ -47,28 +46,11 @@
   const OUTCOMES = { answer: 'Answers', clarify: 'Asks which one was meant', handoff: 'No answer: offers a person' };
   const FIELD_NAMES = { question: 'Question', answer: 'Answer', alternatives: 'Other phrasings', source_url: 'Source URL', tags: 'Tags' };
 
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const CSRF = csrfMeta ? csrfMeta.getAttribute('content') || '' : '';
   const app = document.getElementById('app');
 
   // ---------------------------------------------------------------- small helpers
-  /** Build an element. Strings among children become text nodes (Element.append). */
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v == null || v === false) continue;
-      if (k === 'class') node.className = v;
-      else node.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children.flat()) if (c != null && c !== false) node.append(c);
-    return node;
-  }
-
-  /** Replace a node's children; arrays are flattened, null and false left out. */
-  function fill(node, ...children) {
-    node.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
-    return node;
-  }
+  // Shared with the other console pages (console-common.js, loaded first).
+  const { h, fill, str } = window.GovConsole;
 
   function button(label, cls, testid, onClick) {
     const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid }, label);
@@ -77,7 +59,6 @@
   }
 
   const enc = encodeURIComponent;
-  const str = (v) => (v == null ? '' : String(v));
   const pad2 = (n) => String(n).padStart(2, '0');
   const langName = (code) => LANGS[str(code).toLowerCase()] || str(code);
   const stateName = (s) => STATES[s] || str(s);
@@ -122,57 +103,11 @@
       + `T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${zone}`;
   }
 
-  // ---------------------------------------------------------------- status area
-  const statusEl = document.getElementById('status');
-  let statusTimer = 0;
-
-  /** Show a message in the live region; info messages fade after a while, errors stay. */
-  function setStatus(text, kind = 'info') {
-    clearTimeout(statusTimer);
-    statusEl.textContent = str(text);
-    statusEl.dataset.kind = text ? kind : '';
-    if (text && kind === 'info') statusTimer = setTimeout(() => setStatus(''), INFO_MS);
-  }
-  function showError(err) {
-    if (err && err.status === 401) return; // already on the way to the login page
-    setStatus((err && err.message) || 'Something went wrong.', 'error');
-  }
-
-  // ---------------------------------------------------------------- HTTP API
-  class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
-  }
-
-  let leaving = false;
-  function goLogin() {
-    if (leaving) return;
-    leaving = true;
-    window.location.assign(LOGIN_URL);
-  }
-
-  /** Call the studio API. Resolves with the parsed body; rejects with ApiError {status, message}
-   * carrying the server's own message (and a 422's problems). */
-  async function api(method, path, payload) {
-    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      opts.headers['Content-Type'] = 'application/json';
-      opts.headers['X-CSRF-Token'] = CSRF;
-      opts.body = JSON.stringify(payload || {});
-    }
-    let res;
-    try { res = await fetch(API + path, opts); } catch {
-      throw new ApiError(0, 'The server could not be reached. Check your connection.');
-    }
-    if (res.status === 401) { goLogin(); throw new ApiError(401, 'Your session has ended.'); }
-    let data = null;
-    try { data = await res.json(); } catch { /* empty or not JSON */ }
-    if (!res.ok) {
-      let msg = data && typeof data.error === 'string' && data.error ? data.error : `Request failed (${res.status}).`;
-      if (data && Array.isArray(data.problems) && data.problems.length) msg += `: ${data.problems.map(str).join('; ')}`;
-      throw new ApiError(res.status, msg);
-    }
-    return data || {};
-  }
+  // ---------------------------------------------------------------- status area & HTTP API
+  const { setStatus, showError } = window.GovConsole.statusArea(document.getElementById('status'), INFO_MS);
+  /** Call the studio API (console-common.js): the server's own message on a refusal, with a
+   * 422's problems. */
+  const api = window.GovConsole.client(API, { problems: true });
 
   /** Run an action with some controls disabled; errors go to the status area. Returns success. */
   async function busy(controls, fn) {

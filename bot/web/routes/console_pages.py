@@ -1,9 +1,9 @@
-"""The console's pages: login, logout, and the logged-in shells (queue, supervisor, audit, and the
-knowledge studio).
+"""The console's pages: login, logout, and the logged-in shells (queue, supervisor, audit, the
+knowledge studio and outreach).
 
-The pages are static shells rendered by console.js (the studio's by studio.js) with textContent
-only, and a strict Content-Security-Policy forbids inline script, so citizen text can never run
-as HTML.
+The pages are static shells rendered by console.js (the studio's by studio.js, outreach's by
+outreach.js, each after the helpers they share in console-common.js) with textContent only, and
+a strict Content-Security-Policy forbids inline script, so citizen text can never run as HTML.
 """
 
 from __future__ import annotations
@@ -169,6 +169,12 @@ async def studio_page(request: Request, agents: AgentsDep) -> Response:
     return await page(request, agents, "studio", "agent", shell="studio.html")
 
 
+@router.get("/outreach")
+async def outreach_page(request: Request, agents: AgentsDep) -> Response:
+    """Outreach: compose, approve (a second supervisor) and follow broadcasts."""
+    return await page(request, agents, "outreach", "supervisor", shell="outreach.html")
+
+
 @router.get("/static/console.css")
 async def console_css() -> Response:
     """The console's style sheet."""
@@ -187,3 +193,19 @@ async def console_js(_: LoginDep) -> Response:
 async def studio_js(_: LoginDep) -> Response:
     """The knowledge studio's script (logged-in agents only)."""
     return FileResponse(PAGES / "studio.js", media_type="text/javascript", headers=SECURITY_HEADERS)
+
+
+@router.get("/static/console-common.js")
+async def console_common_js(_: LoginDep) -> Response:
+    """What the logged-in pages' scripts share (logged-in agents only)."""
+    return FileResponse(
+        PAGES / "console-common.js", media_type="text/javascript", headers=SECURITY_HEADERS
+    )
+
+
+@router.get("/static/outreach.js")
+async def outreach_js(_: LoginDep) -> Response:
+    """The outreach page's script (logged-in agents only; its API is for supervisors)."""
+    return FileResponse(
+        PAGES / "outreach.js", media_type="text/javascript", headers=SECURITY_HEADERS
+    )
