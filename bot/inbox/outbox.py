@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import Clock, system_clock
 from bot.storage.db import Database, rowcount
 from bot.storage.models import (
+    REPLY_KINDS,
     BroadcastDelivery,
     Conversation,
     InboundMessage,
@@ -116,8 +117,8 @@ class Outbox:
                 session.execute(
                     select(OutboundMessage.id)
                     .where(
+                        OutboundMessage.kind.in_(REPLY_KINDS),
                         OutboundMessage.status == "pending",
-                        OutboundMessage.kind != "broadcast",
                         or_(
                             OutboundMessage.next_attempt_at.is_(None),
                             OutboundMessage.next_attempt_at <= now,
@@ -174,15 +175,14 @@ class Outbox:
         with self._db.session() as session:
             candidates = session.execute(
                 select(OutboundMessage.id, OutboundMessage.claimed_by)
-                .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
                 .where(
                     OutboundMessage.kind == "broadcast",
                     OutboundMessage.status == "pending",
+                    OutboundMessage.channel == channel,
                     OutboundMessage.next_attempt_at <= now,
-                    Conversation.channel == channel,
                     free,
                 )
-                .order_by(OutboundMessage.id)
+                .order_by(OutboundMessage.next_attempt_at)  # the index's order: no sort
                 .limit(limit)
             ).all()
             if not candidates:

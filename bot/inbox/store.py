@@ -17,7 +17,7 @@ from bot.inbox.entries import Received, TranscriptEntry, outbound_entry
 from bot.inbox.reads import TranscriptReads
 from bot.privacy.redact import redact
 from bot.storage.db import Database, rowcount
-from bot.storage.models import Conversation, InboundMessage, OutboundMessage
+from bot.storage.models import REPLY_KINDS, Conversation, InboundMessage, OutboundMessage
 
 
 def pushes(channel: str) -> bool:
@@ -189,6 +189,8 @@ class Inbox(TranscriptReads):
 
         With `done`, the inbound message it answers is marked processed in the same transaction.
         """
+        if kind not in REPLY_KINDS:
+            raise ValueError(f"unknown kind of message {kind!r}")
         with self._db.session() as session:
             conversation = session.get(Conversation, conv_id)
             channel = conversation.channel if conversation else "webchat"

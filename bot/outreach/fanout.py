@@ -149,6 +149,7 @@ class FanOut:
                         "seq": seqs[conversation_id],
                         "sender": "system",
                         "kind": "broadcast",
+                        "channel": s.channel,
                         "text": text or broadcast.text_en,
                         "buttons": [],
                         "status": "pending",

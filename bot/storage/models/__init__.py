@@ -9,7 +9,13 @@ from bot.storage.models.contact_centre import (
     Handoff,
     LoginAttempt,
 )
-from bot.storage.models.conversations import Conversation, InboundMessage, OptOut, OutboundMessage
+from bot.storage.models.conversations import (
+    REPLY_KINDS,
+    Conversation,
+    InboundMessage,
+    OptOut,
+    OutboundMessage,
+)
 from bot.storage.models.insight import Alert, DailyCount, Feedback, GapCluster, Turn
 from bot.storage.models.knowledge import (
     KbAgency,
@@ -28,6 +34,7 @@ from bot.storage.models.outreach import (
 )
 
 __all__ = [
+    "REPLY_KINDS",
     "Agent",
     "AgentSession",
     "Alert",

@@ -25,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.models.base import Base, utcnow
 
+# The kinds of outbound message that go out in a conversation's transcript order.
+REPLY_KINDS = ("reply", "notice", "compliance", "queue")
+
 
 class Conversation(Base):
     """One citizen on one channel (a web-chat session, a phone number, a chat id)."""
@@ -88,6 +91,8 @@ class OutboundMessage(Base):
         Index("ix_outbound_conversation_seq", "conversation_id", "seq"),
         Index("ix_outbound_status_due", "status", "next_attempt_at"),
         Index("ix_outbound_provider_id", "provider_message_id"),
+        # Each claim reads its own range: replies by kind, broadcast copies by kind and channel.
+        Index("ix_outbound_kind_due", "kind", "status", "channel", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -95,8 +100,12 @@ class OutboundMessage(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), nullable=True)
     seq: Mapped[int] = mapped_column(Integer)
     sender: Mapped[str] = mapped_column(String(16), default="bot")  # bot | agent | system
-    # reply | notice | compliance | broadcast
+    # reply | notice | compliance | queue (REPLY_KINDS, in transcript order) | broadcast (its own
+    # pace)
     kind: Mapped[str] = mapped_column(String(16), default="reply")
+    # Set on broadcast copies only (the conversation has it too): their claims, per channel, read
+    # the index instead of joining every pending copy to its conversation.
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -23,6 +23,10 @@ def upgrade() -> None:
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("delivery_status", sa.String(length=16), nullable=True))
         batch_op.create_index("ix_outbound_provider_id", ["provider_message_id"], unique=False)
+        batch_op.add_column(sa.Column("channel", sa.String(length=32), nullable=True))
+        batch_op.create_index(
+            "ix_outbound_kind_due", ["kind", "status", "channel", "next_attempt_at"], unique=False
+        )
     topics = op.create_table(
         "outreach_topics",
         sa.Column("slug", sa.String(length=40), nullable=False),
@@ -123,5 +127,7 @@ def downgrade() -> None:
     op.drop_table("outreach_subscriptions")
     op.drop_table("outreach_topics")
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbound_kind_due")
+        batch_op.drop_column("channel")
         batch_op.drop_index("ix_outbound_provider_id")
         batch_op.drop_column("delivery_status")
