@@ -23,16 +23,17 @@ MAX_BROADCAST_IN_FLIGHT = 50
 
 class Pace:
     """A token bucket: at most `rate` messages a second, in bursts of at most one second's
-    worth."""
+    worth (or one message, below one a second)."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._tokens = rate
+        self._capacity = max(rate, 1.0)
+        self._tokens = self._capacity
         self._at = time.monotonic()
 
     def available(self) -> int:
         now = time.monotonic()
-        self._tokens = min(self.rate, self._tokens + (now - self._at) * self.rate)
+        self._tokens = min(self._capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
         return int(self._tokens)
 
