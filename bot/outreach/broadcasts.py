@@ -8,6 +8,7 @@ must fit the SMS limit of 3 segments as the Twilio adapter renders it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,92 +195,104 @@ class Broadcasts:
 
     def status(self, broadcast_id: int) -> dict[str, object]:
         """The broadcast's state and counts: queued, held (quiet hours), sent, delivered, failed,
-        opted out, skipped (channel rules), unsubscribed, replies."""
+        opted out, skipped (channel rules), unsubscribed, in doubt, replies."""
+        found = self.statuses([broadcast_id])
+        if broadcast_id not in found:
+            raise OutreachError(f"no broadcast {broadcast_id}")
+        return found[broadcast_id]
+
+    def statuses(self, broadcast_ids: list[int]) -> dict[int, dict[str, object]]:
+        """`status` of several broadcasts, with one query per kind of count for all of them."""
+        ids = list(dict.fromkeys(broadcast_ids))
+        if not ids:
+            return {}
+        mine = BroadcastDelivery.broadcast_id.in_(ids)
+        copies = (
+            select(BroadcastDelivery.broadcast_id)
+            .join(OutboundMessage, OutboundMessage.id == BroadcastDelivery.outbound_id)
+            .where(mine)
+            .group_by(BroadcastDelivery.broadcast_id)
+        )
+        now = self._clock()
         with self._db.session() as session:
-            row = session.get(Broadcast, broadcast_id)
-            if row is None:
-                raise OutreachError(f"no broadcast {broadcast_id}")
-            outbound = and_(OutboundMessage.id == BroadcastDelivery.outbound_id)
-            counts = dict(
+            rows = session.scalars(select(Broadcast).where(Broadcast.id.in_(ids))).all()
+            counts = _nested(
                 session.execute(
-                    select(OutboundMessage.status, func.count())
-                    .select_from(BroadcastDelivery)
-                    .join(OutboundMessage, outbound)
-                    .where(BroadcastDelivery.broadcast_id == broadcast_id)
-                    .group_by(OutboundMessage.status)
-                ).all()
-            )
-            provider = dict(
-                session.execute(
-                    select(OutboundMessage.delivery_status, func.count())
-                    .select_from(BroadcastDelivery)
-                    .join(OutboundMessage, outbound)
-                    .where(
-                        BroadcastDelivery.broadcast_id == broadcast_id,
-                        OutboundMessage.delivery_status.is_not(None),
+                    copies.add_columns(OutboundMessage.status, func.count()).group_by(
+                        OutboundMessage.status
                     )
+                )
+            )
+            provider = _nested(
+                session.execute(
+                    copies.add_columns(OutboundMessage.delivery_status, func.count())
+                    .where(OutboundMessage.delivery_status.is_not(None))
                     .group_by(OutboundMessage.delivery_status)
-                ).all()
-            )
-            total = session.scalar(
-                select(func.count()).where(BroadcastDelivery.broadcast_id == broadcast_id)
-            )
-            now = self._clock()
-            held = session.scalar(
-                select(func.count())
-                .select_from(BroadcastDelivery)
-                .join(OutboundMessage, outbound)
-                .where(
-                    BroadcastDelivery.broadcast_id == broadcast_id,
-                    OutboundMessage.status == "pending",
-                    OutboundMessage.next_attempt_at > now,
                 )
             )
-            replies = session.scalar(
-                select(func.count(func.distinct(InboundMessage.conversation_id)))
-                .select_from(BroadcastDelivery)
-                .join(OutboundMessage, outbound)
-                .join(
-                    InboundMessage,
-                    and_(
-                        InboundMessage.conversation_id == OutboundMessage.conversation_id,
-                        InboundMessage.received_at > OutboundMessage.sent_at,
-                    ),
-                )
-                .where(
-                    BroadcastDelivery.broadcast_id == broadcast_id,
-                    OutboundMessage.status == "sent",
+            total = _flat(
+                session.execute(
+                    select(BroadcastDelivery.broadcast_id, func.count())
+                    .where(mine)
+                    .group_by(BroadcastDelivery.broadcast_id)
                 )
             )
-            subscribers = session.scalar(
-                select(func.count()).where(
-                    Subscription.topic == row.topic, Subscription.state == "active"
+            held = _flat(
+                session.execute(
+                    copies.add_columns(func.count()).where(
+                        OutboundMessage.status == "pending", OutboundMessage.next_attempt_at > now
+                    )
                 )
             )
-            return {
+            replies = _flat(
+                session.execute(
+                    copies.add_columns(func.count(func.distinct(InboundMessage.conversation_id)))
+                    .join(
+                        InboundMessage,
+                        and_(
+                            InboundMessage.conversation_id == OutboundMessage.conversation_id,
+                            InboundMessage.received_at > OutboundMessage.sent_at,
+                        ),
+                    )
+                    .where(OutboundMessage.status == "sent")
+                )
+            )
+            subscribers = _flat(
+                session.execute(
+                    select(Subscription.topic, func.count())
+                    .where(
+                        Subscription.topic.in_({r.topic for r in rows}),
+                        Subscription.state == "active",
+                    )
+                    .group_by(Subscription.topic)
+                )
+            )
+        found: dict[int, dict[str, object]] = {}
+        for row in rows:
+            by_status, by_report = counts.get(row.id, {}), provider.get(row.id, {})
+            found[row.id] = {
                 "id": row.id,
                 "topic": row.topic,
                 "state": row.state,
                 "urgent": row.urgent,
                 "created_by": row.created_by,
                 "approved_by": row.approved_by,
-                "active_subscribers": int(subscribers or 0),
-                "queued": int(total or 0),
-                "held_quiet_hours": int(held or 0),
-                "pending": int(counts.get("pending", 0)),
-                "sent": int(counts.get("sent", 0)),
-                "delivered": int(provider.get("delivered", 0) + provider.get("read", 0)),
-                "failed": int(
-                    counts.get("dead", 0)
-                    + provider.get("failed", 0)
-                    + provider.get("undelivered", 0)
-                ),
-                "opted_out": int(counts.get("suppressed", 0)),
-                "skipped": int(counts.get("refused", 0)),
-                "unsubscribed": int(counts.get("unsubscribed", 0)),
-                "in_doubt": int(counts.get("unknown", 0)),
-                "replies": int(replies or 0),
+                "active_subscribers": subscribers.get(row.topic, 0),
+                "queued": total.get(row.id, 0),
+                "held_quiet_hours": held.get(row.id, 0),
+                "pending": by_status.get("pending", 0),
+                "sent": by_status.get("sent", 0),
+                "delivered": by_report.get("delivered", 0) + by_report.get("read", 0),
+                "failed": by_status.get("dead", 0)
+                + by_report.get("failed", 0)
+                + by_report.get("undelivered", 0),
+                "opted_out": by_status.get("suppressed", 0),
+                "skipped": by_status.get("refused", 0),
+                "unsubscribed": by_status.get("unsubscribed", 0),
+                "in_doubt": by_status.get("unknown", 0),
+                "replies": replies.get(row.id, 0),
             }
+        return found
 
     def audience(self, topic: str) -> dict[str, dict[str, int]]:
         """The topic's active subscribers: channel -> language -> how many."""
@@ -311,7 +324,8 @@ class Broadcasts:
                 select(Broadcast).order_by(Broadcast.id.desc()).limit(max(1, limit))
             ).all()
             described = [_described(row) for row in rows]
-        return [{**shown, **self.status(int(str(shown["id"])))} for shown in described]
+        counts = self.statuses([int(str(shown["id"])) for shown in described])
+        return [{**shown, **counts[int(str(shown["id"]))]} for shown in described]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -335,3 +349,16 @@ def _described(row: Broadcast) -> dict[str, object]:
         "approved_at": _iso(row.approved_at),
         "send_at": _iso(row.send_at),
     }
+
+
+def _flat(rows: Iterable[Any]) -> dict[Any, int]:
+    """{key: count} from (key, count) rows."""
+    return {key: int(count) for key, count in rows}
+
+
+def _nested(rows: Iterable[Any]) -> dict[Any, dict[Any, int]]:
+    """{key: {sub-key: count}} from (key, sub-key, count) rows."""
+    found: dict[Any, dict[Any, int]] = {}
+    for key, sub, count in rows:
+        found.setdefault(key, {})[sub] = int(count)
+    return found

@@ -421,3 +421,30 @@ def test_a_copy_whose_send_timed_out_is_looked_up_not_sent_twice(
     asyncio.run(sender.run_once())
     assert len(adapter.sent) == 1, "found in the provider's list: not sent again"
     assert broadcasts.status(broadcast_id)["sent"] == 1
+
+
+def test_the_counts_of_several_broadcasts_at_once_are_each_ones_own(
+    db: Database, outreach: tuple[Subscriptions, Broadcasts], clock: Clock
+) -> None:
+    subs, broadcasts = outreach
+    subscribe(subs, 4)
+    first, second = approved(broadcasts, urgent=True), approved(broadcasts, urgent=True)
+    fanout = FanOut(db, clock=clock)
+    assert fanout.step(first) == 4  # the second is approved but not queued yet
+    outbox = Outbox(db, "a", claim_s=30, clock=clock)
+    sender = OutboxSender(
+        outbox, {"sms": RecordingAdapter()}, OptOuts(db, clock), clock=clock,
+        broadcast_rates={"sms": 2},
+    )  # fmt: skip
+    asyncio.run(sender.run_once())  # two of the first's copies go
+    together = broadcasts.statuses([first, second, 999])
+    assert set(together) == {first, second}
+    assert together == {first: broadcasts.status(first), second: broadcasts.status(second)}
+    assert (together[first]["queued"], together[first]["sent"], together[first]["pending"]) == (
+        4,
+        2,
+        2,
+    )
+    assert (together[second]["queued"], together[second]["active_subscribers"]) == (0, 4)
+    with pytest.raises(OutreachError, match="no broadcast"):
+        broadcasts.status(999)
