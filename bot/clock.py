@@ -21,3 +21,10 @@ def system_clock() -> dt.datetime:
 def aware(moment: dt.datetime) -> dt.datetime:
     """`moment` as an aware datetime (SQLite returns naive UTC datetimes)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def hours_between(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    """Hours from `start` to `end`, to 2 decimals; None when either is missing."""
+    if start is None or end is None:
+        return None
+    return round((aware(end) - aware(start)).total_seconds() / 3600, 2)

@@ -14,19 +14,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.clock import Clock, aware, system_clock
+from bot.clock import Clock, aware, hours_between, system_clock
 from bot.outreach.topics import OutreachError
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import Alert, Broadcast, Claim, KbFaq, KbFaqVersion
 
 MAX_CLAIM = 500
-
-
-def _hours(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return round((aware(end) - aware(start)).total_seconds() / 3600, 2)
 
 
 class Claims:
@@ -116,9 +110,9 @@ class Claims:
                 "corrected_at": aware(r.corrected_at).isoformat() if r.corrected_at else None,
                 "broadcast_id": r.broadcast_id,
                 "broadcast_at": aware(r.broadcast_at).isoformat() if r.broadcast_at else None,
-                "hours_to_correction": _hours(r.detected_at, r.corrected_at),
-                "hours_to_broadcast": _hours(r.corrected_at, r.broadcast_at),
-                "hours_in_all": _hours(r.detected_at, r.broadcast_at),
+                "hours_to_correction": hours_between(r.detected_at, r.corrected_at),
+                "hours_to_broadcast": hours_between(r.corrected_at, r.broadcast_at),
+                "hours_in_all": hours_between(r.detected_at, r.broadcast_at),
             }
             for r in rows
         ]

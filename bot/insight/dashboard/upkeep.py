@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import aware
+from bot.clock import hours_between
 from bot.insight.dashboard.filters import Filters
 from bot.insight.dashboard.gap_queries import EXAMPLES, GAPS_LIMIT
 from bot.insight.dashboard.names import Names
@@ -182,12 +182,6 @@ def alerts_table(rows: list[dict[str, Any]]) -> Table:
     )
 
 
-def _hours(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return round((aware(end) - aware(start)).total_seconds() / 3600, 2)
-
-
 def claims_table(claims: list[Any], zone: ZoneInfo) -> Table:
     """The misinformation register: from the alert to the correction to its broadcast."""
     return table(
@@ -208,10 +202,10 @@ def claims_table(claims: list[Any], zone: ZoneInfo) -> Table:
                 c.claim,
                 c.agency or "",
                 c.faq_id or "",
-                _hours(c.detected_at, c.corrected_at),
+                hours_between(c.detected_at, c.corrected_at),
                 f"#{c.broadcast_id}" if c.broadcast_id else "",
-                _hours(c.corrected_at, c.broadcast_at),
-                _hours(c.detected_at, c.broadcast_at),
+                hours_between(c.corrected_at, c.broadcast_at),
+                hours_between(c.detected_at, c.broadcast_at),
             ]
             for c in claims
         ],

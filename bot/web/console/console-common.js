@@ -97,7 +97,24 @@
     };
   }
 
+  const pad2 = (n) => String(n).padStart(2, '0');
+
+  /** A datetime-local value ("2026-12-08T09:00") as an ISO time with the browser's offset at that
+   * moment ("2026-12-08T09:00:00-05:00"); null when it is not a time. */
+  function isoWithOffset(value) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(str(value));
+    if (!m) return null;
+    const d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    if (Number.isNaN(d.getTime())) return null;
+    const offset = -d.getTimezoneOffset();
+    const a = Math.abs(offset);
+    const zone = `${offset >= 0 ? '+' : '-'}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+    return `${String(d.getFullYear()).padStart(4, '0')}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`
+      + `T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${zone}`;
+  }
+
   window.GovConsole = Object.freeze({
     CSRF, LOGIN_URL, str, h, fill, ApiError, goLogin, leaving: isLeaving, statusArea, client,
+    pad2, isoWithOffset,
   });
 })();

@@ -14,7 +14,7 @@
 (() => {
   'use strict';
 
-  const { h, fill, str } = window.GovConsole;
+  const { h, fill, str, isoWithOffset } = window.GovConsole;
   const API = '/console/api/outreach';
   const PREVIEW_DEBOUNCE_MS = 400;
   const INFO_MS = 10000;
@@ -36,7 +36,6 @@
   const { setStatus, showError } = window.GovConsole.statusArea(document.getElementById('status'), INFO_MS);
   const api = window.GovConsole.client(API, { problems: true });
 
-  const pad2 = (n) => String(n).padStart(2, '0');
   const me = () => document.body.dataset.username || '';
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
@@ -60,20 +59,6 @@
   function money(amount) {
     const n = Number(amount) || 0;
     return `$${n.toFixed(n > 0 && n < 1 ? 4 : 2)}`;
-  }
-
-  /** A datetime-local value as an ISO time with the browser's offset at that moment; null when
-   * it is not a time. */
-  function isoWithOffset(value) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(str(value));
-    if (!m) return null;
-    const d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
-    if (Number.isNaN(d.getTime())) return null;
-    const offset = -d.getTimezoneOffset();
-    const a = Math.abs(offset);
-    const zone = `${offset >= 0 ? '+' : '-'}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
-    return `${String(d.getFullYear()).padStart(4, '0')}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`
-      + `T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${zone}`;
   }
 
   /** Run an action with some controls disabled; errors go to the status area. Returns success. */
