@@ -223,6 +223,83 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "Les avis sont envoyés par texto, Telegram ou Messenger : textez ABONNER sur l'un "
         "d'eux. Ce clavardage ne peut pas vous joindre plus tard.",
     },
+    # The citizen panel (bot/panel/, docs/panel.md).
+    "panel_consent": {
+        "en": "{service} citizen panel: a few short surveys a year about our services, on this "
+        "channel. Your answers are kept apart from your questions, results are only shown for "
+        "groups of 10 people or more, and LEAVE PANEL deletes your answers at any time. Reply "
+        "AGREE to join.",
+        "fr": "Panel citoyen de {service} : quelques courts sondages par année sur nos services, "
+        "ici même. Vos réponses sont gardées à part de vos questions, les résultats ne sont "
+        "montrés que pour des groupes d'au moins 10 personnes, et QUITTER PANEL efface vos "
+        "réponses en tout temps. Répondez ACCEPTE pour vous joindre.",
+    },
+    "panel_agree_button": {"en": "I agree", "fr": "J'accepte"},
+    "panel_welcome": {
+        "en": "Welcome to the panel. Two optional questions help us read results by group "
+        "(SKIP to pass).",
+        "fr": "Bienvenue au panel. Deux questions facultatives nous aident à lire les résultats "
+        "par groupe (PASSER pour ne pas répondre).",
+    },
+    "panel_profile_done": {
+        "en": "Thank you. We will write here when a survey opens. LEAVE PANEL to leave.",
+        "fr": "Merci. Nous vous écrirons ici quand un sondage sera ouvert. QUITTER PANEL pour "
+        "quitter.",
+    },
+    "panel_already": {
+        "en": "You are already on the panel. LEAVE PANEL to leave.",
+        "fr": "Vous faites déjà partie du panel. QUITTER PANEL pour le quitter.",
+    },
+    "panel_left": {
+        "en": "You have left the panel: your profile and answers are deleted.",
+        "fr": "Vous avez quitté le panel : votre profil et vos réponses sont effacés.",
+    },
+    "panel_not_member": {
+        "en": "You are not on the citizen panel. Text PANEL to learn more.",
+        "fr": "Vous ne faites pas partie du panel citoyen. Textez PANEL CITOYEN pour en savoir "
+        "plus.",
+    },
+    "panel_invite": {
+        "en": "{service} citizen panel: {intro}. One question at a time; SKIP passes an optional "
+        "one, LATER pauses.",
+        "fr": "Panel citoyen de {service} : {intro}. Une question à la fois; PASSER saute une "
+        "question facultative, PLUS TARD met en pause.",
+    },
+    "panel_reminder": {
+        "en": "Reminder: your {service} survey is still open. Here is where you stopped:",
+        "fr": "Rappel : votre sondage de {service} est encore ouvert. Voici où vous en étiez :",
+    },
+    "panel_later": {
+        "en": "Paused. Text SURVEY when you want to go on.",
+        "fr": "En pause. Textez SONDAGE quand vous voudrez continuer.",
+    },
+    "panel_no_survey": {
+        "en": "No survey is open for you right now.",
+        "fr": "Aucun sondage n'est ouvert pour vous en ce moment.",
+    },
+    "panel_thanks": {
+        "en": "Thank you, your answers are in. We will publish what we heard and what we did.",
+        "fr": "Merci, vos réponses sont reçues. Nous publierons ce que nous avons entendu et ce "
+        "que nous avons fait.",
+    },
+    "panel_hint_single": {"en": "Reply with a number.", "fr": "Répondez par un numéro."},
+    "panel_hint_scale": {
+        "en": "Reply with a number from 1 (lowest) to 5 (highest).",
+        "fr": "Répondez par un chiffre de 1 (le plus bas) à 5 (le plus haut).",
+    },
+    "panel_hint_skip": {
+        "en": "(Optional: SKIP to pass.)",
+        "fr": "(Facultatif : PASSER pour ne pas répondre.)",
+    },
+    "panel_skip_button": {"en": "Skip", "fr": "Passer"},
+    "panel_required": {
+        "en": "This question needs an answer.",
+        "fr": "Cette question demande une réponse.",
+    },
+    "panel_not_understood": {
+        "en": "Sorry, I did not get that answer.",
+        "fr": "Désolé, je n'ai pas compris cette réponse.",
+    },
 }
 
 

@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     )
     outreach_batch: int = Field(default=500, ge=1, le=5000)
     sms_segment_price: float = Field(default=0.0083, ge=0)
+    # The citizen panel (bot/panel/, docs/panel.md): the optional profile's areas and age bands.
+    panel_profile_file: Path = ROOT / "data" / "panel" / "profile.yml"
 
     # The answer decision (bot/knowledge/decision.py). Unset: calibrated on the bank at index
     # build (bot/knowledge/calibration.py, docs/retrieval.md); set, it replaces the calibrated one.

@@ -1,10 +1,11 @@
 """The one place a turn's steps are wired, in order.
 
-1. carrier keywords (STOP, START, HELP)    6. "did this help?" answers
-2. unfit messages (empty, too long)        7. the engine
-3. the contact centre's conversations      8. the turn's analytics (and "did this help?")
-4. subscriptions (SUBSCRIBE, TOPICS, YES)  9. a hand-off the actions asked for
-5. redaction of personal data             10. store the replies
+1. carrier keywords (STOP, START, HELP)    7. "did this help?" answers
+2. unfit messages (empty, too long)        8. the engine
+3. the contact centre's conversations      9. the turn's analytics (and "did this help?")
+4. the citizen panel (PANEL, surveys)     10. a hand-off the actions asked for
+5. subscriptions (SUBSCRIBE, TOPICS, YES) 11. store the replies
+6. redaction of personal data
 A new step is a class with `async __call__(turn) -> Flow` (bot/conversation/turn.py), added here.
 """
 
@@ -19,6 +20,7 @@ from bot.conversation.before import (
     UnfitMessages,
 )
 from bot.conversation.engine_step import AskEngine
+from bot.conversation.panel_step import PanelSurvey
 from bot.conversation.subscribing import OutreachKeywords
 from bot.conversation.turn import Step
 from bot.engine.client import DialogueEngine
@@ -29,6 +31,7 @@ from bot.insight.recorder import Insight
 from bot.language import LanguageDetector
 from bot.outreach.subscriptions import Subscriptions
 from bot.outreach.topics import Topics
+from bot.panel.citizen import PanelCitizen
 
 
 def turn_steps(
@@ -45,12 +48,14 @@ def turn_steps(
     subscriptions: Subscriptions,
     topics: Topics,
     timezone: str,
+    panel: PanelCitizen,
 ) -> list[Step]:
     """Every step of a citizen message's turn, in the order they run."""
     return [
         CarrierKeywords(transcript, opt_outs, centre, service_name, subscriptions),
         UnfitMessages(transcript, detector, max_chars),
         HandoffIntercept(centre),
+        PanelSurvey(transcript, panel),
         OutreachKeywords(transcript, subscriptions, topics, service_name, timezone),
         Redaction(),
         FeedbackCapture(insight, transcript),

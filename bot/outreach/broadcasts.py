@@ -27,12 +27,12 @@ from bot.storage.models import (
     Subscription,
     Topic,
 )
+from bot.storage.staff import active_supervisor
 from connectors.rich_text import parse, problems, telegram_visible, to_plain, to_telegram_html
 from connectors.sms_text import render_sms, segments
 
 MAX_SMS_SEGMENTS = 3
 MAX_CHARS = 1000
-SUPERVISORS = ("supervisor", "admin")
 PAID_CHANNELS = ("sms", "whatsapp")  # billed per SMS segment (Twilio)
 REPLY_WINDOW = dt.timedelta(hours=48)  # a citizen's message this soon after a broadcast is a reply
 
@@ -120,9 +120,8 @@ class Broadcasts:
         self._clock = clock
 
     def _supervisor(self, username: str) -> Agent:
-        with self._db.session() as session:
-            agent = session.scalar(select(Agent).where(Agent.username == username))
-        if agent is None or not agent.active or agent.role not in SUPERVISORS:
+        agent = active_supervisor(self._db, username)
+        if agent is None:
             raise OutreachError(f"{username!r} is not an active supervisor")
         return agent
 

@@ -12,29 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.clock import Clock, system_clock
-from bot.outreach.quiet_hours import held_until
+from bot.inbox.bulk import Unasked, queue_unasked
+from bot.inbox.quiet_hours import QuietHours
 from bot.storage.db import Database, rowcount
 from bot.storage.models import (
     Broadcast,
     BroadcastDelivery,
-    Conversation,
-    OutboundMessage,
     Subscription,
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    start_hour: int = 21
-    end_hour: int = 8
 
 
 class FanOut:
@@ -114,72 +106,39 @@ class FanOut:
             if not rowcount(moved):
                 session.rollback()
                 return 0
-            ids = {f"{s.channel}:{s.address}": s for s in subscribers}
-            known = set(
-                session.scalars(select(Conversation.id).where(Conversation.id.in_(list(ids))))
-            )
-            for conversation_id in ids.keys() - known:  # purged by retention since they subscribed
-                s = ids[conversation_id]
-                session.add(Conversation(id=conversation_id, channel=s.channel, address=s.address))
-            session.flush()
-            # The transcript counter of each conversation, moved in one statement, then read.
-            session.execute(
-                update(Conversation)
-                .where(Conversation.id.in_(list(ids)))
-                .values(last_seq=Conversation.last_seq + 1)
-            )
-            seqs = dict(
-                session.execute(
-                    select(Conversation.id, Conversation.last_seq).where(
-                        Conversation.id.in_(list(ids))
+            holds = [
+                None if broadcast.urgent else self._quiet.held_until(now, s.timezone)
+                for s in subscribers
+            ]
+            outbound_ids = queue_unasked(
+                session,
+                [
+                    Unasked(
+                        s.channel,
+                        s.address,
+                        (broadcast.text_fr if s.language == "fr" else None) or broadcast.text_en,
+                        "broadcast",
+                        hold or now,
                     )
-                ).all()
+                    for s, hold in zip(subscribers, holds, strict=True)
+                ],
+                now,
             )
-            rows = []
-            for conversation_id, s in ids.items():
-                hold = (
-                    None
-                    if broadcast.urgent
-                    else held_until(now, s.timezone, self._quiet.start_hour, self._quiet.end_hour)
-                )
-                text = broadcast.text_fr if s.language == "fr" and broadcast.text_fr else None
-                rows.append(
-                    {
-                        "conversation_id": conversation_id,
-                        "seq": seqs[conversation_id],
-                        "sender": "system",
-                        "kind": "broadcast",
-                        "channel": s.channel,
-                        "text": text or broadcast.text_en,
-                        "buttons": [],
-                        "status": "pending",
-                        "attempts": 0,
-                        "created_at": now,
-                        "next_attempt_at": hold or now,
-                        "_sub": s.id,
-                        "_channel": s.channel,
-                        "_hold": hold,
-                    }
-                )
-            outbound_ids = session.scalars(
-                insert(OutboundMessage).returning(OutboundMessage.id, sort_by_parameter_order=True),
-                [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
-            ).all()
             session.execute(
                 insert(BroadcastDelivery),
                 [
                     {
                         "broadcast_id": broadcast_id,
-                        "subscription_id": r["_sub"],
+                        "subscription_id": s.id,
                         "outbound_id": outbound_id,
-                        "channel": r["_channel"],
-                        "held_until": r["_hold"],
+                        "channel": s.channel,
+                        "held_until": hold,
                     }
-                    for r, outbound_id in zip(rows, outbound_ids, strict=True)
+                    for s, hold, outbound_id in zip(subscribers, holds, outbound_ids, strict=True)
                 ],
             )
             session.commit()
-            return len(rows)
+            return len(outbound_ids)
 
     def run_once(self) -> int:
         """Queue one batch of every due broadcast; how many rows were queued."""

@@ -73,6 +73,7 @@ def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[An
         services.intake.worker.run_retry_loop(settings.retry_interval_s, stop),
         services.sender.run(stop),
         services.fanout.run(settings.retry_interval_s, stop),
+        services.wave_sweep.run(settings.sweep_interval_s, stop),
         services.centre.run_sweeps(settings.sweep_interval_s, stop),
         run_purges(settings, db, stop),
         AlertWatcher(db, settings).run(stop),

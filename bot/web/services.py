@@ -26,15 +26,21 @@ from bot.handoff.queue import HandoffQueue
 from bot.inbox.hub import LiveHub
 from bot.inbox.outbox import Outbox
 from bot.inbox.policy import OptOuts
+from bot.inbox.quiet_hours import QuietHours
 from bot.inbox.store import Inbox
 from bot.inbox.transcript import Transcript
 from bot.insight.recorder import Insight
 from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.outreach.broadcasts import Broadcasts
-from bot.outreach.fanout import FanOut, QuietHours
+from bot.outreach.fanout import FanOut
 from bot.outreach.subscriptions import Subscriptions
 from bot.outreach.topics import Topics
+from bot.panel.citizen import PanelCitizen
+from bot.panel.profile import profile_questions
+from bot.panel.results import Results
+from bot.panel.sweep import WaveSweep
+from bot.panel.waves import Waves
 from bot.settings import Settings
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
@@ -81,6 +87,9 @@ class Services:
     subscriptions: Subscriptions
     broadcasts: Broadcasts
     fanout: FanOut
+    waves: Waves
+    wave_sweep: WaveSweep
+    results: Results
 
     @property
     def knowledge(self) -> KnowledgeBase | None:
@@ -133,6 +142,9 @@ def build_services(
         subscriptions=subscriptions,
         topics=topics,
         timezone=settings.outreach_timezone,
+        panel=PanelCitizen(
+            db, profile_questions(settings.panel_profile_file), settings.service_name, clock
+        ),
     )
     # a lane (one client address, one sender) holds at most a quarter of the engine's slots
     slots = FairSlots(settings.engine_concurrency, max(1, settings.engine_concurrency // 4))
@@ -141,6 +153,7 @@ def build_services(
     # On loopback the secret may be unset (the check in bot/settings.py refuses that elsewhere):
     # then this process signs its own sessions.
     session_secret = settings.webchat_session_secret or secrets.token_urlsafe(32)
+    quiet = QuietHours(settings.quiet_start_hour, settings.quiet_end_hour)
     return Services(
         settings=settings,
         db=db,
@@ -165,9 +178,19 @@ def build_services(
         broadcasts=broadcasts,
         fanout=FanOut(
             db,
-            QuietHours(settings.quiet_start_hour, settings.quiet_end_hour),
+            quiet,
             settings.outreach_batch,
             clock,
             wake=sender.wake.set,
         ),
+        waves=Waves(db, audit, clock),
+        wave_sweep=WaveSweep(
+            db,
+            settings.service_name,
+            settings.outreach_timezone,
+            quiet,
+            clock,
+            wake=sender.wake.set,
+        ),
+        results=Results(db),
     )

@@ -16,9 +16,9 @@ from bot.conversation.sender import OutboxSender
 from bot.handoff.agents import Agents
 from bot.inbox.outbox import Outbox
 from bot.inbox.policy import OptOuts
+from bot.inbox.quiet_hours import QuietHours, held_until
 from bot.outreach.broadcasts import Broadcasts
-from bot.outreach.fanout import FanOut, QuietHours
-from bot.outreach.quiet_hours import held_until
+from bot.outreach.fanout import FanOut
 from bot.outreach.subscriptions import Subscriptions
 from bot.outreach.topics import OutreachError, Topics, validated
 from bot.storage.audit import AuditLog

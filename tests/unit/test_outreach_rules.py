@@ -8,8 +8,8 @@ import pytest
 
 from bot.conversation import sender
 from bot.conversation.sender import Pace
+from bot.inbox.quiet_hours import held_until
 from bot.outreach.commands import Command, parse
-from bot.outreach.quiet_hours import held_until
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,14 @@ from bot.storage.models.outreach import (
     Subscription,
     Topic,
 )
+from bot.storage.models.panel import (
+    PanelAnswer,
+    PanelMember,
+    PanelPlace,
+    PanelSurvey,
+    PanelTally,
+    PanelWave,
+)
 
 __all__ = [
     "REPLY_KINDS",
@@ -58,6 +66,12 @@ __all__ = [
     "LoginAttempt",
     "OptOut",
     "OutboundMessage",
+    "PanelAnswer",
+    "PanelMember",
+    "PanelPlace",
+    "PanelSurvey",
+    "PanelTally",
+    "PanelWave",
     "Subscription",
     "Topic",
     "Turn",

@@ -1,9 +1,23 @@
-"""Quiet hours: a non-urgent broadcast waits for the morning in the citizen's time zone."""
+"""Quiet hours: a message the citizen did not ask for (a non-urgent broadcast, a survey
+invitation or reminder) waits for the morning in the citizen's time zone."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Local hours [start_hour, end_hour) when nothing unasked-for goes out."""
+
+    start_hour: int = 21
+    end_hour: int = 8
+
+    def held_until(self, now: dt.datetime, zone: str) -> dt.datetime | None:
+        """When a message may go out (None: now)."""
+        return held_until(now, zone, self.start_hour, self.end_hour)
 
 
 def held_until(now: dt.datetime, zone: str, start_hour: int, end_hour: int) -> dt.datetime | None:
