@@ -36,6 +36,8 @@ from bot.web.routes import (
     dashboard,
     health,
     outreach,
+    panel,
+    panel_public,
     studio,
     webchat,
 )
@@ -152,6 +154,8 @@ def create_app(settings: Settings | None = None, engine: DialogueEngine | None =
         console_live,
         studio,
         outreach,
+        panel,
+        panel_public,
     ):
         app.include_router(module.router)
     app.include_router(dashboard.router)

@@ -92,6 +92,15 @@ def need_role(login: Login, role: str) -> None:
         raise ApiError(403, f"{role} role needed")
 
 
+async def supervisor(login: LoginDep) -> Login:
+    """The logged-in account, if it is a supervisor or an admin (403 otherwise)."""
+    need_role(login, "supervisor")
+    return login
+
+
+SupervisorDep = Annotated[Login, Depends(supervisor)]
+
+
 def html_page(body: str, status: int = 200) -> HTMLResponse:
     """An HTML answer with the console's security headers."""
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)

@@ -22,6 +22,8 @@ from bot.knowledge.service import KnowledgeBase
 from bot.language import LanguageDetector
 from bot.outreach.broadcasts import Broadcasts
 from bot.outreach.topics import Topics
+from bot.panel.results import Results
+from bot.panel.waves import Waves
 from bot.settings import Settings
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
@@ -106,6 +108,14 @@ def _topics(connection: HTTPConnection) -> Topics:
     return services(connection).topics
 
 
+def _waves(connection: HTTPConnection) -> Waves:
+    return services(connection).waves
+
+
+def _results(connection: HTTPConnection) -> Results:
+    return services(connection).results
+
+
 def _webchat_sessions(connection: HTTPConnection) -> SessionTokens:
     return services(connection).webchat_sessions
 
@@ -127,5 +137,7 @@ StudioDep = Annotated[Studio, Depends(_studio)]
 OutboxDep = Annotated[Outbox, Depends(_outbox)]
 BroadcastsDep = Annotated[Broadcasts, Depends(_broadcasts)]
 TopicsDep = Annotated[Topics, Depends(_topics)]
+WavesDep = Annotated[Waves, Depends(_waves)]
+ResultsDep = Annotated[Results, Depends(_results)]
 KnowledgeDep = Annotated[KnowledgeBase | None, Depends(_knowledge)]
 """None while the index is still loading."""

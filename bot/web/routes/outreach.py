@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -19,7 +18,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
 from bot.clock import system_clock
-from bot.handoff.agents import Login
 from bot.outreach.broadcasts import (
     MAX_CHARS,
     MAX_SMS_SEGMENTS,
@@ -29,8 +27,9 @@ from bot.outreach.broadcasts import (
     estimated_cost,
 )
 from bot.outreach.topics import SLUG, OutreachError
-from bot.web.auth import ApiError, LoginDep, need_role
+from bot.web.auth import ApiError, SupervisorDep, supervisor
 from bot.web.deps import BroadcastsDep, SettingsDep, TopicsDep
+from bot.web.fields import no_control
 from bot.web.routes.console_api import MAX_ID, account_limit
 
 T = TypeVar("T")
@@ -38,30 +37,14 @@ LATEST_START = dt.timedelta(days=366)  # a start time further ahead is surely a 
 EARLIEST_START = dt.timedelta(minutes=5)  # a start time this far in the past is refused
 
 
-async def _supervisor(login: LoginDep) -> Login:
-    need_role(login, "supervisor")
-    return login
-
-
-SupervisorDep = Annotated[Login, Depends(_supervisor)]
 router = APIRouter(
     prefix="/console/api/outreach",
     include_in_schema=False,
-    dependencies=[Depends(account_limit), Depends(_supervisor)],
+    dependencies=[Depends(account_limit), Depends(supervisor)],
 )
 BroadcastId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TopicSlug = Annotated[str, Field(min_length=1, max_length=40, pattern=SLUG.pattern)]
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _no_control(text: str) -> str:
-    """Text without control characters (a NUL is refused by PostgreSQL; none is ever meant)."""
-    if CONTROL.search(text):
-        raise ValueError("control characters are not allowed")
-    return text
-
-
-Text = Annotated[str, Field(max_length=MAX_CHARS), AfterValidator(_no_control)]
+Text = Annotated[str, Field(max_length=MAX_CHARS), AfterValidator(no_control)]
 
 
 class ComposeBody(BaseModel):
