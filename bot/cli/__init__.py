@@ -1,11 +1,11 @@
 """The `govbot` command line: knowledge-base checks and imports, evaluation, accounts, privacy,
-channels, outreach, and serving the app; one module per command group."""
+channels, outreach, the citizen panel, and serving the app; one module per command group."""
 
 from __future__ import annotations
 
 import typer
 
-from bot.cli import agents, channels, evaluate, inbox, kb, outreach, privacy, serve
+from bot.cli import agents, channels, evaluate, inbox, kb, outreach, panel, privacy, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Government FAQ assistant.")
 app.add_typer(kb.app, name="kb")
@@ -16,6 +16,7 @@ app.add_typer(privacy.app, name="privacy")
 app.add_typer(outreach.broadcast_app, name="broadcast")
 app.add_typer(outreach.topics_app, name="topics")
 app.add_typer(outreach.claims_app, name="claims")
+app.add_typer(panel.app, name="panel")
 app.command("eval")(evaluate.eval_command)
 app.command("serve")(serve.serve)
 app.command("run")(serve.run_stack)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.privacy.redact import redact
-from bot.storage.db import rowcount
 from bot.storage.models import PanelAnswer, PanelMember, PanelPlace, PanelTally
 
 RESPONDENT = "*"
@@ -73,14 +71,3 @@ def record_answer(
             set_={"count": PanelTally.count + statement.excluded.count},
         )
     )
-
-
-def forget(session: Session, member_ids: list[int]) -> int:
-    """Delete members with their places and answers (the tallies stay); how many members."""
-    if not member_ids:
-        return 0
-    places = select(PanelPlace.id).where(PanelPlace.member_id.in_(member_ids))
-    session.execute(delete(PanelAnswer).where(PanelAnswer.place_id.in_(places)))
-    session.execute(delete(PanelPlace).where(PanelPlace.member_id.in_(member_ids)))
-    gone = session.execute(delete(PanelMember).where(PanelMember.id.in_(member_ids)))
-    return rowcount(gone)

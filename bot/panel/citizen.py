@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock, aware, system_clock
 from bot.messages import say
-from bot.panel.answers import forget, record_answer
+from bot.panel.answers import record_answer
 from bot.panel.asking import Said, ask
 from bot.panel.commands import PanelCommand, parse
 from bot.panel.definition import Question, Survey, read_answer
+from bot.privacy.panel_rows import forget_members
 from bot.storage.db import Database
 from bot.storage.models import PanelMember, PanelPlace, PanelSurvey, PanelWave
 from connectors.capabilities import Capabilities
@@ -98,7 +99,7 @@ class PanelCitizen:
     ) -> Said | None:
         lang = member.language
         if command is not None and command.verb == "leave":
-            forget(session, [member.id])
+            forget_members(session, PanelMember.id == member.id)
             return Said(say("panel_left", command.language))
         place = open_place(session, member.id, now)
         # An invitation held back by quiet hours is not open yet: its asked_at is still to come.
@@ -173,7 +174,7 @@ class PanelCitizen:
                 say("panel_welcome", member.language)
             )
         if command.verb == "leave" and member is not None:
-            forget(session, [member.id])
+            forget_members(session, PanelMember.id == member.id)
             return Said(say("panel_left", lang))
         return Said(say("panel_not_member", lang))
 

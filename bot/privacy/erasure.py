@@ -1,13 +1,14 @@
 """Erasure of one citizen (channel + address): every row of theirs in every app table, their
-opt-out and subscriptions, and their events in Rasa's tracker store. Blocking: run it in a
-thread."""
+opt-out, subscriptions and place on the citizen panel, and their events in Rasa's tracker store.
+Blocking: run it in a thread."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete
 
 from bot.privacy.deletion import begin, delete_doomed
 from bot.privacy.doomed import Doomed, take_conversations, take_feedback, take_turns
+from bot.privacy.panel_rows import forget_members
 from bot.privacy.sqlite_scrub import is_sqlite, scrub
 from bot.privacy.tracker_store import (
     ERASE_EVENTS,
@@ -17,7 +18,7 @@ from bot.privacy.tracker_store import (
 )
 from bot.settings import Settings
 from bot.storage.db import Database, rowcount
-from bot.storage.models import Feedback, OptOut, Subscription, Turn
+from bot.storage.models import Feedback, OptOut, PanelMember, Subscription, Turn
 
 
 def erase(db: Database, settings: Settings, channel: str, address: str) -> dict[str, int]:
@@ -46,6 +47,11 @@ def erase(db: Database, settings: Settings, channel: str, address: str) -> dict[
                     Subscription.channel == channel, Subscription.address == address
                 )
             )
+        )
+        # Their place on the citizen panel: profile, consent record and answers (the tallies,
+        # counts only, stay).
+        removed["panel_members"] = forget_members(
+            session, and_(PanelMember.channel == channel, PanelMember.address == address)
         )
         params = {"sender": conversation_id}
         removed["tracker_events"] = (

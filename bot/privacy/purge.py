@@ -28,6 +28,7 @@ from bot.privacy.doomed import (
     take_outbound,
     take_turns,
 )
+from bot.privacy.panel_rows import expire_panel_rows
 from bot.privacy.sqlite_scrub import is_sqlite, scrub
 from bot.privacy.tracker_store import (
     PURGE_EVENTS,
@@ -147,6 +148,7 @@ def purge(db: Database, settings: Settings, now: dt.datetime | None = None) -> d
                 )
             )
         )
+        removed |= expire_panel_rows(session, before)
         params = {"before": before.timestamp()}
         removed["tracker_events"] = (
             0 if is_sqlite(db) else server_tracker_delete(session, PURGE_EVENTS, params)

@@ -55,6 +55,12 @@ from bot.storage.models import (
     InboundMessage,
     OptOut,
     OutboundMessage,
+    PanelAnswer,
+    PanelMember,
+    PanelPlace,
+    PanelSurvey,
+    PanelTally,
+    PanelWave,
     Subscription,
     Turn,
 )
@@ -461,6 +467,37 @@ def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(
                     removed_at=at if state == "removed" else None,
                 )
             )
+        # The panel: an invitation never agreed to (goes), a member (stays) whose old answer goes
+        # while the wave's tallies stay.
+        invited = PanelMember(channel="sms", address="+15145550905", wording="(test)")
+        invited.invited_at = old
+        member = PanelMember(
+            channel="sms", address="+15145550906", state="active", wording="(test)"
+        )
+        member.invited_at = old
+        survey = PanelSurvey(title="t", definition={}, created_by="lead")
+        session.add_all([invited, member, survey])
+        session.flush()
+        wave = PanelWave(
+            survey_id=survey.id, send_at=old, closes_at=old, created_by="lead", published=False
+        )
+        session.add(wave)
+        session.flush()
+        place = PanelPlace(
+            wave_id=wave.id, member_id=member.id, invited_at=old, asked_at=old, remind_at=old
+        )
+        session.add(place)
+        session.flush()
+        session.add_all(
+            [
+                PanelAnswer(
+                    place_id=place.id, wave_id=wave.id, question="q", text="x", answered_at=old
+                ),
+                PanelTally(
+                    wave_id=wave.id, question="q", dimension="all", grp="", choice="*", count=1
+                ),
+            ]
+        )
         session.commit()
 
     removed = purge(db, settings, NOW)
@@ -469,8 +506,13 @@ def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(
     assert removed == {
         **{name: seed.gone[name] for name in TABLES},
         "subscriptions": 2,
+        "panel_answers": 1,
+        "panel_invitations": 1,
         "tracker_events": 4 + 3,
     }
+    with db.session() as session:
+        assert session.scalars(select(PanelMember.address)).all() == ["+15145550906"]
+        assert session.scalar(select(func.count()).select_from(PanelTally)) == 1
     with db.session() as session:
         assert sorted(session.scalars(select(Subscription.address))) == [
             "+15145550903",
@@ -524,6 +566,8 @@ def test_purge_deletes_what_is_old_keeps_what_is_recent_and_adds_it_up(
     assert purge(db, settings, NOW) == {
         **dict.fromkeys(TABLES, 0),
         "subscriptions": 0,
+        "panel_answers": 0,
+        "panel_invitations": 0,
         "tracker_events": 0,
     }
     assert daily_counts(db) == dict(seed.counts)
@@ -602,6 +646,13 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(
                 double_opt_in=False,
             )
 
+    with db.session() as session:
+        for number in ("+15145550111", "+15145550222"):
+            session.add(
+                PanelMember(channel="sms", address=number, state="active", wording="(test)")
+            )
+        session.commit()
+
     removed = erase(db, settings, "sms", "+15145550111")
 
     assert removed == {
@@ -613,14 +664,18 @@ def test_erase_removes_one_citizen_everywhere_and_nobody_else(
         "feedback": 2,
         "opt_outs": 1,
         "subscriptions": 2,
+        "panel_members": 1,
         "tracker_events": 4,
     }
     assert removed == {
         **{name: gone.gone[name] for name in TABLES},
         "opt_outs": 1,
         "subscriptions": 2,
+        "panel_members": 1,
         "tracker_events": 4,
     }
+    with db.session() as session:
+        assert session.scalars(select(PanelMember.address)).all() == ["+15145550222"]
     assert subscriptions.active_topics("sms", "+15145550111") == []
     assert subscriptions.active_topics("sms", "+15145550222") == ["general", "health"]
     assert not any(rows_of(db, "sms:+15145550111").values())

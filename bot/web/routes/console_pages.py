@@ -1,9 +1,10 @@
 """The console's pages: login, logout, and the logged-in shells (queue, supervisor, audit, the
-knowledge studio and outreach).
+knowledge studio, outreach and the citizen panel).
 
 The pages are static shells rendered by console.js (the studio's by studio.js, outreach's by
-outreach.js, each after the helpers they share in console-common.js) with textContent only, and
-a strict Content-Security-Policy forbids inline script, so citizen text can never run as HTML.
+outreach.js, the panel's by panel.js, each after the helpers they share in console-common.js) with
+textContent only, and a strict Content-Security-Policy forbids inline script, so citizen text can
+never run as HTML.
 """
 
 from __future__ import annotations
@@ -175,6 +176,12 @@ async def outreach_page(request: Request, agents: AgentsDep) -> Response:
     return await page(request, agents, "outreach", "supervisor", shell="outreach.html")
 
 
+@router.get("/panel")
+async def panel_page(request: Request, agents: AgentsDep) -> Response:
+    """The citizen panel: write surveys, schedule waves, read and publish their results."""
+    return await page(request, agents, "panel", "supervisor", shell="panel.html")
+
+
 @router.get("/static/console.css")
 async def console_css() -> Response:
     """The console's style sheet."""
@@ -209,3 +216,9 @@ async def outreach_js(_: LoginDep) -> Response:
     return FileResponse(
         PAGES / "outreach.js", media_type="text/javascript", headers=SECURITY_HEADERS
     )
+
+
+@router.get("/static/panel.js")
+async def panel_js(_: LoginDep) -> Response:
+    """The panel page's script (logged-in agents only; its API is for supervisors)."""
+    return FileResponse(PAGES / "panel.js", media_type="text/javascript", headers=SECURITY_HEADERS)
