@@ -229,10 +229,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "channel. Your answers are kept apart from your questions, results are only shown for "
         "groups of 10 people or more, and LEAVE PANEL deletes your answers at any time. Reply "
         "AGREE to join.",
-        "fr": "Panel citoyen de {service} : quelques courts sondages par année sur nos services, "
-        "ici même. Vos réponses sont gardées à part de vos questions, les résultats ne sont "
-        "montrés que pour des groupes d'au moins 10 personnes, et QUITTER PANEL efface vos "
-        "réponses en tout temps. Répondez ACCEPTE pour vous joindre.",
+        "fr": "Panel citoyen de {service} : quelques courts sondages par année, ici. Vos "
+        "réponses sont gardées à part de vos questions, les résultats ne sont montrés que par "
+        "groupes de 10 personnes ou plus, et QUITTER PANEL efface vos réponses. Répondez ACCEPTE "
+        "pour vous joindre.",
     },
     "panel_agree_button": {"en": "I agree", "fr": "J'accepte"},
     "panel_welcome": {
@@ -279,7 +279,7 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "panel_thanks": {
         "en": "Thank you, your answers are in. We will publish what we heard and what we did.",
-        "fr": "Merci, vos réponses sont reçues. Nous publierons ce que nous avons entendu et ce "
+        "fr": "Merci, nous avons vos réponses. Nous publierons ce que nous avons entendu et ce "
         "que nous avons fait.",
     },
     "panel_hint_single": {"en": "Reply with a number.", "fr": "Répondez par un numéro."},

@@ -36,7 +36,7 @@ def _stores() -> tuple[Waves, Results]:
 
     db = Database(get_settings().database_url)
     db.create_schema()
-    return Waves(db, AuditLog(db)), Results(db)
+    return Waves(db, AuditLog(db), get_settings().service_name), Results(db)
 
 
 @survey_app.command("add")

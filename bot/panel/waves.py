@@ -10,20 +10,48 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.clock import Clock, aware, system_clock
-from bot.panel.definition import SurveyError, parse_survey
+from bot.messages import say
+from bot.panel.asking import ask
+from bot.panel.definition import Survey, SurveyError, parse_survey
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
 from bot.storage.models import Agent, PanelMember, PanelPlace, PanelSurvey, PanelWave
 from bot.storage.staff import active_supervisor
+from connectors.capabilities import SMS
+from connectors.sms_text import segments
 
 MAX_WE_DID = 2000
+MAX_SMS_SEGMENTS = 3
+
+
+def too_long_for_sms(survey: Survey, service: str) -> str | None:
+    """What of a survey would be cut on SMS (more than MAX_SMS_SEGMENTS segments), if anything:
+    the invitation (with the first question) and each question, in both languages."""
+    for language in ("en", "fr"):
+        for question in survey.questions:
+            said = ask(question, language, SMS)
+            if question is survey.first:
+                said = said.after(
+                    say("panel_invite", language, service=service, intro=survey.intro(language))
+                )
+            count = segments(said.text)
+            if count > MAX_SMS_SEGMENTS:
+                return (
+                    f"question {question.key} ({language}) takes {count} SMS segments "
+                    f"with its choices{' and the invitation' if question is survey.first else ''}; "
+                    f"keep it to {MAX_SMS_SEGMENTS}"
+                )
+    return None
 
 
 class Waves:
     """Write surveys; schedule, cancel and publish waves; list them with their counts."""
 
-    def __init__(self, db: Database, audit: AuditLog, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, db: Database, audit: AuditLog, service_name: str, clock: Clock = system_clock
+    ) -> None:
         self._db = db
+        self._service = service_name
         self._audit = audit
         self._clock = clock
 
@@ -37,6 +65,9 @@ class Waves:
         """A new survey from a definition (bot/panel/definition.py); its id."""
         agent = self._supervisor(by)
         survey = parse_survey(definition)
+        problem = too_long_for_sms(survey, self._service)
+        if problem:
+            raise SurveyError(problem)
         with self._db.session() as session:
             row = PanelSurvey(
                 title=survey.title,

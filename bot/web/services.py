@@ -183,7 +183,7 @@ def build_services(
             clock,
             wake=sender.wake.set,
         ),
-        waves=Waves(db, audit, clock),
+        waves=Waves(db, audit, settings.service_name, clock),
         wave_sweep=WaveSweep(
             db,
             settings.service_name,

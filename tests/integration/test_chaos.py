@@ -33,6 +33,7 @@ from bot.storage.models import Subscription
 from tests.conftest import IN_CI, NO_RATE_LIMITS, TWILIO_SID, TWILIO_TOKEN, free_port
 from tests.support.fakes import FakeTwilio, twilio_signature
 from tests.support.proxy import SwitchableProxy
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.stack
 
@@ -122,15 +123,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosRig]:
             proxy.close()
 
 
-def wait_until(condition, timeout_s: float = 60) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.mark.parametrize(
     "stage", ["after_store", "during_engine", "after_engine", "before_send", "during_send"]
 )
@@ -147,7 +139,7 @@ def test_a_crash_at_any_stage_loses_nothing(rig: ChaosRig, stage: str) -> None:
             "during_engine": lambda: rig.proxy.engine_calls > calls_before,
             "during_send": lambda: len(rig.texts_to(number)) >= 1,
         }.get(stage, lambda: (rig.var_dir / f"failpoint-{stage}").exists())
-        assert wait_until(reached, 90), f"the app never reached {stage}"
+        assert until(reached, 90), f"the app never reached {stage}"
         time.sleep(0.5)
     finally:
         os.kill(app.pid, signal.SIGKILL)
@@ -156,9 +148,7 @@ def test_a_crash_at_any_stage_loses_nothing(rig: ChaosRig, stage: str) -> None:
     rig.twilio.delay_s = 0.0
     restarted = rig.start_app()
     try:
-        assert wait_until(
-            lambda: len(rig.texts_to(number)) >= (2 if stage == "during_send" else 1), 90
-        )
+        assert until(lambda: len(rig.texts_to(number)) >= (2 if stage == "during_send" else 1), 90)
         time.sleep(3)  # anything sent twice would show up by now
     finally:
         stack_module.stop([restarted])
@@ -216,14 +206,14 @@ def test_a_broadcast_killed_mid_way_reaches_each_subscriber_exactly_once(rig: Ch
 
     app = rig.start_app(env=fast)
     try:
-        assert wait_until(lambda: len(received()) >= 300, 180), "the broadcast never started"
+        assert until(lambda: len(received()) >= 300, 180), "the broadcast never started"
     finally:
         os.kill(app.pid, signal.SIGKILL)
         app.wait()
     at_kill = broadcasts.status(broadcast_id)
     restarted = rig.start_app(env=fast)
     try:
-        assert wait_until(lambda: broadcasts.status(broadcast_id)["sent"] == SUBSCRIBERS, 600), (
+        assert until(lambda: broadcasts.status(broadcast_id)["sent"] == SUBSCRIBERS, 600), (
             broadcasts.status(broadcast_id)
         )
         time.sleep(3)  # a second copy would show up by now

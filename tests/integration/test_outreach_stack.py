@@ -5,12 +5,8 @@ its signed delivery reports, a reply to it answered by the bot, and Telegram's t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,31 +20,10 @@ from tests.conftest import TWILIO_SID, TWILIO_TOKEN, RunningStack
 from tests.support.channels import phone, sent_to_chat, sms, telegram, texts_to, tg_message
 from tests.support.console import add_agent
 from tests.support.fakes import twilio_signature
+from tests.support.waiting import cli, until
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
-    assert stack.settings is not None
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        check=False,
-        text=True,
-        capture_output=True,
-        env={**os.environ, "DATABASE_URL": stack.settings.database_url},
-        cwd=ROOT,
-        timeout=120,
-    )
-
-
-def eventually(check: Callable[[], Any], timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.25)
-    return check()
 
 
 def bodies(stack: RunningStack, number: str) -> list[str]:
@@ -79,25 +54,25 @@ def test_sms_double_opt_in_and_a_two_supervisor_broadcast(stack: RunningStack, t
     assert stack.settings is not None
     confirmed, unconfirmed, stopped, left, french = (phone() for _ in range(5))
     sms(stack, confirmed, f"SUBSCRIBE {topic}")
-    assert eventually(lambda: any("YES" in b for b in bodies(stack, confirmed)))
+    assert until(lambda: any("YES" in b for b in bodies(stack, confirmed)))
     sms(stack, confirmed, "YES")
-    assert eventually(lambda: any("you are subscribed" in b for b in bodies(stack, confirmed)))
+    assert until(lambda: any("you are subscribed" in b for b in bodies(stack, confirmed)))
     sms(stack, unconfirmed, f"SUBSCRIBE {topic}")  # never says YES
     sms(stack, french, f"ABONNER {topic}")
-    assert eventually(lambda: any("OUI" in b for b in bodies(stack, french)))
+    assert until(lambda: any("OUI" in b for b in bodies(stack, french)))
     sms(stack, french, "oui")
-    assert eventually(lambda: any("abonné" in b for b in bodies(stack, french)))
+    assert until(lambda: any("abonné" in b for b in bodies(stack, french)))
     for number in (stopped, left):
         sms(stack, number, f"SUBSCRIBE {topic}")
-        assert eventually(lambda n=number: bodies(stack, n))
+        assert until(lambda n=number: bodies(stack, n))
         sms(stack, number, "YES")
-        assert eventually(lambda n=number: len(bodies(stack, n)) >= 2)
+        assert until(lambda n=number: len(bodies(stack, n)) >= 2)
     sms(stack, stopped, "STOP")
     sms(stack, left, f"UNSUBSCRIBE {topic}")
-    assert eventually(lambda: any("no longer" in b for b in bodies(stack, left)))
-    assert eventually(lambda: len(bodies(stack, stopped)) >= 3)
+    assert until(lambda: any("no longer" in b for b in bodies(stack, left)))
+    assert until(lambda: len(bodies(stack, stopped)) >= 3)
     sms(stack, unconfirmed, "TOPICS")
-    assert eventually(lambda: any(topic in b for b in bodies(stack, unconfirmed)))
+    assert until(lambda: any(topic in b for b in bodies(stack, unconfirmed)))
 
     maker, checker = (f"sup-{uuid.uuid4().hex[:6]}" for _ in range(2))
     for name in (maker, checker):
@@ -116,7 +91,7 @@ def test_sms_double_opt_in_and_a_two_supervisor_broadcast(stack: RunningStack, t
     approved = cli(stack, "broadcast", "approve", broadcast_id, "--by", checker)
     assert approved.returncode == 0, approved.stderr
 
-    assert eventually(lambda: status(stack, broadcast_id)["sent"] == 2)
+    assert until(lambda: status(stack, broadcast_id)["sent"] == 2)
     time.sleep(2)  # a second copy would show up by now
     assert [b for b in bodies(stack, confirmed) if "Highway 20" in b] == [
         "Highway 20 is open again."
@@ -161,9 +136,9 @@ def test_sms_double_opt_in_and_a_two_supervisor_broadcast(stack: RunningStack, t
     # A reply to the broadcast is a question for the bot.
     before = len(bodies(stack, confirmed))
     sms(stack, confirmed, "How do I renew my driver's licence?")
-    assert eventually(lambda: len(bodies(stack, confirmed)) > before)
+    assert until(lambda: len(bodies(stack, confirmed)) > before)
     assert "renew" in bodies(stack, confirmed)[before].lower()
-    assert eventually(lambda: status(stack, broadcast_id)["replies"] == 1)
+    assert until(lambda: status(stack, broadcast_id)["replies"] == 1)
 
 
 def test_telegram_lists_topics_as_buttons_and_a_press_subscribes(
@@ -171,13 +146,13 @@ def test_telegram_lists_topics_as_buttons_and_a_press_subscribes(
 ) -> None:
     chat = uuid.uuid4().int % 10**9
     assert telegram(stack, tg_message(chat, "TOPICS")).status_code == 200
-    [listing] = eventually(lambda: sent_to_chat(stack, chat)())
+    [listing] = until(lambda: sent_to_chat(stack, chat)())
     markup = listing.body["reply_markup"]
     markup = markup if isinstance(markup, dict) else json.loads(markup)
     buttons = [b for row in markup["inline_keyboard"] for b in row]
     [ours] = [b for b in buttons if topic in b["text"]]
     assert telegram(stack, tg_message(chat, ours["callback_data"])).status_code == 200
-    replies = eventually(lambda: sent_to_chat(stack, chat)()[1:])
+    replies = until(lambda: sent_to_chat(stack, chat)()[1:])
     assert f"you are subscribed to Road closures {topic}" in replies[0].body["text"]
 
 

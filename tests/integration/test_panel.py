@@ -97,7 +97,7 @@ def panel(db: Database, clock: Clock) -> PanelCitizen:
 
 @pytest.fixture
 def waves(db: Database, clock: Clock) -> Waves:
-    return Waves(db, AuditLog(db), clock)
+    return Waves(db, AuditLog(db), "Service Québec", clock)
 
 
 @pytest.fixture
@@ -397,3 +397,18 @@ def test_buttons_where_the_channel_has_them(panel: PanelCitizen) -> None:
     assert area is not None
     assert [b["payload"] for b in area.buttons] == ["1", "2", "3", "4", "SKIP"]
     assert "1. Montréal" not in area.text
+
+
+def test_a_survey_that_would_be_cut_on_sms_is_refused(panel: PanelCitizen, waves: Waves) -> None:
+    wordy = {
+        **SURVEY,
+        "questions": [
+            {
+                **SURVEY["questions"][1],
+                "next": {},
+                "fr": "Était-ce facile? " + "Vraiment très long. " * 14,
+            }
+        ],
+    }
+    with pytest.raises(SurveyError, match=r"question ease \(fr\) takes \d SMS segments"):
+        waves.create_survey(wordy, "lead")

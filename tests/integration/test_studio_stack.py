@@ -4,9 +4,6 @@ publish live in the widget within 10 s without restart, rollback, `govbot kb imp
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,28 +15,12 @@ import yaml
 
 from tests.conftest import RunningStack
 from tests.support.console import ConsoleClient, add_agent
+from tests.support.waiting import cli
 from tests.support.webchat import new_session
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
 LIVE_WITHIN_S = 10
-
-
-def cli(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
-    assert stack.settings is not None
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        check=False,
-        text=True,
-        capture_output=True,
-        env={
-            **os.environ,
-            "DATABASE_URL": stack.settings.database_url,
-            "FAQ_DIR": str(stack.settings.faq_dir),
-        },
-        cwd=ROOT,
-        timeout=120,
-    )
 
 
 @pytest.fixture

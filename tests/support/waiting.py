@@ -1,10 +1,20 @@
-"""Waiting for something the stack does in the background."""
+"""Waiting for something the stack does in the background, and running `govbot` against the
+stack's database."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningStack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def until(check: Callable[[], Any], timeout_s: float = 60, every_s: float = 0.3) -> Any:
@@ -50,3 +60,21 @@ def settled(database_url: str, conversation_id: str, timeout_s: float = 120) -> 
         return bool(until(lambda: busy() == 0 or None, timeout_s))
     finally:
         engine.dispose()
+
+
+def cli(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
+    """`govbot ARGS` on the stack's database and FAQ directory."""
+    assert stack.settings is not None
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        check=False,
+        text=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "DATABASE_URL": stack.settings.database_url,
+            "FAQ_DIR": str(stack.settings.faq_dir),
+        },
+        cwd=ROOT,
+        timeout=120,
+    )
