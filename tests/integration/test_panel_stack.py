@@ -69,9 +69,7 @@ def test_a_survey_by_sms_with_consent_a_pause_a_resume_and_leaving(
     text_and_wait(stack, stopped, "PANEL CITOYEN", "ACCEPTE")
     text_and_wait(stack, stopped, "ACCEPTE", "Où habitez-vous?")
     text_and_wait(stack, stopped, "PLUS TARD", "QUITTER PANEL")
-    assert sms(stack, stopped, "STOP").status_code == 200
-    assert until(lambda: any("unsubscribed" in b.lower() or "ARRET" in b or "STOP" in b
-                             for b in bodies(stack, stopped)[-1:]))  # fmt: skip
+    text_and_wait(stack, stopped, "STOP", "START")  # the opt-out's confirmation
 
     lead = f"lead-{uuid.uuid4().hex[:6]}"
     add_agent(stack.settings.database_url, lead, "supervisor")
