@@ -1,8 +1,8 @@
 """Personal data through the whole stack (real Rasa, the app, fake Twilio): citizens write their
 name, date of birth, e-mail, phone, SIN, SSN, card number, street address, health card, passport,
 driver's licence, bank account and IP address on the web chat and by SMS, one leaves a
-callback number in a ticket and then leaves the line. Once they are answered and the files are
-scrubbed, none of those values is left in any file the stack writes (app database and its WAL,
+callback number in a ticket and then leaves the line, one answers a panel survey with them. Once
+they are answered and the files are scrubbed, none of those values is left in any file the stack writes (app database and its WAL,
 Rasa's tracker store, logs), neither as sent nor as bare digits. Then one citizen is erased, and
 Rasa's tracker store holds nothing of theirs."""
 
@@ -19,14 +19,23 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.panel.waves import Waves
 from bot.privacy.erasure import erase
 from bot.privacy.redact import redact
 from bot.privacy.sqlite_scrub import scrub
 from bot.privacy.tracker_store import tracker_path
+from bot.storage.audit import AuditLog
 from bot.storage.db import Database
-from bot.storage.models import Conversation, Handoff, InboundMessage, OutboundMessage
+from bot.storage.models import (
+    Conversation,
+    Handoff,
+    InboundMessage,
+    OutboundMessage,
+    PanelAnswer,
+)
 from tests.conftest import RunningStack
 from tests.integration.test_channels_stack import phone, sms, texts_to
+from tests.support.console import add_agent
 from tests.support.waiting import until
 from tests.support.webchat import new_session, session_id
 
@@ -225,6 +234,31 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
             f"My bin was not picked up on Tuesday, please call me at {v['callback']}",
         )
         assert any("is recorded" in b for b in bodies(stack, caller))
+        # The texter joins the citizen panel and answers a survey's free-text question with
+        # personal data: the answer is stored redacted.
+        for word in ("PANEL", "AGREE", "SKIP", "SKIP"):
+            sms_and_wait(stack, db, texter, word)
+        lead = f"lead-{uuid.uuid4().hex[:6]}"
+        add_agent(settings.database_url, lead, "supervisor")
+        waves = Waves(db, AuditLog(db), settings.service_name)
+        survey = waves.create_survey(
+            {
+                "title": "Privacy check",
+                "questions": [{"key": "say", "kind": "text", "en": "Anything?", "fr": "Autre?"}],
+            },
+            lead,
+        )
+        wave = waves.schedule(survey, lead)
+        assert until(lambda: any("Anything?" in b for b in bodies(stack, texter)))
+        sms_and_wait(
+            stack,
+            db,
+            texter,
+            f"I am {v['name']}, SIN {v['sin']}, write to {v['email2']} or call {v['phone']}",
+        )
+        with db.session() as s:
+            answer = s.scalar(select(PanelAnswer.text).where(PanelAnswer.wave_id == wave))
+        assert answer is not None and "[sin]" in answer and "[email]" in answer
         with db.session() as s:
             ticket = s.scalar(select(Handoff).where(Handoff.conversation_id == f"sms:{caller}"))
             assert ticket is not None and ticket.ticket and ticket.callback_number
@@ -246,7 +280,7 @@ def test_no_personal_data_is_left_in_the_stacks_files_and_erasure_empties_the_tr
                     )
                 )
             ).all()
-        assert len(stored) == 5 + 2 + 4 and all(
+        assert len(stored) == 5 + 2 + 4 + 5 and all(
             any(f"[{kind}]" in t for t in stored)
             for kind in (
                 "name",
