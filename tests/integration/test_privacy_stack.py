@@ -2,8 +2,9 @@
 name, date of birth, e-mail, phone, SIN, SSN, card number, street address, health card, passport,
 driver's licence, bank account and IP address on the web chat and by SMS, one leaves a
 callback number in a ticket and then leaves the line, one answers a panel survey with them. Once
-they are answered and the files are scrubbed, none of those values is left in any file the stack writes (app database and its WAL,
-Rasa's tracker store, logs), neither as sent nor as bare digits. Then one citizen is erased, and
+they are answered and the files are scrubbed, none of those values is left in any file the stack
+writes (app database and its WAL, Rasa's tracker store, logs), neither as sent nor as bare
+digits. Then one citizen is erased, and
 Rasa's tracker store holds nothing of theirs."""
 
 from __future__ import annotations
