@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from bot.clock import Clock, system_clock
 from bot.inbox.bulk import Unasked, queue_unasked
 from bot.inbox.quiet_hours import QuietHours
+from bot.inbox.store import pushes
 from bot.messages import say
 from bot.panel.asking import ask
 from bot.panel.citizen import UNFINISHED, survey_of
@@ -117,9 +118,12 @@ class WaveSweep:
             stored = session.get(PanelSurvey, wave.survey_id)
             assert stored is not None
             survey = Survey.model_validate(stored.definition)
-            due = self._quiet.held_until(now, self._timezone) or now
+            held = self._quiet.held_until(now, self._timezone) or now
             messages = []
             for member in members:
+                # The web chat cannot push: its visitor sees the invitation when they come, so
+                # it is open at once (a held one would be shown but not taken as answered).
+                due = held if pushes(member.channel) else now
                 said = ask(survey.first, member.language, capabilities(member.channel)).after(
                     say(
                         "panel_invite",
@@ -151,7 +155,7 @@ class WaveSweep:
         """One reminder to each unfinished member whose wave's reminder time has come (the
         question they stopped at, asked again)."""
         now = self._clock()
-        due = self._quiet.held_until(now, self._timezone) or now
+        held = self._quiet.held_until(now, self._timezone) or now
         with self._db.session() as session:
             rows = session.execute(
                 select(PanelPlace, PanelMember)
@@ -176,6 +180,7 @@ class WaveSweep:
                 survey = surveys.get(place.wave_id) or survey_of(session, place.wave_id)
                 surveys[place.wave_id] = survey
                 question = survey.question(place.question) or survey.first
+                due = held if pushes(member.channel) else now
                 said = ask(question, member.language, capabilities(member.channel)).after(
                     say("panel_reminder", member.language, service=self._service)
                 )

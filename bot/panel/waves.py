@@ -179,8 +179,11 @@ class Waves:
                 .order_by(PanelSurvey.id.desc())
                 .limit(200)
             ).all()
-            waves = session.scalars(
-                select(PanelWave).order_by(PanelWave.id.desc()).limit(200)
+            waves = session.execute(
+                select(PanelWave, PanelSurvey.title)
+                .join(PanelSurvey, PanelSurvey.id == PanelWave.survey_id)
+                .order_by(PanelWave.id.desc())
+                .limit(200)
             ).all()
             places: dict[int, dict[str, int]] = {}
             for wave_id, state, count in session.execute(
@@ -189,7 +192,6 @@ class Waves:
                 )
             ):
                 places.setdefault(wave_id, {})[state] = count
-            titles = {s.id: s.title for s in surveys}
             return {
                 "members": {
                     "active": members.get("active", 0),
@@ -208,7 +210,7 @@ class Waves:
                     {
                         "id": w.id,
                         "survey_id": w.survey_id,
-                        "title": titles.get(w.survey_id, ""),
+                        "title": title,
                         "state": w.state,
                         "sample": w.sample,
                         "send_at": aware(w.send_at).isoformat(),
@@ -220,6 +222,6 @@ class Waves:
                         ),
                         "published": w.published,
                     }
-                    for w in waves
+                    for w, title in waves
                 ],
             }

@@ -298,6 +298,20 @@ def test_invitations_wait_for_the_morning(
     assert say(panel, "+15145550500", "1") is None
 
 
+def test_a_web_chat_invitation_is_open_at_once_even_at_night(
+    panel: PanelCitizen, waves: Waves, sweep: WaveSweep, clock: Clock
+) -> None:
+    """The web chat cannot push: its visitor sees the invitation whenever they come back, so
+    quiet hours do not hold it, and its answer is taken at once."""
+    for text in ("PANEL", "AGREE", "SKIP", "SKIP"):
+        assert panel.handle("webchat", "visitor-night", text, WEBCHAT) is not None
+    clock.now = dt.datetime(2026, 12, 9, 3, 0, tzinfo=dt.UTC)  # 22:00 in Toronto
+    waves.schedule(waves.create_survey(SURVEY, "lead"), "lead")
+    assert sweep.run_once() == 1
+    answered = panel.handle("webchat", "visitor-night", "1", WEBCHAT)
+    assert answered is not None and "How easy" in answered.text
+
+
 def test_results_suppress_small_groups_in_the_table_and_the_csv_and_survive_leaving(
     panel: PanelCitizen, waves: Waves, sweep: WaveSweep, db: Database, clock: Clock
 ) -> None:
