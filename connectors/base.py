@@ -62,6 +62,9 @@ class Outgoing:
         ""  # stable per outbox row ("out-<id>"), sent where the provider accepts one
     )
     human_agent: bool = False  # written by a person (Messenger's HUMAN_AGENT tag, 7-day window)
+    # An approved WhatsApp template (Twilio Content SID, "HX..."), sent instead of a free-form body
+    # outside the 24-hour window; its one variable {{1}} is the text.
+    template: str | None = None
 
 
 class WebhookRejected(Exception):

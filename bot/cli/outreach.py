@@ -48,6 +48,12 @@ def broadcast_create(
         "", "--send-at", help="ISO time with offset to start at (default: when approved)"
     ),
     by: str = typer.Option(..., "--by", help="The supervisor writing it"),
+    whatsapp_template_en: str = typer.Option(
+        "", "--whatsapp-template-en", help="Approved template (Content SID) outside WhatsApp's 24 h"
+    ),
+    whatsapp_template_fr: str = typer.Option(
+        "", "--whatsapp-template-fr", help="The same for French subscribers"
+    ),
 ) -> None:
     """Write a broadcast; prints its id. Another supervisor must approve it."""
     from bot.outreach.broadcasts import preview
@@ -63,7 +69,15 @@ def broadcast_create(
             fail("--send-at needs a UTC offset, e.g. 2026-12-08T09:00-05:00")
     broadcasts, _ = _stores()
     try:
-        broadcast_id = broadcasts.create(topic, text_en, text_fr or None, urgent, by, start)
+        broadcast_id = broadcasts.create(
+            topic,
+            text_en,
+            text_fr or None,
+            urgent,
+            by,
+            start,
+            (whatsapp_template_en or None, whatsapp_template_fr or None),
+        )
     except OutreachError as exc:
         fail(str(exc))
     shown = preview(text_en, "en")

@@ -103,11 +103,17 @@ class OutboxSender:
         refusal = window_refusal(
             delivery.channel, delivery.sender == "agent", delivery.last_inbound_at, self._clock()
         )
-        if refusal:
+        # Outside WhatsApp's window a broadcast copy goes as its approved template, if it has one.
+        template = delivery.template if refusal and delivery.channel == "whatsapp" else None
+        if refusal and not template:
             await asyncio.to_thread(self._outbox.withheld, delivery.id, "refused", refusal)
             return
         message = Outgoing(
-            delivery.text, delivery.buttons, f"out-{delivery.id}", delivery.sender == "agent"
+            delivery.text,
+            delivery.buttons,
+            f"out-{delivery.id}",
+            delivery.sender == "agent",
+            template=template,
         )
         await failpoint("before_send")
         try:

@@ -21,6 +21,7 @@ from bot.clock import Clock, system_clock
 from bot.storage.db import Database, rowcount
 from bot.storage.models import (
     REPLY_KINDS,
+    Broadcast,
     BroadcastDelivery,
     Conversation,
     InboundMessage,
@@ -51,6 +52,7 @@ class Delivery:
     # opt-out (None: not read), and whether the subscription it was queued for has ended since.
     opted_out: bool | None = None
     unsubscribed: bool = False
+    template: str | None = None  # a broadcast's WhatsApp template in the subscriber's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,15 @@ class Outbox:
             )
             session.commit()
             rows = session.execute(
-                select(OutboundMessage, Conversation, OptOut.opted_out, Subscription.state)
+                select(
+                    OutboundMessage,
+                    Conversation,
+                    OptOut.opted_out,
+                    Subscription.state,
+                    Subscription.language,
+                    Broadcast.whatsapp_template_en,
+                    Broadcast.whatsapp_template_fr,
+                )
                 .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
                 .outerjoin(
                     OptOut,
@@ -210,6 +220,7 @@ class Outbox:
                 )
                 .outerjoin(BroadcastDelivery, BroadcastDelivery.outbound_id == OutboundMessage.id)
                 .outerjoin(Subscription, Subscription.id == BroadcastDelivery.subscription_id)
+                .outerjoin(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
                 .where(
                     OutboundMessage.id.in_([row_id for row_id, _ in candidates]),
                     OutboundMessage.claimed_by == self._owner,
@@ -225,8 +236,9 @@ class Outbox:
                     queued_at=_as_utc(row.created_at),
                     opted_out=bool(opted_out),
                     unsubscribed=state != "active",
+                    template=(template_fr if language == "fr" else None) or template_en,
                 )
-                for row, conversation, opted_out, state in rows
+                for row, conversation, opted_out, state, language, template_en, template_fr in rows
             ]
 
     def sent_many(self, sent: list[tuple[int, str]]) -> None:

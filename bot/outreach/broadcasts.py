@@ -8,6 +8,7 @@ must fit the SMS limit of 3 segments as the Twilio adapter renders it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from connectors.rich_text import parse, problems, telegram_visible, to_plain, to
 from connectors.sms_text import render_sms, segments
 
 MAX_SMS_SEGMENTS = 3
+TEMPLATE_SID = re.compile(r"^HX[0-9a-f]{32}$")
 MAX_CHARS = 1000
 PAID_CHANNELS = ("sms", "whatsapp")  # billed per SMS segment (Twilio)
 REPLY_WINDOW = dt.timedelta(hours=48)  # a citizen's message this soon after a broadcast is a reply
@@ -133,11 +135,17 @@ class Broadcasts:
         urgent: bool,
         by: str,
         send_at: dt.datetime | None = None,
+        whatsapp_templates: tuple[str | None, str | None] = (None, None),
     ) -> int:
-        """A broadcast awaiting a second supervisor's approval; its id."""
+        """A broadcast awaiting a second supervisor's approval; its id. `whatsapp_templates`
+        (English, French): approved templates (Twilio Content SIDs, one variable: the text) for
+        WhatsApp copies outside the 24-hour window, which are otherwise not sent."""
         agent = self._supervisor(by)
         text_en = check_text(text_en, "the English text")
         text_fr = check_text(text_fr, "the French text") if text_fr else None
+        for sid in whatsapp_templates:
+            if sid is not None and not TEMPLATE_SID.match(sid):
+                raise OutreachError(f"{sid!r} is not a Twilio Content SID (HX and 32 hex digits)")
         with self._db.session() as session:
             if session.get(Topic, topic) is None:
                 raise OutreachError(f"no topic {topic!r}")
@@ -146,6 +154,8 @@ class Broadcasts:
                 text_en=text_en,
                 text_fr=text_fr,
                 urgent=urgent,
+                whatsapp_template_en=whatsapp_templates[0],
+                whatsapp_template_fr=whatsapp_templates[1],
                 state="awaiting_approval",
                 created_by=by,
                 created_at=self._clock(),
@@ -341,6 +351,8 @@ def _described(row: Broadcast) -> dict[str, object]:
         "text_en": row.text_en,
         "text_fr": row.text_fr,
         "urgent": row.urgent,
+        "whatsapp_template_en": row.whatsapp_template_en,
+        "whatsapp_template_fr": row.whatsapp_template_fr,
         "state": row.state,
         "created_by": row.created_by,
         "created_at": _iso(row.created_at),

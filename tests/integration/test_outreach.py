@@ -23,7 +23,7 @@ from bot.outreach.subscriptions import Subscriptions
 from bot.outreach.topics import OutreachError, Topics, validated
 from bot.storage.audit import AuditLog
 from bot.storage.db import Database
-from bot.storage.models import BroadcastDelivery, OutboundMessage, Subscription
+from bot.storage.models import BroadcastDelivery, Conversation, OutboundMessage, Subscription
 from connectors.base import Capabilities, Incoming, Outgoing, SendError
 
 # 15:00 in Toronto (EST, UTC-5): outside quiet hours
@@ -448,3 +448,75 @@ def test_the_counts_of_several_broadcasts_at_once_are_each_ones_own(
     assert (together[second]["queued"], together[second]["active_subscribers"]) == (0, 4)
     with pytest.raises(OutreachError, match="no broadcast"):
         broadcasts.status(999)
+
+
+class TemplateAdapter(RecordingAdapter):
+    name = "whatsapp"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.templates: list[str | None] = []
+
+    async def send(self, address: str, message: Outgoing) -> str:
+        self.templates.append(message.template)
+        return await super().send(address, message)
+
+
+def test_whatsapp_copies_outside_the_window_go_as_the_approved_template_or_not_at_all(
+    db: Database, outreach: tuple[Subscriptions, Broadcasts], clock: Clock
+) -> None:
+    subs, broadcasts = outreach
+    for number, language in (("+15140000101", "en"), ("+15140000102", "fr")):
+        subs.request(
+            "whatsapp",
+            f"whatsapp:{number}",
+            "health",
+            language=language,
+            wording="(test)",
+            timezone=ZONE,
+            double_opt_in=False,
+        )
+    with pytest.raises(OutreachError, match="Content SID"):
+        broadcasts.create("health", "x", None, True, "maker", None, ("HX123", None))
+    template_en, template_fr = "HX" + "a" * 32, "HX" + "b" * 32
+    plain = approved(broadcasts, urgent=True)
+    templated = broadcasts.create(
+        "health", "Roads open.", "Routes ouvertes.", True, "maker", None, (template_en, template_fr)
+    )
+    broadcasts.approve(templated, "checker")
+    while FanOut(db, clock=clock).run_once():
+        pass
+    # Both citizens last wrote two days ago: outside WhatsApp's 24-hour window.
+    with db.session() as session:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.channel == "whatsapp")
+            .values(last_inbound_at=T0 - dt.timedelta(days=2))
+        )
+        session.commit()
+    adapter = TemplateAdapter()
+    sender = OutboxSender(
+        Outbox(db, "a", claim_s=30, clock=clock),
+        {"whatsapp": adapter},
+        OptOuts(db, clock),
+        clock=clock,
+        broadcast_rates={"whatsapp": 100},
+    )
+    asyncio.run(sender.run_once())
+    assert sorted(zip(adapter.sent, adapter.templates, strict=True)) == [
+        (("whatsapp:+15140000101", "Roads open."), template_en),
+        (("whatsapp:+15140000102", "Routes ouvertes."), template_fr),
+    ]
+    assert broadcasts.status(templated)["sent"] == 2
+    assert broadcasts.status(plain)["sent"] == 0 and broadcasts.status(plain)["skipped"] == 2
+    with db.session() as session:
+        reasons = set(
+            session.scalars(
+                select(OutboundMessage.last_error)
+                .join(BroadcastDelivery, BroadcastDelivery.outbound_id == OutboundMessage.id)
+                .where(BroadcastDelivery.broadcast_id == plain)
+            )
+        )
+    assert reasons == {
+        "whatsapp: outside the 24-hour customer-service window (a pre-approved template is needed)"
+    }

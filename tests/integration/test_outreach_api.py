@@ -166,8 +166,14 @@ def test_a_second_supervisor_approves_what_the_first_wrote(app_client: Any, db: 
     assert checker.post(f"/broadcasts/{broadcast_id}/cancel").status_code == 409
 
     listed = maker.get("/broadcasts").json()["broadcasts"]
-    second = maker.post("/broadcasts", {"topic": "water", "text_en": "Second notice."})
+    template = "HX" + "0123456789abcdef" * 2
+    second = maker.post(
+        "/broadcasts",
+        {"topic": "water", "text_en": "Second notice.", "whatsapp_template_en": template},
+    )
     assert second.status_code == 200
+    assert second.json()["broadcast"]["whatsapp_template_en"] == template
+    assert second.json()["broadcast"]["whatsapp_template_fr"] is None
     listed = maker.get("/broadcasts").json()["broadcasts"]
     assert [b["id"] for b in listed] == [second.json()["broadcast"]["id"], broadcast_id]
     assert listed[1]["state"] == "cancelled"
@@ -245,6 +251,11 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
         "",
     ),
     ("wrong types", {"topic": ["water"], "text_en": 5, "urgent": "maybe"}, ""),
+    (
+        "bad template",
+        {"topic": "water", "text_en": NOTICE, "whatsapp_template_en": "HX<script>"},
+        "whatsapp_template_en",
+    ),
     ("no text", {"topic": "water"}, ""),
 ]
 

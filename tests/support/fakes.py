@@ -209,7 +209,8 @@ def _handler(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
 
 
 class FakeTwilio(FakeProvider):
-    """Twilio's Messages API: basic auth with the account SID and auth token."""
+    """Twilio's Messages API: basic auth with the account SID and auth token. A message is a Body,
+    or an approved template (ContentSid, one of `templates`, with ContentVariables {"1": ...})."""
 
     def __init__(self, account_sid: str, auth_token: str, delay_s: float = 0.0) -> None:
         super().__init__(delay_s)
@@ -217,6 +218,7 @@ class FakeTwilio(FakeProvider):
         self._auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._created: list[dict[str, Any]] = []  # every message taken, as the list API shows it
         self.lookups = 0  # GETs of the message list (kept out of `requests`, which are sends)
+        self.templates: dict[str, str] = {}  # Content SID -> its text, with {{1}}
 
     def handle(self, record: Recorded) -> Answer:
         if record.method == "GET":
@@ -261,6 +263,15 @@ class FakeTwilio(FakeProvider):
         ):
             return 404, self.error_body(404), {}
         form = record.body if isinstance(record.body, dict) else {}
+        if form.get("ContentSid"):
+            template = self.templates.get(form["ContentSid"])
+            try:
+                variables = json.loads(form.get("ContentVariables") or "{}")
+            except ValueError:
+                variables = None
+            if template is None or not isinstance(variables, dict) or "1" not in variables:
+                return 400, {"code": 21656, "message": "Invalid content", "status": 400}, {}
+            form = {**form, "Body": template.replace("{{1}}", str(variables["1"]))}
         if not form.get("To") or not form.get("Body"):
             return (
                 400,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -283,3 +284,24 @@ async def test_find_sent_finds_only_the_same_body_to_the_same_number(fake: FakeT
     assert await twilio.find_sent("+15145550100", Outgoing("Water advisory lifted."), later) is None
     await twilio.aclose()
     assert fake.lookups == 3 and len(fake.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_a_whatsapp_template_goes_as_its_content_sid_and_is_found_again(
+    fake: FakeTwilio,
+) -> None:
+    template = "HX" + "0" * 31 + "1"
+    fake.templates[template] = "Northbridge Services update: {{1}} Reply to ask us anything."
+    twilio = adapter(api_base=fake.base_url)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    message = Outgoing("Highway 20 is open again.", template=template)
+    sid = await twilio.send("whatsapp:+15145550100", message)
+    [request] = fake.requests
+    assert "Body" not in request.body and request.body["ContentSid"] == template
+    assert json.loads(request.body["ContentVariables"]) == {"1": "Highway 20 is open again."}
+    # A crash cut the send short: the template's body holds the text, so it is found.
+    assert await twilio.find_sent("whatsapp:+15145550100", message, since) == sid
+    # SMS never takes a template: the text goes as the body.
+    await twilio.send("+15145550100", message)
+    assert fake.requests[1].body["Body"] == "Highway 20 is open again."
+    await twilio.aclose()

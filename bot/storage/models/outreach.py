@@ -80,6 +80,9 @@ class Broadcast(Base):
     text_en: Mapped[str] = mapped_column(Text)
     text_fr: Mapped[str | None] = mapped_column(Text, nullable=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Approved WhatsApp templates (Twilio Content SIDs) for copies outside the 24-hour window.
+    whatsapp_template_en: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    whatsapp_template_fr: Mapped[str | None] = mapped_column(String(34), nullable=True)
     state: Mapped[str] = mapped_column(String(24), default="awaiting_approval")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -89,6 +89,12 @@
     E.textFr = h('textarea', { id: 'outreach-text-fr', rows: '5', maxlength: String(MAX_CHARS), 'data-testid': 'text-fr', lang: 'fr' });
     E.urgent = h('input', { id: 'outreach-urgent', type: 'checkbox', 'data-testid': 'urgent', 'aria-describedby': 'outreach-urgent-hint' });
     E.sendAt = h('input', { id: 'outreach-send-at', type: 'datetime-local', 'data-testid': 'send-at' });
+    const sid = (id, testid) => h('input', {
+      id, type: 'text', 'data-testid': testid, pattern: 'HX[0-9a-f]{32}', maxlength: '34',
+      autocomplete: 'off', spellcheck: 'false',
+    });
+    E.templateEn = sid('outreach-template-en', 'template-en');
+    E.templateFr = sid('outreach-template-fr', 'template-fr');
     E.create = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'create' }, 'Create broadcast');
     const form = h('form', { class: 'outreach-form', novalidate: true, 'data-testid': 'compose-form' },
       field('outreach-topic', 'Topic', E.topic, 'Every active subscriber of the topic gets it, in their language.'),
@@ -100,6 +106,11 @@
         h('p', { id: 'outreach-urgent-hint', class: 'hint' }, 'Sent during quiet hours too (9 pm to 8 am).')),
       field('outreach-send-at', 'Start time (optional)', E.sendAt,
         'In your time zone. Empty: as soon as another supervisor approves it.'),
+      field('outreach-template-en', 'WhatsApp template, English (optional)', E.templateEn,
+        'An approved template\'s Content SID (HX...), whose variable {{1}} is the text. Without one, WhatsApp '
+        + 'subscribers who have not written in 24 hours are skipped.'),
+      field('outreach-template-fr', 'WhatsApp template, French (optional)', E.templateFr,
+        'For French subscribers; the English template is used when empty.'),
       h('div', { class: 'row' }, E.create));
     form.addEventListener('submit', (e) => { e.preventDefault(); create(); });
 
@@ -193,11 +204,14 @@
     const payload = {
       topic: E.topic.value, text_en: E.textEn.value, text_fr: E.textFr.value.trim() ? E.textFr.value : null,
       urgent: E.urgent.checked, send_at: sendAt,
+      whatsapp_template_en: E.templateEn.value.trim() || null,
+      whatsapp_template_fr: E.templateFr.value.trim() || null,
     };
     await busy([E.create], async () => {
       const d = await api('POST', '/broadcasts', payload);
       const b = d.broadcast || {};
       E.textEn.value = ''; E.textFr.value = ''; E.urgent.checked = false; E.sendAt.value = '';
+      E.templateEn.value = ''; E.templateFr.value = '';
       showPreview(null);
       setStatus(`Broadcast #${str(b.id)} created. It waits for another supervisor's approval.`);
       await loadList();

@@ -21,6 +21,7 @@ from bot.clock import system_clock
 from bot.outreach.broadcasts import (
     MAX_CHARS,
     MAX_SMS_SEGMENTS,
+    TEMPLATE_SID,
     Broadcasts,
     channel_views,
     check_text,
@@ -44,6 +45,7 @@ router = APIRouter(
 )
 BroadcastId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TopicSlug = Annotated[str, Field(min_length=1, max_length=40, pattern=SLUG.pattern)]
+TemplateSid = Annotated[str, Field(pattern=TEMPLATE_SID.pattern)]
 Text = Annotated[str, Field(max_length=MAX_CHARS), AfterValidator(no_control)]
 
 
@@ -55,6 +57,8 @@ class ComposeBody(BaseModel):
     text_fr: Text | None = None
     urgent: bool = False
     send_at: dt.datetime | None = None
+    whatsapp_template_en: TemplateSid | None = None
+    whatsapp_template_fr: TemplateSid | None = None
 
 
 class PreviewBody(BaseModel):
@@ -139,7 +143,15 @@ async def create(
     text_fr = body.text_fr if body.text_fr and body.text_fr.strip() else None
     by = login.agent.username
     broadcast_id = await _run(
-        lambda: broadcasts.create(body.topic, body.text_en, text_fr, body.urgent, by, start)
+        lambda: broadcasts.create(
+            body.topic,
+            body.text_en,
+            text_fr,
+            body.urgent,
+            by,
+            start,
+            (body.whatsapp_template_en or None, body.whatsapp_template_fr or None),
+        )
     )
     return {"broadcast": await _existing(broadcasts, broadcast_id)}
 
