@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import hmac
 import html
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -106,9 +107,12 @@ def html_page(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def filled(template: str, **values: str) -> str:
-    """A page template with `__KEY__` placeholders replaced by HTML-escaped values."""
+def filled(template: str, fragments: Mapping[str, str] | None = None, **values: str) -> str:
+    """A page template with `__KEY__` placeholders replaced: `fragments` by our own markup (from
+    PAGES, never from a request), then `values` HTML-escaped."""
     body = (PAGES / template).read_text(encoding="utf-8")
+    for key, fragment in (fragments or {}).items():
+        body = body.replace(f"__{key.upper()}__", fragment)
     for key, value in values.items():
         body = body.replace(f"__{key.upper()}__", html.escape(value))
     return body

@@ -118,10 +118,8 @@
   }
 
   function markNav() {
-    for (const a of document.querySelectorAll('[data-nav]')) {
-      if (a.dataset.nav === PAGE) a.setAttribute('aria-current', 'page');
-    }
-    // The logout form carries the same token as the meta tag.
+    // The server marks the current page's link (aria-current); the logout form carries the same
+    // token as the meta tag.
     for (const input of document.querySelectorAll('form input[name="csrf"]')) if (CSRF) input.value = CSRF;
   }
 
@@ -142,8 +140,8 @@
   }
 
   // ---------------------------------------------------------------- WebSocket
-  const wsStateEl = document.querySelector('[data-testid="ws-state"]') || app.parentNode.insertBefore(
-    h('span', { class: 'ws-state', 'data-testid': 'ws-state', 'aria-live': 'polite' }), app);
+  const wsStateEl = h('span', { class: 'ws-state', 'data-testid': 'ws-state', 'aria-live': 'polite' });
+  document.querySelector('.topbar .session').prepend(wsStateEl);
   const WS = { sock: null, failures: 0, everOpen: false, retry: 0, stable: 0, ping: 0 };
   const wsHandlers = { queue() {}, message() {}, reconnected() {} }; // set by the page
 

@@ -124,6 +124,13 @@ async def logout(
     return response
 
 
+def _topbar(current: str) -> str:
+    """The shared top bar with the current page's link marked."""
+    bar = (PAGES / "topbar.html").read_text(encoding="utf-8")
+    mark = f'data-nav="{current}"'
+    return bar.replace(mark, f'{mark} aria-current="page"')
+
+
 async def page(
     request: Request, agents: AgentsDep, name: str, role: str, shell: str = "page.html"
 ) -> Response:
@@ -137,6 +144,7 @@ async def page(
         return html_page(forbidden.format(role), 403)
     body = filled(
         shell,
+        {"topbar": _topbar(name)},
         csrf=login.csrf_token,
         page=name,
         role=login.agent.role,
