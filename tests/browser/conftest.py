@@ -8,9 +8,14 @@ at a stack started by hand:  GOVBOT_TEST_URL=http://127.0.0.1:8765 pytest tests/
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Dialog, Error, Page
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed"
@@ -79,3 +84,41 @@ def page(context):
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Console pages in separate browser profiles (one per account), recording dialogs and page
+    errors. CSP is bypassed, so that axe-core can be added and so that markup in a text would run
+    if the page ever inserted it as HTML."""
+    contexts = []
+
+    def make(width: int = 1280, timezone: str = "America/Toronto") -> Page:
+        ctx = browser.new_context(
+            viewport={"width": width, "height": 900 if width > 480 else 640},
+            locale="en-CA",
+            timezone_id=timezone,
+            bypass_csp=True,
+        )
+        ctx.set_default_timeout(15_000)
+        contexts.append(ctx)
+        pg = ctx.new_page()
+        dialogs: list[str] = []
+        errors: list[str] = []
+
+        def on_dialog(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        def on_error(error: Error) -> None:
+            errors.append(str(error))
+
+        pg.on("dialog", on_dialog)
+        pg.on("pageerror", on_error)
+        pg.js_dialogs = dialogs  # type: ignore[attr-defined]
+        pg.js_errors = errors  # type: ignore[attr-defined]
+        return pg
+
+    yield make
+    for ctx in contexts:
+        ctx.close()

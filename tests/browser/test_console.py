@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from websockets.sync.client import connect as ws_connect
 
 from tests.conftest import RunningStack
-from tests.support.console import PASSWORD, add_agent
+from tests.support.console import PASSWORD, add_agent, tid
 from tests.support.webchat import new_session, session_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -44,10 +44,6 @@ REPLIES = ".gbw-msg--bot:not(.gbw-msg--intro), .gbw-msg--agent"
 BOT_MSGS = ".gbw-msg--bot:not(.gbw-msg--intro)"
 AGENT_MSGS = ".gbw-msg--agent"
 USER_MSGS = ".gbw-msg--user"
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 # --------------------------------------------------------------------------- fixtures

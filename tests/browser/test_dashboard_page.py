@@ -31,7 +31,7 @@ from bot.settings import ROOT
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Feedback, GapCluster, Handoff, InboundMessage, Turn
 from tests.conftest import RunningStack
-from tests.support.console import PASSWORD, ConsoleClient, add_agent
+from tests.support.console import PASSWORD, ConsoleClient, add_agent, tid
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 CHARTS = (
@@ -42,10 +42,6 @@ CHARTS = (
     "handoff-reasons",
     "helpfulness-by-agency",
 )
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Error, Page, expect
+from playwright.sync_api import Page, expect
 
 from bot.outreach.topics import Topics, validated
 from bot.storage.audit import AuditLog
@@ -24,7 +24,7 @@ from bot.storage.db import Database
 from tests.browser.test_console import log_in
 from tests.conftest import RunningStack
 from tests.support.a11y import axe_violations, sideways_overflow, tab_walk, tabbable
-from tests.support.console import add_agent
+from tests.support.console import add_agent, tid
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -37,49 +37,7 @@ KEPT = (
 AVIS = "Avis : l'eau de Northbridge est potable."
 
 
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """Pages in separate browser profiles (one per account), recording dialogs and page errors.
-    CSP is bypassed, so that axe-core can be added and so that markup in a text would run if the
-    page ever inserted it as HTML."""
-    contexts = []
-
-    def make(width: int = 1280) -> Page:
-        ctx = browser.new_context(
-            viewport={"width": width, "height": 900 if width > 480 else 640},
-            locale="en-CA",
-            timezone_id="America/Toronto",
-            bypass_csp=True,
-        )
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        pg = ctx.new_page()
-        dialogs: list[str] = []
-        errors: list[str] = []
-
-        def on_dialog(dialog: Dialog) -> None:
-            dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        def on_error(error: Error) -> None:
-            errors.append(str(error))
-
-        pg.on("dialog", on_dialog)
-        pg.on("pageerror", on_error)
-        pg.js_dialogs = dialogs  # type: ignore[attr-defined]
-        pg.js_errors = errors  # type: ignore[attr-defined]
-        return pg
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
 @pytest.fixture
 def account(stack: RunningStack) -> Callable[..., str]:
     """A new console account (unique username); returns the username."""

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Dialog, Error, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from bot.inbox.quiet_hours import QuietHours
@@ -53,7 +53,7 @@ from tests.browser.test_widget import (
 )
 from tests.conftest import RunningStack
 from tests.support.a11y import axe_violations, sideways_overflow, tab_walk, tabbable
-from tests.support.console import ConsoleClient, add_agent
+from tests.support.console import ConsoleClient, add_agent, tid
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -99,48 +99,7 @@ SURVEY_YAML = yaml.safe_dump(SURVEY, allow_unicode=True, sort_keys=False)
 NEVER_QUIET = QuietHours(0, 0)
 
 
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """Pages in separate browser profiles, recording dialogs and page errors. CSP is bypassed, so
-    that axe-core can be added and so that markup would run if a page ever inserted it as HTML."""
-    contexts = []
-
-    def make(width: int = 1280) -> Page:
-        ctx = browser.new_context(
-            viewport={"width": width, "height": 900 if width > 480 else 640},
-            locale="en-CA",
-            timezone_id="America/Toronto",
-            bypass_csp=True,
-        )
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        pg = ctx.new_page()
-        dialogs: list[str] = []
-        errors: list[str] = []
-
-        def on_dialog(dialog: Dialog) -> None:
-            dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        def on_error(error: Error) -> None:
-            errors.append(str(error))
-
-        pg.on("dialog", on_dialog)
-        pg.on("pageerror", on_error)
-        pg.js_dialogs = dialogs  # type: ignore[attr-defined]
-        pg.js_errors = errors  # type: ignore[attr-defined]
-        return pg
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
 @pytest.fixture
 def db(stack: RunningStack) -> Iterator[Database]:
     """The running stack's own database."""

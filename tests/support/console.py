@@ -18,6 +18,11 @@ import httpx
 PASSWORD = "correct horse battery staple"
 
 
+def tid(name: str) -> str:
+    """A CSS selector for an element's data-testid."""
+    return f'[data-testid="{name}"]'
+
+
 def add_agent(
     database_url: str,
     username: str,
