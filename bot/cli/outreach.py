@@ -6,13 +6,12 @@ A broadcast is written by one supervisor and approved by another; the running ap
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.errors import fail
+from bot.cli.errors import fail, start_time
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
@@ -59,14 +58,7 @@ def broadcast_create(
     from bot.outreach.broadcasts import preview
     from bot.outreach.topics import OutreachError
 
-    start = None
-    if send_at:
-        try:
-            start = dt.datetime.fromisoformat(send_at)
-        except ValueError:
-            fail(f"--send-at {send_at!r} is not an ISO time")
-        if start.tzinfo is None:
-            fail("--send-at needs a UTC offset, e.g. 2026-12-08T09:00-05:00")
+    start = start_time(send_at)
     broadcasts, _ = _stores()
     try:
         broadcast_id = broadcasts.create(

@@ -7,14 +7,13 @@ question at a time on the members' channels.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.errors import fail
+from bot.cli.errors import fail, start_time
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
@@ -72,12 +71,7 @@ def wave_create(
     """Schedule a wave; prints its id. The running app opens it at its time."""
     from bot.panel.definition import SurveyError
 
-    start = None
-    if send_at:
-        try:
-            start = dt.datetime.fromisoformat(send_at)
-        except ValueError:
-            fail(f"--send-at {send_at!r} is not an ISO time")
+    start = start_time(send_at)
     waves, _ = _stores()
     try:
         wave_id = waves.schedule(

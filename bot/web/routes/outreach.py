@@ -17,7 +17,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
-from bot.clock import system_clock
 from bot.outreach.broadcasts import (
     MAX_CHARS,
     MAX_SMS_SEGMENTS,
@@ -30,12 +29,11 @@ from bot.outreach.broadcasts import (
 from bot.outreach.topics import SLUG, OutreachError
 from bot.web.auth import ApiError, SupervisorDep, supervisor
 from bot.web.deps import BroadcastsDep, SettingsDep, TopicsDep
-from bot.web.fields import no_control
+from bot.web.fields import no_control, start_time
 from bot.web.routes.console_api import MAX_ID, account_limit
+from bot.web.work import refusing
 
 T = TypeVar("T")
-LATEST_START = dt.timedelta(days=366)  # a start time further ahead is surely a typo
-EARLIEST_START = dt.timedelta(minutes=5)  # a start time this far in the past is refused
 
 
 router = APIRouter(
@@ -70,29 +68,8 @@ class PreviewBody(BaseModel):
 
 
 async def _run(work: Callable[[], T], status: int = 422) -> T:
-    """Run outreach work in a thread; its refusals answer `status` with their message."""
-    try:
-        return await asyncio.to_thread(work)
-    except OutreachError as exc:
-        raise ApiError(status, str(exc)) from exc
-
-
-def _start(moment: dt.datetime | None) -> dt.datetime | None:
-    """The start time in UTC; 422 without a zone, in the past or more than a year ahead."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ApiError(422, "the start time needs a time zone (e.g. 2026-12-08T09:00:00-05:00)")
-    try:
-        start = moment.astimezone(dt.UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ApiError(422, "the start time is out of range") from exc
-    now = system_clock()
-    if start < now - EARLIEST_START:
-        raise ApiError(422, "the start time has passed: leave it empty to send at once")
-    if start > now + LATEST_START:
-        raise ApiError(422, "the start time is more than a year ahead")
-    return start
+    """Outreach work in a thread; its refusals answer `status` with their message."""
+    return await refusing(work, {OutreachError: status})
 
 
 async def _existing(broadcasts: Broadcasts, broadcast_id: int) -> dict[str, Any]:
@@ -139,7 +116,7 @@ async def create(
     body: ComposeBody, login: SupervisorDep, broadcasts: BroadcastsDep
 ) -> dict[str, Any]:
     """A new broadcast, awaiting a second supervisor's approval."""
-    start = _start(body.send_at)
+    start = start_time(body.send_at)
     text_fr = body.text_fr if body.text_fr and body.text_fr.strip() else None
     by = login.agent.username
     broadcast_id = await _run(

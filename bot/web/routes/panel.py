@@ -19,18 +19,16 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from bot.clock import system_clock
 from bot.panel.definition import SurveyError
 from bot.panel.results import NotFound
 from bot.web.auth import SECURITY_HEADERS, ApiError, SupervisorDep, supervisor
 from bot.web.deps import ResultsDep, WavesDep
-from bot.web.fields import no_control
+from bot.web.fields import no_control, start_time
 from bot.web.routes.console_api import MAX_ID, account_limit
+from bot.web.work import refusing
 
 T = TypeVar("T")
 MAX_SURVEY_CHARS = 20_000
-LATEST_START = dt.timedelta(days=366)
-EARLIEST_START = dt.timedelta(minutes=5)
 
 router = APIRouter(
     prefix="/console/api/panel",
@@ -67,28 +65,8 @@ class PublishBody(BaseModel):
 
 
 async def _run(work: Callable[[], T], status: int = 422) -> T:
-    """Run panel work in a thread; its refusals answer `status` with their message."""
-    try:
-        return await asyncio.to_thread(work)
-    except SurveyError as exc:
-        raise ApiError(status, str(exc)) from exc
-    except NotFound as exc:
-        raise ApiError(404, str(exc)) from exc
-
-
-def _start(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ApiError(422, "the send time needs a time zone (e.g. 2027-01-12T09:00:00-05:00)")
-    try:
-        start = moment.astimezone(dt.UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ApiError(422, "the send time is out of range") from exc
-    now = system_clock()
-    if not now - EARLIEST_START <= start <= now + LATEST_START:
-        raise ApiError(422, "the send time must be from now to a year ahead")
-    return start
+    """Panel work in a thread; its refusals answer `status`, an unknown wave 404."""
+    return await refusing(work, {SurveyError: status, NotFound: 404})
 
 
 @router.get("")
@@ -114,7 +92,7 @@ async def create_survey(body: SurveyBody, login: SupervisorDep, waves: WavesDep)
 @router.post("/waves")
 async def schedule(body: WaveBody, login: SupervisorDep, waves: WavesDep) -> dict[str, Any]:
     """A wave of a survey to the panel (or a random sample), from its send time (now if unset)."""
-    start = _start(body.send_at)
+    start = start_time(body.send_at)
     by = login.agent.username
     wave_id = await _run(
         lambda: waves.schedule(
