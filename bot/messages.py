@@ -260,10 +260,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "plus.",
     },
     "panel_invite": {
-        "en": "{service} citizen panel: {intro}. One question at a time; SKIP passes an optional "
-        "one, LATER pauses.",
-        "fr": "Panel citoyen de {service} : {intro}. Une question à la fois; PASSER saute une "
-        "question facultative, PLUS TARD met en pause.",
+        "en": "{service} citizen panel: {intro}. LATER to pause.",
+        "fr": "Panel citoyen de {service} : {intro}. PLUS TARD pour une pause.",
     },
     "panel_reminder": {
         "en": "Reminder: your {service} survey is still open. Here is where you stopped:",

@@ -35,8 +35,9 @@ AVIS = "Avis d'ébullition levé à Northbridge. L'eau du robinet est de nouveau
 class Console:
     """One account's browser session against the app: cookie, CSRF token, JSON calls."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, api: str = API) -> None:
         self.http = client
+        self.api = api
         self.csrf = ""
 
     def login(self, username: str) -> Console:
@@ -56,11 +57,13 @@ class Console:
         return self
 
     def get(self, path: str, **kwargs: Any) -> Any:
-        return self.http.get(API + path, **kwargs)
+        return self.http.get(self.api + path, **kwargs)
 
     def post(self, path: str, body: Any = None, csrf: bool = True) -> Any:
         headers = {"X-CSRF-Token": self.csrf} if csrf else {}
-        return self.http.post(API + path, json=body if body is not None else {}, headers=headers)
+        return self.http.post(
+            self.api + path, json=body if body is not None else {}, headers=headers
+        )
 
 
 @pytest.fixture
