@@ -28,14 +28,17 @@ app.add_typer(wave_app, name="wave")
 
 
 def _stores() -> tuple[Waves, Results]:
+    from bot.panel.profile import profile_questions
     from bot.panel.results import Results
     from bot.panel.waves import Waves
     from bot.storage.audit import AuditLog
     from bot.storage.db import Database
 
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database_url)
     db.create_schema()
-    return Waves(db, AuditLog(db), get_settings().service_name), Results(db)
+    profile = profile_questions(settings.panel_profile_file)
+    return Waves(db, AuditLog(db), settings.service_name), Results(db, profile)
 
 
 @survey_app.command("add")

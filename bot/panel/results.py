@@ -63,11 +63,27 @@ def suppressed_groups(sizes: dict[str, int]) -> set[str]:
     return hidden
 
 
-class Results:
-    """Reads results of waves."""
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "fr": "French"},
+    "fr": {"en": "anglais", "fr": "français"},
+}
+NOT_GIVEN = {"en": "Not given", "fr": "Non précisé"}
 
-    def __init__(self, db: Database) -> None:
+
+class Results:
+    """Reads results of waves; `profile` (the profile questions) names the groups."""
+
+    def __init__(self, db: Database, profile: list[Question] | None = None) -> None:
         self._db = db
+        self._profile = {q.key: q for q in profile or []}
+
+    def _group_label(self, dimension: str, group: str, language: str) -> str:
+        if not group:
+            return NOT_GIVEN.get(language, NOT_GIVEN["en"])
+        if dimension == "language":
+            return LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["en"]).get(group, group)
+        question = self._profile.get(dimension)
+        return question.label(group, language) if question else group
 
     def _load(
         self, wave_id: int
@@ -119,6 +135,7 @@ class Results:
                 by[dimension] = [
                     {
                         "group": grp,
+                        "label": self._group_label(dimension, grp, language),
                         "suppressed": grp in hidden,
                         "respondents": None if grp in hidden else sizes[grp],
                         "cells": None

@@ -129,6 +129,7 @@ def build_services(
     transcript = Transcript(inbox, hub, sender.wake.set)
     config = load_config(settings.contact_centre_file)
     centre = ContactCentre(config, HandoffQueue(db, clock), transcript, audit, insight)
+    profile = profile_questions(settings.panel_profile_file)
     steps = turn_steps(
         transcript=transcript,
         engine=dialogue,
@@ -142,9 +143,7 @@ def build_services(
         subscriptions=subscriptions,
         topics=topics,
         timezone=settings.outreach_timezone,
-        panel=PanelCitizen(
-            db, profile_questions(settings.panel_profile_file), settings.service_name, clock
-        ),
+        panel=PanelCitizen(db, profile, settings.service_name, clock),
     )
     # a lane (one client address, one sender) holds at most a quarter of the engine's slots
     slots = FairSlots(settings.engine_concurrency, max(1, settings.engine_concurrency // 4))
@@ -192,5 +191,5 @@ def build_services(
             clock,
             wake=sender.wake.set,
         ),
-        results=Results(db),
+        results=Results(db, profile),
     )

@@ -504,6 +504,7 @@ def test_c_results_and_the_public_page_of_a_published_wave(
     new_page: Callable[..., Page],
     account: Callable[..., str],
     db: Database,
+    artifacts_dir: Path,
 ) -> None:
     assert stack.settings is not None
     lead = account()
@@ -549,6 +550,7 @@ def test_c_results_and_the_public_page_of_a_published_wave(
     expect(texts.nth(2)).to_contain_text("<b>Bold</b> claim: the form <script>")
     nothing_injected(page)
     assert_accessible(page, "results")
+    page.screenshot(path=str(artifacts_dir / "panel-results.png"), full_page=True)
 
     # The CSV downloads as an attachment, suppressed groups without counts.
     href = page.locator(tid("csv")).get_attribute("href")
@@ -581,6 +583,7 @@ def test_c_results_and_the_public_page_of_a_published_wave(
     expect(main).not_to_contain_text("logging me out")
     nothing_injected(page)
     assert_accessible(page, "public page")
+    page.screenshot(path=str(artifacts_dir / "panel-public.png"), full_page=True)
     page.set_viewport_size({"width": 320, "height": 640})
     assert_accessible(page, "public page at 320 px")
     page.get_by_role("link", name="Français").click()

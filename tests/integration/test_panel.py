@@ -326,7 +326,7 @@ def test_results_suppress_small_groups_in_the_table_and_the_csv_and_survive_leav
         say(panel, number, "1")
         say(panel, number, "5" if i % 2 else "1")
         say(panel, number, "SKIP")
-    results = Results(db).wave(wave)
+    results = Results(db, profile_questions(PROFILE)).wave(wave)
     how = results["questions"][0]
     assert how["respondents"] == 15 and how["cells"][0] == {
         "choice": "online",
@@ -336,9 +336,11 @@ def test_results_suppress_small_groups_in_the_table_and_the_csv_and_survive_leav
     }
     areas = {g["group"]: g for g in how["groups"]["area"]}
     assert areas["montreal"]["respondents"] == 10 and not areas["montreal"]["suppressed"]
+    assert areas["montreal"]["label"] == "Montréal" and areas["rural"]["label"] == "A rural area"
     assert areas["rural"]["suppressed"] and areas["rural"]["cells"] is None
     assert areas["other-city"]["suppressed"] and areas["other-city"]["respondents"] is None
     ages = {g["group"]: g for g in how["groups"]["age_band"]}
+    assert ages["25-44"]["label"] == "25 to 44"
     assert ages["25-44"]["respondents"] == 15
     # "why" was skipped by all: nothing to show, suppressed.
     assert results["questions"][2]["suppressed"] and results["questions"][2]["respondents"] is None

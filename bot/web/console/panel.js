@@ -307,7 +307,8 @@
   }
 
   // ---------------------------------------------------------------- results
-  function groupName(dimension, group) {
+  function groupName(dimension, group, label) {
+    if (label) return str(label);
     const g = str(group);
     if (!g) return 'Not given';
     if (dimension === 'language') return LANGUAGES[g] || g;
@@ -331,7 +332,7 @@
     const choices = (q.cells || []).map((c) => ({ choice: str(c.choice), label: str(c.label) }));
     const width = 2 + choices.length + (q.kind === 'scale' ? 1 : 0);
     const rows = groups.map((g) => {
-      const name = h('th', { scope: 'row' }, groupName(dimension, g.group));
+      const name = h('th', { scope: 'row' }, groupName(dimension, g.group, g.label));
       if (g.suppressed) {
         return h('tr', { 'data-testid': 'group', 'data-group': str(g.group), 'data-suppressed': 'true' }, name,
           h('td', { colspan: String(width - 1), class: 'suppressed', 'data-testid': 'group-suppressed' }, SUPPRESSED));
