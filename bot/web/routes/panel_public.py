@@ -68,8 +68,9 @@ def _question(q: dict[str, Any], words: dict[str, str], min_group: int) -> str:
         for percent in [f"{round(c['share'] * 100)} %"]
     )
     parts.append(
-        f'<table><caption>{e(q["text"])}</caption><thead><tr><th scope="col">'
-        f'{e(words["answer"])}</th><th scope="col">{e(words["share"])}</th></tr></thead>'
+        f'<table><caption class="sr-only">{e(q["text"])}</caption><thead><tr>'
+        f'<th scope="col">{e(words["answer"])}</th>'
+        f'<th scope="col" class="num">{e(words["share"])}</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
     if q["mean"] is not None:
