@@ -29,6 +29,8 @@ from bench.index_speed import HEADING as SPEED_HEADING
 from bench.memory import PeakRss
 from bench.outreach import COMMAND as OUTREACH_COMMAND
 from bench.outreach import HEADING as OUTREACH_HEADING
+from bench.panel import COMMAND as PANEL_COMMAND
+from bench.panel import HEADING as PANEL_HEADING
 from bench.report import (
     CHANNELS_HEADING,
     HANDOFF_HEADING,
@@ -227,6 +229,12 @@ def _outreach_alone(workdir: Path, measured: str) -> str:
     return outreach.measure(workdir)
 
 
+def _panel_alone(workdir: Path, measured: str) -> str:
+    from bench import panel
+
+    return panel.measure(workdir)
+
+
 def _studio_alone(workdir: Path, measured: str) -> str:
     from bench import studio
 
@@ -241,6 +249,7 @@ SECTIONS = {
     "speed": (11, SPEED_HEADING, SPEED_COMMAND, _speed_alone),
     "studio": (13, STUDIO_HEADING, STUDIO_COMMAND, _studio_alone),
     "outreach": (14, OUTREACH_HEADING, OUTREACH_COMMAND, _outreach_alone),
+    "panel": (15, PANEL_HEADING, PANEL_COMMAND, _panel_alone),
 }
 
 
