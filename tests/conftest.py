@@ -146,6 +146,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, providers: Providers) -> Ite
         retry_interval_s=0.5,
         contact_centre_file=test_contact_centre(var_dir),
         sweep_interval_s=0.5,
+        # No quiet hours in the shared stack: its tests run at any hour of the day (quiet hours
+        # are tested with a settable clock in tests/integration/test_outreach.py, test_panel.py).
+        quiet_start_hour=0,
+        quiet_end_hour=0,
         **NO_RATE_LIMITS,
         **channel_settings(providers),  # type: ignore[arg-type]
     )
