@@ -32,7 +32,6 @@ def ask(question: Question, language: str, channel: Capabilities) -> Said:
     lines = [question.text(language)]
     if question.kind == "single" and not use_buttons:
         lines += [f"{i}. {label}" for i, label in enumerate(labels, 1)]
-    if question.kind == "single" and not use_buttons:
         lines.append(say("panel_hint_single", language))
     if question.kind == "scale":
         lines.append(say("panel_hint_scale", language))

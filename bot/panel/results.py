@@ -24,6 +24,17 @@ from bot.storage.models import PanelAnswer, PanelSurvey, PanelTally, PanelWave
 
 MIN_GROUP = 10
 MAX_TEXTS = 200
+CSV_COLUMNS = (
+    "wave",
+    "question",
+    "dimension",
+    "group",
+    "choice",
+    "respondents",
+    "count",
+    "share",
+    "suppressed",
+)
 
 
 class NotFound(LookupError):
@@ -173,66 +184,32 @@ class Results:
         }
 
     def csv(self, wave_id: int) -> str:
-        """The results as CSV: one row per question, group and choice; suppressed groups have
-        no counts."""
+        """The results as CSV: one row per question, group and choice; a suppressed group is one
+        row without counts."""
         data = self.wave(wave_id)
         out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "wave",
-                "question",
-                "dimension",
-                "group",
-                "choice",
-                "respondents",
-                "count",
-                "share",
-                "suppressed",
-            ]
-        )
+        writer = csv.DictWriter(out, CSV_COLUMNS, restval="")
+        writer.writeheader()
         for q in data["questions"]:
-            rows = [
-                (
-                    "all",
-                    {
-                        "group": "",
-                        "suppressed": q["suppressed"],
-                        "respondents": q["respondents"],
-                        "cells": q["cells"],
-                    },
-                )
-            ]
-            rows += [(dim, g) for dim, groups in q["groups"].items() for g in groups]
-            for dimension, g in rows:
+            overall = {k: q[k] for k in ("suppressed", "respondents", "cells")} | {"group": ""}
+            groups = [("all", overall)]
+            groups += [(dimension, g) for dimension, gs in q["groups"].items() for g in gs]
+            for dimension, g in groups:
+                row = {
+                    "wave": data["wave"],
+                    "question": q["key"],
+                    "dimension": dimension,
+                    "group": g["group"],
+                    "respondents": "" if g["respondents"] is None else g["respondents"],
+                    "suppressed": "yes" if g["suppressed"] else "no",
+                }
                 if g["suppressed"] or not g["cells"]:
-                    writer.writerow(
-                        [
-                            data["wave"],
-                            q["key"],
-                            dimension,
-                            g["group"],
-                            "",
-                            g["respondents"] or "",
-                            "",
-                            "",
-                            "yes" if g["suppressed"] else "no",
-                        ]
-                    )
+                    writer.writerow(row)
                     continue
                 for cell in g["cells"]:
                     writer.writerow(
-                        [
-                            data["wave"],
-                            q["key"],
-                            dimension,
-                            g["group"],
-                            cell["choice"],
-                            g["respondents"],
-                            cell["count"],
-                            cell["share"],
-                            "no",
-                        ]
+                        row
+                        | {"choice": cell["choice"], "count": cell["count"], "share": cell["share"]}
                     )
         return out.getvalue()
 
