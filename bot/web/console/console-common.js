@@ -113,8 +113,47 @@
       + `T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${zone}`;
   }
 
+  /** A button with its class, test id and click handler (`extra`: more attributes). */
+  function button(label, cls, testid, onClick, extra) {
+    const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid, ...(extra || {}) }, label);
+    if (onClick) b.addEventListener('click', onClick);
+    return b;
+  }
+
+  /** A labelled form field; the hint, when given, describes the control. */
+  function field(id, label, control, hint) {
+    const hintEl = hint ? h('p', { id: `${id}-hint`, class: 'hint' }, hint) : null;
+    if (hint) control.setAttribute('aria-describedby', `${id}-hint`);
+    return h('div', { class: 'field' }, h('label', { for: id }, label), hintEl, control);
+  }
+
+  /** A server time as the browser's local date and time ('' for none, as given when unreadable). */
+  function fmtDateTime(v) {
+    if (!v) return '';
+    const d = new Date(str(v));
+    return Number.isNaN(d.getTime()) ? str(v) : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+  /** Focus the control `testid` of the item `[data-testid=itemTestid][data-id=id]` in `list`. */
+  function focusItem(list, itemTestid, id, testid) {
+    const item = list.querySelector(`[data-testid="${CSS.escape(itemTestid)}"][data-id="${CSS.escape(str(id))}"]`);
+    const target = item && item.querySelector(`[data-testid="${CSS.escape(str(testid))}"]`);
+    if (target) target.focus();
+  }
+
+  /** Replace `list`'s children, keeping the focus on the same control of the same item. */
+  function refill(list, itemTestid, children) {
+    const active = document.activeElement;
+    const item = active && active.closest ? active.closest(`[data-testid="${CSS.escape(itemTestid)}"]`) : null;
+    const keep = item && active.dataset ? [item.dataset.id, active.dataset.testid] : null;
+    fill(list, children);
+    if (keep) focusItem(list, itemTestid, keep[0], keep[1]);
+  }
+
   window.GovConsole = Object.freeze({
     CSRF, LOGIN_URL, str, h, fill, ApiError, goLogin, leaving: isLeaving, statusArea, client,
-    pad2, isoWithOffset,
+    pad2, isoWithOffset, button, field, fmtDateTime, plural, focusItem, refill,
   });
 })();

@@ -33,13 +33,7 @@
 
   // ---------------------------------------------------------------- small helpers
   // Shared with the other console pages (console-common.js, loaded first).
-  const { h, str, goLogin, leaving } = window.GovConsole;
-
-  function button(label, cls, testid, onClick) {
-    const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid }, label);
-    if (onClick) b.addEventListener('click', onClick);
-    return b;
-  }
+  const { h, str, goLogin, leaving, button } = window.GovConsole;
 
   const enc = encodeURIComponent;
   const pad2 = (n) => String(n).padStart(2, '0');

@@ -14,7 +14,9 @@
 (() => {
   'use strict';
 
-  const { h, fill, str, isoWithOffset } = window.GovConsole;
+  const {
+    h, fill, str, isoWithOffset, button, field, fmtDateTime, plural, focusItem, refill,
+  } = window.GovConsole;
   const API = '/console/api/outreach';
   const PREVIEW_DEBOUNCE_MS = 400;
   const INFO_MS = 10000;
@@ -37,23 +39,10 @@
   const api = window.GovConsole.client(API, { problems: true });
 
   const me = () => document.body.dataset.username || '';
-  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
   function debounce(fn, ms) {
     let t = 0;
     return () => { clearTimeout(t); t = setTimeout(fn, ms); };
-  }
-
-  function button(label, cls, testid, onClick, extra) {
-    const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid, ...(extra || {}) }, label);
-    if (onClick) b.addEventListener('click', onClick);
-    return b;
-  }
-
-  function fmtTime(v) {
-    if (!v) return '';
-    const d = new Date(str(v));
-    return Number.isNaN(d.getTime()) ? str(v) : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
   }
 
   function money(amount) {
@@ -74,12 +63,6 @@
   let previewSeq = 0;
   let listSeq = 0;
   let confirming = null; // the broadcast id whose cancel waits for a confirmation
-
-  function field(id, label, control, hint) {
-    const hintEl = hint ? h('p', { id: `${id}-hint`, class: 'hint' }, hint) : null;
-    if (hint) control.setAttribute('aria-describedby', `${id}-hint`);
-    return h('div', { class: 'field' }, h('label', { for: id }, label), hintEl, control);
-  }
 
   function build() {
     E.topic = h('select', { id: 'outreach-topic', class: 'select', 'data-testid': 'topic', required: true });
@@ -255,9 +238,9 @@
   function item(b) {
     const id = str(b.id);
     const state = str(b.state);
-    const who = [`Written by ${str(b.created_by)}, ${fmtTime(b.created_at)}`];
-    if (b.approved_by) who.push(`approved by ${str(b.approved_by)}, ${fmtTime(b.approved_at)}`);
-    const starts = b.send_at ? `Starts ${fmtTime(b.send_at)}.` : 'Starts when approved.';
+    const who = [`Written by ${str(b.created_by)}, ${fmtDateTime(b.created_at)}`];
+    if (b.approved_by) who.push(`approved by ${str(b.approved_by)}, ${fmtDateTime(b.approved_at)}`);
+    const starts = b.send_at ? `Starts ${fmtDateTime(b.send_at)}.` : 'Starts when approved.';
     return h('li', { class: `item${b.urgent ? ' is-urgent' : ''}`, 'data-testid': 'broadcast', 'data-id': id, 'data-state': state },
       h('div', { class: 'item-top' },
         h('h3', { class: 'broadcast-h', tabindex: '-1', 'data-testid': 'broadcast-h' }, `#${id} `, h('span', { class: 'meta' }, `topic ${str(b.topic)}`)),
@@ -272,18 +255,10 @@
 
   let shown = [];
   function rerender() {
-    const active = document.activeElement;
-    const li = active && active.closest ? active.closest('[data-testid="broadcast"]') : null;
-    const keep = li && active.dataset ? [li.dataset.id, active.dataset.testid] : null;
-    fill(E.list, shown.length ? shown.map(item) : h('li', { class: 'empty' }, 'No broadcasts yet.'));
-    if (keep) focusIn(keep[0], keep[1]);
+    refill(E.list, 'broadcast', shown.length ? shown.map(item) : h('li', { class: 'empty' }, 'No broadcasts yet.'));
   }
 
-  function focusIn(id, testid) {
-    const li = E.list.querySelector(`[data-testid="broadcast"][data-id="${CSS.escape(str(id))}"]`);
-    const target = li && li.querySelector(`[data-testid="${CSS.escape(str(testid))}"]`);
-    if (target) target.focus();
-  }
+  const focusIn = (id, testid) => focusItem(E.list, 'broadcast', id, testid);
 
   async function loadList() {
     const seq = ++listSeq;
@@ -299,7 +274,7 @@
     await busy([control], async () => {
       const d = await api('POST', `/broadcasts/${encodeURIComponent(id)}/approve`);
       const b = d.broadcast || {};
-      setStatus(`Broadcast #${id} approved: it goes out ${b.send_at ? `from ${fmtTime(b.send_at)}` : 'now'}.`);
+      setStatus(`Broadcast #${id} approved: it goes out ${b.send_at ? `from ${fmtDateTime(b.send_at)}` : 'now'}.`);
     });
     await loadList();
     if (!control.isConnected) focusIn(id, 'broadcast-h');

@@ -16,7 +16,9 @@
 (() => {
   'use strict';
 
-  const { h, fill, str, isoWithOffset } = window.GovConsole;
+  const {
+    h, fill, str, isoWithOffset, button, field, fmtDateTime, plural, focusItem, refill,
+  } = window.GovConsole;
   const API = '/console/api/panel';
   const INFO_MS = 10000;
   const POLL_MS = 15000;
@@ -60,20 +62,7 @@
   const { setStatus, showError } = window.GovConsole.statusArea(document.getElementById('status'), INFO_MS);
   const api = window.GovConsole.client(API);
 
-  function button(label, cls, testid, onClick, extra) {
-    const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid, ...(extra || {}) }, label);
-    if (onClick) b.addEventListener('click', onClick);
-    return b;
-  }
-
-  function fmtTime(v) {
-    if (!v) return '';
-    const d = new Date(str(v));
-    return Number.isNaN(d.getTime()) ? str(v) : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-  }
-
   const percent = (share) => `${Math.round((Number(share) || 0) * 100)} %`;
-  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
   /** Show (or clear, with '') a form's error in its live region. */
   function tell(el, text) {
@@ -93,12 +82,6 @@
     } finally {
       for (const c of controls) if (c.isConnected) c.disabled = false;
     }
-  }
-
-  function field(id, label, control, hint) {
-    const hintEl = hint ? h('p', { id: `${id}-hint`, class: 'hint' }, hint) : null;
-    if (hint) control.setAttribute('aria-describedby', `${id}-hint`);
-    return h('div', { class: 'field' }, h('label', { for: id }, label), hintEl, control);
   }
 
   function numberInput(id, testid, value, min, max) {
@@ -190,19 +173,15 @@
     const surveys = Array.isArray(overview.surveys) ? overview.surveys : [];
     fill(E.surveys, surveys.length ? surveys.map((s) => h('li', { class: 'item', 'data-testid': 'survey', 'data-id': str(s.id) },
       h('p', { class: 'question' }, h('strong', {}, `#${str(s.id)} `), str(s.title)),
-      h('p', { class: 'meta' }, `Written by ${str(s.created_by)}, ${fmtTime(s.created_at)}`)))
+      h('p', { class: 'meta' }, `Written by ${str(s.created_by)}, ${fmtDateTime(s.created_at)}`)))
       : h('li', { class: 'empty' }, 'No surveys yet.'));
 
     const chosen = E.waveSurvey.value;
     fill(E.waveSurvey, surveys.map((s) => h('option', { value: str(s.id) }, `#${str(s.id)} ${str(s.title)}`)));
     if (chosen && surveys.some((s) => str(s.id) === chosen)) E.waveSurvey.value = chosen;
 
-    const active_el = document.activeElement;
-    const li = active_el && active_el.closest ? active_el.closest('[data-testid="wave"]') : null;
-    const keep = li && active_el.dataset ? [li.dataset.id, active_el.dataset.testid] : null;
     const waves = Array.isArray(overview.waves) ? overview.waves : [];
-    fill(E.waves, waves.length ? waves.map(waveItem) : h('li', { class: 'empty' }, 'No waves yet.'));
-    if (keep) focusIn(keep[0], keep[1]);
+    refill(E.waves, 'wave', waves.length ? waves.map(waveItem) : h('li', { class: 'empty' }, 'No waves yet.'));
   }
 
   function waveItem(w) {
@@ -222,18 +201,14 @@
           `Wave #${id}: ${str(w.title)}`),
         h('span', { class: `badge badge-state state-${state}`, 'data-testid': 'wave-state' }, STATES[state] || state),
         w.published ? h('span', { class: 'badge badge-live', 'data-testid': 'wave-published' }, 'Published') : null),
-      h('p', { class: 'meta' }, `To ${to}. Sends ${fmtTime(w.send_at)}; closes ${fmtTime(w.closes_at)}.`),
+      h('p', { class: 'meta' }, `To ${to}. Sends ${fmtDateTime(w.send_at)}; closes ${fmtDateTime(w.closes_at)}.`),
       h('dl', { class: 'counts', 'data-testid': 'wave-counts' },
         [['invited', 'Invited'], ['done', 'Done'], ['unfinished', 'Unfinished']].map(([key, label]) => (
           h('div', { class: 'count', 'data-count': key }, h('dt', {}, label), h('dd', {}, str(Number(w[key]) || 0)))))),
       h('div', { class: 'row actions' }, actions));
   }
 
-  function focusIn(id, testid) {
-    const li = E.waves.querySelector(`[data-testid="wave"][data-id="${CSS.escape(str(id))}"]`);
-    const target = li && li.querySelector(`[data-testid="${CSS.escape(str(testid))}"]`);
-    if (target) target.focus();
-  }
+  const focusIn = (id, testid) => focusItem(E.waves, 'wave', id, testid);
 
   async function loadOverview() {
     const seq = ++listSeq;

@@ -50,13 +50,7 @@
 
   // ---------------------------------------------------------------- small helpers
   // Shared with the other console pages (console-common.js, loaded first).
-  const { h, fill, str, pad2, isoWithOffset } = window.GovConsole;
-
-  function button(label, cls, testid, onClick) {
-    const b = h('button', { type: 'button', class: `btn ${cls || ''}`.trim(), 'data-testid': testid }, label);
-    if (onClick) b.addEventListener('click', onClick);
-    return b;
-  }
+  const { h, fill, str, pad2, isoWithOffset, button } = window.GovConsole;
 
   const enc = encodeURIComponent;
   const langName = (code) => LANGS[str(code).toLowerCase()] || str(code);
