@@ -54,47 +54,13 @@ from tests.browser.test_widget import (
 from tests.conftest import RunningStack
 from tests.support.a11y import axe_violations, sideways_overflow, tab_walk, tabbable
 from tests.support.console import ConsoleClient, add_agent, tid
+from tests.support.panel import PROFILE, SURVEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 PANEL_PAGE = "/console/panel"
-PROFILE = Path(__file__).resolve().parents[2] / "data" / "panel" / "profile.yml"
 MARKUP = "We moved renewals online <img src=x onerror=alert(1)> & <b>kept</b> the offices."
 FAIT = "Nous avons gardé les bureaux ouverts."
-SURVEY: dict[str, Any] = {
-    "title": "Renewing a permit",
-    "intro_en": "three questions on renewing a permit",
-    "intro_fr": "trois questions sur le renouvellement d'un permis",
-    "questions": [
-        {
-            "key": "how",
-            "kind": "single",
-            "en": "How did you renew?",
-            "fr": "Comment avez-vous renouvelé?",
-            "options": [
-                {"key": "online", "en": "Online", "fr": "En ligne"},
-                {"key": "office", "en": "At an office", "fr": "Au bureau"},
-                {"key": "not-yet", "en": "Not yet", "fr": "Pas encore"},
-            ],
-            "next": {"not-yet": "end"},
-        },
-        {
-            "key": "ease",
-            "kind": "scale",
-            "en": "How easy was it?",
-            "fr": "Était-ce facile?",
-            "next": {"1": "why", "2": "why"},
-            "after": "end",
-        },
-        {
-            "key": "why",
-            "kind": "text",
-            "en": "What made it hard?",
-            "fr": "Qu'est-ce qui était difficile?",
-            "optional": True,
-        },
-    ],
-}
 SURVEY_YAML = yaml.safe_dump(SURVEY, allow_unicode=True, sort_keys=False)
 NEVER_QUIET = QuietHours(0, 0)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -33,45 +32,11 @@ from bot.storage.models import (
     PanelTally,
 )
 from connectors.capabilities import SMS, WEBCHAT
+from tests.support.panel import PROFILE, SURVEY
 
 # 15:00 in Toronto (EST): outside quiet hours
 T0 = dt.datetime(2026, 12, 8, 20, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery staple 42"
-PROFILE = Path(__file__).resolve().parents[2] / "data" / "panel" / "profile.yml"
-SURVEY = {
-    "title": "Renewing a permit",
-    "intro_en": "three questions on renewing a permit",
-    "intro_fr": "trois questions sur le renouvellement d'un permis",
-    "questions": [
-        {
-            "key": "how",
-            "kind": "single",
-            "en": "How did you renew?",
-            "fr": "Comment avez-vous renouvelé?",
-            "options": [
-                {"key": "online", "en": "Online", "fr": "En ligne"},
-                {"key": "office", "en": "At an office", "fr": "Au bureau"},
-                {"key": "not-yet", "en": "Not yet", "fr": "Pas encore"},
-            ],
-            "next": {"not-yet": "end"},
-        },
-        {
-            "key": "ease",
-            "kind": "scale",
-            "en": "How easy was it?",
-            "fr": "Était-ce facile?",
-            "next": {"1": "why", "2": "why"},
-            "after": "end",
-        },
-        {
-            "key": "why",
-            "kind": "text",
-            "en": "What made it hard?",
-            "fr": "Qu'est-ce qui était difficile?",
-            "optional": True,
-        },
-    ],
-}
 
 
 class Clock:

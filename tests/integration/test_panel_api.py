@@ -7,7 +7,6 @@ public page escaping what staff wrote."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,9 +28,9 @@ from bot.storage.models import PanelSurvey, PanelWave
 from bot.web.app import create_app
 from connectors.capabilities import SMS
 from tests.integration.test_outreach_api import PASSWORD, Console
+from tests.support.panel import PROFILE
 
 API = "/console/api/panel"
-PROFILE = Path(__file__).resolve().parents[2] / "data" / "panel" / "profile.yml"
 SURVEY = """
 title: Office hours
 questions:
